@@ -1,0 +1,249 @@
+/**
+ * Loads the configuration: YAML file, then environment overrides, then defaults; validates it
+ * against the schema and resolves it into the values the server needs. Any wrong value stops
+ * start-up with a ConfigError that names the key (and the environment variable it came from).
+ */
+import { readFileSync } from "node:fs";
+import { Value } from "typebox/value";
+import { parse as parseYaml } from "yaml";
+import { type AllowedTarget, type RedirectPolicy, parseAllowedTarget } from "../core/redirect-gate.ts";
+import { DOORS, type Door } from "../core/model.ts";
+import type { CoreSettings, SessionPolicy } from "../core/settings.ts";
+import { type ConfigFile, ConfigSchema } from "./schema.ts";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** Short environment aliases named by the issues, beside the generic CURFEW_A__B form (D17). */
+export const ENV_ALIASES: Record<string, string> = {
+  CURFEW_PUBLIC_PORT: "serve.public.port",
+  CURFEW_ADMIN_PORT: "serve.admin.port",
+  CURFEW_BASE_URL: "serve.public.base_url",
+  CURFEW_ADMIN_KEY: "serve.admin.key",
+  CURFEW_DATABASE_URL: "database.url",
+  CURFEW_ALLOWED_RETURN_URLS: "selfservice.allowed_return_urls",
+  CURFEW_SECRET: "secrets.default",
+};
+
+export interface Config {
+  raw: ConfigFile;
+  production: boolean;
+  publicListen: { host: string; port: number };
+  adminListen: { host: string; port: number };
+  adminKey: string | null;
+  baseUrl: URL;
+  databaseUrl: string;
+  /** The configured secret, or null when one is to be generated or loaded (D3). */
+  secret: string | null;
+  core: Omit<CoreSettings, "secret">;
+  redirect: RedirectPolicy;
+  argon2: { memoryKib: number; iterations: number };
+  purgeIntervalMs: number;
+  bodyLimit: number;
+  logLevel: ConfigFile["log"]["level"];
+}
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Extra values applied after the file and before the environment (tests use this). */
+  overrides?: Record<string, unknown>;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const input: Record<string, unknown> = options.file ? readYaml(options.file) : {};
+  const origin = new Map<string, string>();
+  for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(input, path, value);
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || !name.startsWith("CURFEW_")) continue;
+    const path = ENV_ALIASES[name] ?? (name.includes("__") ? name.slice(7).toLowerCase().split("__").join(".") : null);
+    if (!path) continue;
+    if (!schemaAt(path)) {
+      problems.push(`${name}: no configuration key "${path}"`);
+      continue;
+    }
+    origin.set(path, name);
+    setPath(input, path, schemaAt(path)?.type === "array" ? splitList(value) : value);
+  }
+  const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, Value.Clone(input))) as ConfigFile;
+  for (const error of Value.Errors(ConfigSchema, value)) {
+    const key = error.instancePath.slice(1).split("/").join(".");
+    const extra = (error.params as { additionalProperties?: string[] }).additionalProperties;
+    const named = extra ? extra.map((k) => (key ? `${key}.${k}` : k)).join(", ") : key;
+    const from = origin.get(key);
+    problems.push(`${named || "(root)"}${from ? ` (from ${from})` : ""}: ${extra ? "unknown key" : error.message}`);
+  }
+  if (problems.length > 0) throw new ConfigError(dedupe(problems));
+  return resolve(value, env, origin);
+}
+
+function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, string>): Config {
+  const problems: string[] = [];
+  const key = (path: string) => (origin.has(path) ? `${path} (from ${origin.get(path)})` : path);
+  const url = (path: string, value: string): URL => {
+    try {
+      const u = new URL(value);
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+      return u;
+    } catch {
+      problems.push(`${key(path)}: "${value}" is not an absolute http(s) URL`);
+      return new URL("http://invalid.invalid/");
+    }
+  };
+  const duration = (path: string, value: string): number => {
+    const ms = parseDuration(value);
+    if (ms <= 0) problems.push(`${key(path)}: must be longer than zero`);
+    return ms;
+  };
+
+  const baseUrl = url("serve.public.base_url", raw.serve.public.base_url.replace(/\/+$/, ""));
+  const defaultReturn = raw.selfservice.default_browser_return_url
+    ? url("selfservice.default_browser_return_url", raw.selfservice.default_browser_return_url)
+    : new URL(baseUrl.href.endsWith("/") ? baseUrl.href : baseUrl.href + "/");
+  const allowed: AllowedTarget[] = [];
+  for (const entry of raw.selfservice.allowed_return_urls) {
+    try {
+      allowed.push(parseAllowedTarget(entry.trim()));
+    } catch (error) {
+      problems.push(`${key("selfservice.allowed_return_urls")}: ${(error as Error).message}`);
+    }
+  }
+  allowed.push(parseAllowedTarget(baseUrl.href));
+
+  const adminKey = raw.serve.admin.key === "" ? null : raw.serve.admin.key;
+  if (adminKey !== null && adminKey.length < 32) problems.push(`${key("serve.admin.key")}: must be at least 32 characters`);
+  if (adminKey === null && !isLoopback(raw.serve.admin.host)) {
+    problems.push(`${key("serve.admin.host")}: "${raw.serve.admin.host}" is not loopback; set serve.admin.key to expose the admin API`);
+  }
+  const secret = raw.secrets.default === "" ? null : raw.secrets.default;
+  if (secret !== null && Buffer.byteLength(secret) < 32) problems.push(`${key("secrets.default")}: must be at least 32 bytes`);
+  const production = env.NODE_ENV === "production";
+  if (secret === null && production) problems.push(`secrets.default (CURFEW_SECRET): must be set when NODE_ENV=production (D3)`);
+  // Checked now, so a typo stops start-up with the key named rather than at the first query.
+  if (!/^(sqlite:.+|postgres:\/\/|postgresql:\/\/)/.test(raw.database.url)) {
+    problems.push(`${key("database.url")}: use sqlite:PATH or postgres://…`);
+  }
+
+  const base: SessionPolicy = {
+    lifespanMs: duration("session.lifespan", raw.session.lifespan),
+    idleTimeoutMs: duration("session.idle_timeout", raw.session.idle_timeout),
+  };
+  const sessions = Object.fromEntries(
+    DOORS.map((door: Door) => {
+      const o = raw.session.doors[door];
+      return [
+        door,
+        {
+          lifespanMs: o.lifespan ? duration(`session.doors.${door}.lifespan`, o.lifespan) : base.lifespanMs,
+          idleTimeoutMs: o.idle_timeout ? duration(`session.doors.${door}.idle_timeout`, o.idle_timeout) : base.idleTimeoutMs,
+        },
+      ];
+    }),
+  ) as Record<Door, SessionPolicy>;
+
+  const config: Config = {
+    raw,
+    production,
+    publicListen: { host: raw.serve.public.host, port: raw.serve.public.port },
+    adminListen: { host: raw.serve.admin.host, port: raw.serve.admin.port },
+    adminKey,
+    baseUrl,
+    databaseUrl: raw.database.url,
+    secret,
+    core: {
+      sessions,
+      purgeAfterMs: duration("session.purge_after", raw.session.purge_after),
+      flows: {
+        lifespanMs: duration("selfservice.flows.login.lifespan", raw.selfservice.flows.login.lifespan),
+        registrationEnabled: raw.selfservice.flows.registration.enabled,
+      },
+      throttle: {
+        perIdentifier: {
+          max: raw.login.rate_limit.per_identifier.max,
+          windowMs: duration("login.rate_limit.per_identifier.window", raw.login.rate_limit.per_identifier.window),
+        },
+        perIp: {
+          max: raw.login.rate_limit.per_ip.max,
+          windowMs: duration("login.rate_limit.per_ip.window", raw.login.rate_limit.per_ip.window),
+        },
+      },
+    },
+    redirect: { allowed, defaultUrl: defaultReturn },
+    argon2: { memoryKib: raw.hashers.argon2.memory_kib, iterations: raw.hashers.argon2.iterations },
+    purgeIntervalMs: duration("session.purge_interval", raw.session.purge_interval),
+    bodyLimit: raw.limits.body_bytes,
+    logLevel: raw.log.level,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "1h30m" → 5 400 000. The schema's pattern has already refused anything else. */
+export function parseDuration(value: string): number {
+  let total = 0;
+  for (const [, n, unit] of value.matchAll(/([0-9]+)(ms|s|m|h|d)/g)) total += Number(n) * (UNIT_MS[unit as string] ?? 0);
+  return total;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "127.0.0.1" || host === "::1" || host === "localhost" || /^127\./.test(host);
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError([`--config: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError([`${file}: not valid YAML: ${(error as Error).message.split("\n")[0]}`]);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([`${file}: the top level must be a mapping`]);
+  return doc as Record<string, unknown>;
+}
+
+/** The schema node at a dotted path, or undefined when there is no such key. */
+function schemaAt(path: string): { type?: string } | undefined {
+  let node: unknown = ConfigSchema;
+  for (const part of path.split(".")) {
+    const props = (node as { properties?: Record<string, unknown> }).properties;
+    if (!props || !Object.hasOwn(props, part)) return undefined;
+    node = props[part];
+  }
+  return node as { type?: string };
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1) as string] = value;
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function dedupe(items: string[]): string[] {
+  return [...new Set(items)];
+}

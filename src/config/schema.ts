@@ -1,0 +1,129 @@
+/**
+ * The configuration schema: every key, its type, its default and its documentation, once
+ * (D17). YAML keys are snake_case and nested; each also has an environment override
+ * `CURFEW_` + upper-cased path with `__` between levels (see load.ts for the short aliases).
+ * docs/configuration.md is generated from this file (`curfew config reference`), and a test
+ * keeps the two equal.
+ */
+import { type Static, Type } from "typebox";
+
+const Duration = (def: string, description: string) =>
+  Type.String({ default: def, pattern: "^([0-9]+(ms|s|m|h|d))+$", description });
+
+
+const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
+
+const Obj = <T extends Type.TProperties>(properties: T, description?: string) =>
+  Type.Object(properties, { additionalProperties: false, default: {}, ...(description ? { description } : {}) });
+
+const DURATION = "^([0-9]+(ms|s|m|h|d))+$";
+const DoorSession = Obj({
+  lifespan: Type.Optional(
+    Type.String({ pattern: DURATION, description: "Absolute lifetime for sessions begun at this door; unset: session.lifespan." }),
+  ),
+  idle_timeout: Type.Optional(
+    Type.String({ pattern: DURATION, description: "Idle timeout for sessions begun at this door; unset: session.idle_timeout." }),
+  ),
+});
+
+export const ConfigSchema = Obj({
+  serve: Obj({
+    public: Obj({
+      host: Type.String({ default: "0.0.0.0", description: "Interface the public API listens on." }),
+      port: Port(4433, "Port of the public API (self-service, sessions, health, /docs). Env alias CURFEW_PUBLIC_PORT."),
+      base_url: Type.String({
+        default: "http://localhost:4433",
+        description:
+          "The public URL clients use. Every URL Curfew generates is built from it, never from the Host header (SEC-72); https turns on Secure cookies. Env alias CURFEW_BASE_URL.",
+      }),
+    }),
+    admin: Obj({
+      host: Type.String({
+        default: "127.0.0.1",
+        description: "Interface the admin API listens on. Anything but loopback requires serve.admin.key.",
+      }),
+      port: Port(4434, "Port of the admin API. Env alias CURFEW_ADMIN_PORT."),
+      key: Type.String({
+        default: "",
+        description:
+          "When set, every admin call needs `Authorization: Bearer <key>`, and the admin API may listen beyond loopback. At least 32 characters. Env alias CURFEW_ADMIN_KEY.",
+      }),
+    }),
+  }),
+  database: Obj({
+    url: Type.String({
+      default: "sqlite:./data/curfew.sqlite",
+      description:
+        "`sqlite:PATH` (relative to the working directory; `sqlite::memory:` for memory) or `postgres://user@host/db`. Migrated at start. Env alias CURFEW_DATABASE_URL.",
+    }),
+  }),
+  secrets: Obj({
+    default: Type.String({
+      default: "",
+      description:
+        "The server secret, at least 32 bytes (D3). Unset: generated on first start into data/curfew.secret (mode 0600); in production (NODE_ENV=production) an unset secret stops start-up. Env alias CURFEW_SECRET.",
+    }),
+  }),
+  session: Obj({
+    lifespan: Duration("12h", "Absolute session lifetime from sign-in (D5, ASVS 5.0 7.3.2)."),
+    idle_timeout: Duration("30m", "A session unused this long is over (D5, ASVS 5.0 7.3.1). Precise to one minute."),
+    purge_after: Duration("168h", "Ended sessions keep their row (revoked, with the reason) this long, then the purge job deletes them."),
+    purge_interval: Duration("1h", "How often the purge job runs."),
+    doors: Obj(
+      {
+        kratos: DoorSession,
+        oidc: DoorSession,
+        firstock: DoorSession,
+        assets: DoorSession,
+      },
+      "Per-door overrides of lifespan and idle_timeout.",
+    ),
+  }),
+  selfservice: Obj({
+    default_browser_return_url: Type.String({
+      default: "",
+      description: "Where browsers go when no return_to is given; relative return_to values resolve against it. Defaults to the public base URL.",
+    }),
+    allowed_return_urls: Type.Array(Type.String(), {
+      default: [],
+      description:
+        "The redirect gate's allow-list: absolute URLs matched on scheme, host (a leading `*.` label matches sub-domains) and path prefix at a segment boundary. The public base URL is always allowed. Env alias CURFEW_ALLOWED_RETURN_URLS (comma-separated).",
+    }),
+    flows: Obj({
+      login: Obj({ lifespan: Duration("1h", "How long a login flow can be submitted.") }),
+      registration: Obj({
+        enabled: Type.Boolean({ default: true, description: "Whether self-service registration is open." }),
+        lifespan: Duration("1h", "How long a registration flow can be submitted."),
+      }),
+    }),
+  }),
+  login: Obj({
+    rate_limit: Obj({
+      per_identifier: Obj({
+        max: Type.Integer({ minimum: 1, default: 10, description: "Failed sign-ins per identifier per window before 429 (SEC-60)." }),
+        window: Duration("15m", "The per-identifier window."),
+      }),
+      per_ip: Obj({
+        max: Type.Integer({ minimum: 1, default: 100, description: "Sign-in attempts per client IP per window before 429 (SEC-61)." }),
+        window: Duration("15m", "The per-IP window."),
+      }),
+    }),
+  }),
+  hashers: Obj({
+    argon2: Obj({
+      memory_kib: Type.Integer({ minimum: 8, default: 19456, description: "argon2id memory cost in KiB (OWASP: 19 MiB)." }),
+      iterations: Type.Integer({ minimum: 1, default: 2, description: "argon2id time cost." }),
+    }),
+  }),
+  limits: Obj({
+    body_bytes: Type.Integer({ minimum: 1024, default: 16384, description: "Largest request body accepted; larger gets 413 (SEC-67)." }),
+  }),
+  log: Obj({
+    level: Type.Union(
+      [Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("silent")],
+      { default: "info", description: "Log level. Tokens, passwords and cookies are redacted at every level (SEC-06)." },
+    ),
+  }),
+});
+
+export type ConfigFile = Static<typeof ConfigSchema>;

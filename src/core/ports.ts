@@ -1,0 +1,94 @@
+/**
+ * The interfaces the core needs from the outside world. Storage implements Store;
+ * the composition root supplies the rest. Verbs are domain verbs (house rule 3).
+ */
+import type {
+  AuditEvent,
+  Flow,
+  Identity,
+  IdentityRecord,
+  Page,
+  RevocationReason,
+  RevocationTarget,
+  Session,
+} from "./model.ts";
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface SessionQuery {
+  identityId?: string;
+  /** true: live (not revoked, not expired at `now`); false: ended; undefined: all. */
+  active?: boolean;
+  now: Date;
+  exceptSessionId?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface IdentityQuery {
+  /** Exact, case-insensitive match on email or username. */
+  identifier?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface RevocationResult {
+  /** Sessions this call ended (already-ended ones are not counted). */
+  revokedIds: string[];
+}
+
+export interface Store {
+  /** Answers when the store can serve requests; throws otherwise. */
+  ping(): Promise<void>;
+
+  /** Inserts an identity; throws CoreError IDENTIFIER_TAKEN when email or username is in use. */
+  insertIdentity(identity: IdentityRecord, audit: AuditEvent): Promise<void>;
+  findIdentity(id: string): Promise<IdentityRecord | null>;
+  /** Case-insensitive match on email or username (D9). */
+  findIdentityByIdentifier(identifier: string): Promise<IdentityRecord | null>;
+  listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>>;
+  setDigestHash(identityId: string, digestHash: string): Promise<void>;
+  /** Revokes every live session of the identity, then deletes it, in one transaction (D6). */
+  deleteIdentity(id: string, at: Date, audit: (sessionId: string) => AuditEvent, deletion: AuditEvent): Promise<boolean>;
+
+  insertSession(session: Session, audit: AuditEvent): Promise<void>;
+  findSession(id: string): Promise<Session | null>;
+  /** Finds a session and its identity in one call: the hot path of every authenticated request. */
+  findSessionWithIdentity(id: string): Promise<{ session: Session; identity: Identity } | null>;
+  listSessions(query: SessionQuery): Promise<Page<Session>>;
+  countSessions(query: Omit<SessionQuery, "limit" | "cursor">): Promise<number>;
+  /** Records activity. Implementations may coalesce writes (idle precision is documented). */
+  touchSession(id: string, lastSeenAt: Date): Promise<void>;
+  /**
+   * Revokes the target's live sessions durably, with one audit event each, and answers only
+   * after the commit (INV-1). Sessions already ended are left as they are.
+   */
+  revokeSessions(
+    target: RevocationTarget,
+    reason: RevocationReason,
+    at: Date,
+    audit: (sessionId: string, identityId: string, door: Session["door"]) => AuditEvent,
+  ): Promise<RevocationResult>;
+  /** Sets a new expiry on a live session only (D6); false when it is revoked, expired or unknown. */
+  extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean>;
+  /** Deletes rows of sessions that ended before `before`. Returns how many. */
+  purgeSessions(before: Date): Promise<number>;
+
+  insertFlow(flow: Flow): Promise<void>;
+  findFlow(id: string): Promise<Flow | null>;
+  purgeFlows(before: Date): Promise<number>;
+
+  listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]>;
+
+  close(): Promise<void>;
+}
+
+/** Password verifiers (argon2id), kept behind a port so the core stays free of native code. */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(hash: string, password: string): Promise<boolean>;
+}

@@ -1,0 +1,287 @@
+/**
+ * Sessions: begun by a sign-in at any door, checked on every request, ended through any door.
+ * "Revoke" makes a session unusable and keeps its row with a reason; "purge" deletes rows;
+ * "logout" is the user-facing use case built on revoke (house rule 3).
+ */
+import { randomUUID } from "node:crypto";
+import { auditEvent } from "./audit.ts";
+import { CoreError, asStoreFailure } from "./errors.ts";
+import { identifierKey, publicIdentity } from "./identities.ts";
+import { LoginThrottle } from "./login-throttle.ts";
+import type {
+  AuthenticatedSession,
+  Device,
+  Door,
+  IdentityRecord,
+  Page,
+  RevocationReason,
+  RevocationTarget,
+  Session,
+} from "./model.ts";
+import type { Clock, PasswordHasher, SessionQuery, Store } from "./ports.ts";
+import type { CoreSettings } from "./settings.ts";
+import { deriveLogoutToken, mintSessionToken, parseSessionToken, passwordDigest, secretMatches } from "./tokens.ts";
+
+/** Where a request came from, as far as the core cares. */
+export interface RequestOrigin {
+  door: Door;
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+/** A proof of knowledge of the password: the password itself, or its hex SHA-256 (Firstock, D11). */
+export type PasswordProof = { kind: "password"; password: string } | { kind: "digest"; digest: string };
+
+export interface SignedIn extends AuthenticatedSession {
+  /** The session token `id.secret` (D1). Returned once; only its hash is kept. */
+  token: string;
+}
+
+/** Who is ending a session, for the audit trail. */
+export interface Actor {
+  actor: string;
+  door: Door | null;
+}
+
+/**
+ * A last-seen write at most this often per session: idle timeouts are precise to this much,
+ * and a validation costs no write most of the time (docs/adr/0004-session-activity.md).
+ */
+export const LAST_SEEN_GRANULARITY_MS = 60_000;
+
+export class Sessions {
+  readonly #throttle: LoginThrottle;
+  #dummyHash: Promise<string> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly hasher: PasswordHasher,
+    private readonly clock: Clock,
+    private readonly settings: CoreSettings,
+  ) {
+    this.#throttle = new LoginThrottle(settings.throttle, clock);
+  }
+
+  /**
+   * Signs in with an identifier (email or username, D9) and a password proof. Unknown
+   * identifiers and wrong passwords are indistinguishable in outcome and timing class (D14,
+   * SEC-62): both run one argon2id verification. Throttled before hashing (SEC-60, SEC-61).
+   */
+  async signIn(identifier: string, proof: PasswordProof, origin: RequestOrigin): Promise<SignedIn> {
+    const key = identifierKey(identifier);
+    this.#throttle.admit(key, origin.ipAddress);
+    const record = await this.store.findIdentityByIdentifier(key).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    const verifier = record ? (proof.kind === "password" ? record.passwordHash : record.digestHash) : null;
+    const secret = proof.kind === "password" ? proof.password : proof.digest.toLowerCase();
+    const ok = verifier ? await this.hasher.verify(verifier, secret) : await this.#burnVerification(secret);
+    if (!record || !ok || record.state !== "active") {
+      this.#throttle.failed(key);
+      throw new CoreError("CREDENTIALS_INVALID", "The provided credentials are invalid.");
+    }
+    this.#throttle.succeeded(key);
+    if (proof.kind === "password" && record.digestHash === null) await this.#addDigestVerifier(record, proof.password);
+    return this.begin(record, origin);
+  }
+
+  /** Starts a new session for an identity that has just proved who it is. Always a new token (SEC-12). */
+  async begin(record: IdentityRecord, origin: RequestOrigin): Promise<SignedIn> {
+    const now = this.clock.now();
+    const id = randomUUID();
+    const { token, secretHash } = mintSessionToken(id);
+    const device: Device = { ipAddress: origin.ipAddress, userAgent: origin.userAgent };
+    const session: Session = {
+      id,
+      identityId: record.id,
+      door: origin.door,
+      secretHash,
+      issuedAt: now,
+      authenticatedAt: now,
+      expiresAt: new Date(now.getTime() + this.settings.sessions[origin.door].lifespanMs),
+      lastSeenAt: now,
+      revokedAt: null,
+      revokedReason: null,
+      device,
+    };
+    const audit = auditEvent("session.begun", now, {
+      identityId: record.id,
+      sessionId: id,
+      door: origin.door,
+      actor: origin.door,
+    });
+    await this.store.insertSession(session, audit).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    return { token, session, identity: publicIdentity(record) };
+  }
+
+  /**
+   * The check behind every authenticated request. Anything but a live session of an active
+   * identity is SESSION_INACTIVE; a store that cannot answer is STORE_UNAVAILABLE, never a
+   * pass (INV-3).
+   */
+  async authenticate(token: string | null | undefined): Promise<AuthenticatedSession> {
+    if (!token) throw new CoreError("SESSION_MISSING", "No session credentials were found in the request.");
+    const parsed = parseSessionToken(token);
+    if (!parsed) throw inactive();
+    const found = await this.store.findSessionWithIdentity(parsed.sessionId).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!found || !secretMatches(parsed.secret, found.session.secretHash)) throw inactive();
+    const now = this.clock.now();
+    if (!this.isLive(found.session, now) || found.identity.state !== "active") throw inactive();
+    if (now.getTime() - found.session.lastSeenAt.getTime() >= LAST_SEEN_GRANULARITY_MS) {
+      await this.store.touchSession(found.session.id, now).catch((e: unknown) => {
+        throw asStoreFailure(e);
+      });
+    }
+    return found;
+  }
+
+  /** Live: not revoked, before its absolute expiry, and used within its idle timeout (D5). */
+  isLive(session: Session, now: Date = this.clock.now()): boolean {
+    const t = now.getTime();
+    return (
+      session.revokedAt === null &&
+      t < session.expiresAt.getTime() &&
+      t - session.lastSeenAt.getTime() < this.settings.sessions[session.door].idleTimeoutMs
+    );
+  }
+
+  /** When the session ends if nothing else happens: the earlier of absolute and idle expiry. */
+  endsAt(session: Session): Date {
+    const idle = session.lastSeenAt.getTime() + this.settings.sessions[session.door].idleTimeoutMs;
+    return new Date(Math.min(session.expiresAt.getTime(), idle));
+  }
+
+  async get(id: string): Promise<Session> {
+    const session = await this.store.findSession(id).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!session) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
+    return session;
+  }
+
+  async getWithIdentity(id: string): Promise<AuthenticatedSession> {
+    const found = await this.store.findSessionWithIdentity(id).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!found) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
+    return found;
+  }
+
+  async list(query: Omit<SessionQuery, "now">): Promise<Page<Session>> {
+    return this.store.listSessions({ ...query, now: this.clock.now() }).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+  }
+
+  async count(query: Omit<SessionQuery, "now" | "limit" | "cursor">): Promise<number> {
+    return this.store.countSessions({ ...query, now: this.clock.now() }).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+  }
+
+  /**
+   * Revokes sessions durably and answers only after the commit (INV-1). Returns the ids this
+   * call ended; sessions already ended are left untouched and not counted.
+   */
+  async revoke(target: RevocationTarget, reason: RevocationReason, by: Actor): Promise<string[]> {
+    const now = this.clock.now();
+    const result = await this.store
+      .revokeSessions(target, reason, now, (sessionId, identityId, door) =>
+        auditEvent("session.ended", now, { identityId, sessionId, door: by.door ?? door, reason, actor: by.actor }),
+      )
+      .catch((e: unknown) => {
+        throw asStoreFailure(e);
+      });
+    return result.revokedIds;
+  }
+
+  /** Logout of the session that made the request. */
+  async logout(current: AuthenticatedSession, by: Actor): Promise<void> {
+    await this.revoke({ kind: "session", sessionId: current.session.id }, "logout", by);
+  }
+
+  /**
+   * Logout by presenting the session token itself (Kratos `performNativeLogout`, Firstock
+   * logout). Ends a live session; an unknown or malformed token is SESSION_INACTIVE. A
+   * session that has already ended answers `false` and changes nothing, so each door can say
+   * what its vendor says for a repeat.
+   */
+  async logoutWithToken(token: string, by: Actor, expectIdentityId?: string): Promise<boolean> {
+    const parsed = parseSessionToken(token);
+    if (!parsed) throw inactive();
+    const found = await this.store.findSession(parsed.sessionId).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!found || !secretMatches(parsed.secret, found.secretHash)) throw inactive();
+    if (expectIdentityId !== undefined && found.identityId !== expectIdentityId) throw inactive();
+    const ended = await this.revoke({ kind: "session", sessionId: found.id }, "logout", by);
+    return ended.length > 0;
+  }
+
+  /** A user ends one of their own other sessions (Kratos `disableMySession`). */
+  async revokeOwn(current: AuthenticatedSession, sessionId: string, by: Actor): Promise<void> {
+    if (sessionId === current.session.id) {
+      throw new CoreError("CANNOT_REVOKE_CURRENT_SESSION", "cannot revoke current session");
+    }
+    await this.revoke({ kind: "session", sessionId, identityId: current.identity.id }, "revoked_by_user", by);
+  }
+
+  /** A user ends all their sessions but the current one (Kratos `disableMyOtherSessions`). */
+  async revokeOthers(current: AuthenticatedSession, by: Actor): Promise<number> {
+    const ended = await this.revoke(
+      { kind: "identity", identityId: current.identity.id, exceptSessionId: current.session.id },
+      "revoked_by_user",
+      by,
+    );
+    return ended.length;
+  }
+
+  /** Extends a live session from now by its door's lifespan (D6: never revives an ended one). */
+  async extend(id: string): Promise<Session> {
+    const now = this.clock.now();
+    const session = await this.get(id);
+    if (!this.isLive(session, now)) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
+    const expiresAt = new Date(now.getTime() + this.settings.sessions[session.door].lifespanMs);
+    const extended = await this.store.extendSession(id, expiresAt, now).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!extended) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
+    return { ...session, expiresAt, lastSeenAt: now };
+  }
+
+  /** D4: the Kratos logout token of a session. */
+  logoutToken(sessionId: string): string {
+    return deriveLogoutToken(this.settings.secret, sessionId);
+  }
+
+  /** Deletes the rows of sessions that ended more than `purgeAfterMs` ago. */
+  async purge(): Promise<number> {
+    const before = new Date(this.clock.now().getTime() - this.settings.purgeAfterMs);
+    return this.store.purgeSessions(before).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+  }
+
+  async #addDigestVerifier(record: IdentityRecord, password: string): Promise<void> {
+    // D11: an identity created before it had a digest verifier gains one at its next sign-in.
+    const digestHash = await this.hasher.hash(passwordDigest(password));
+    await this.store.setDigestHash(record.id, digestHash).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+  }
+
+  /** One verification against a fixed hash, so unknown identifiers cost what known ones do. */
+  async #burnVerification(secret: string): Promise<false> {
+    this.#dummyHash ??= this.hasher.hash(randomUUID());
+    await this.hasher.verify(await this.#dummyHash, secret);
+    return false;
+  }
+}
+
+function inactive(): CoreError {
+  return new CoreError("SESSION_INACTIVE", "No active session was found in this request.");
+}

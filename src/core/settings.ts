@@ -1,0 +1,26 @@
+/** What the core needs to know from the configuration, already parsed into plain values. */
+import type { Door } from "./model.ts";
+
+export interface SessionPolicy {
+  /** Absolute lifetime from sign-in (D5; ASVS 5.0 7.3.2). */
+  lifespanMs: number;
+  /** Inactivity after which the session is over (D5; ASVS 5.0 7.3.1). */
+  idleTimeoutMs: number;
+}
+
+export interface ThrottleSettings {
+  /** Failed sign-ins per identifier per window before 429 (SEC-60). */
+  perIdentifier: { max: number; windowMs: number };
+  /** Sign-in attempts per client IP per window before 429 (SEC-61). */
+  perIp: { max: number; windowMs: number };
+}
+
+export interface CoreSettings {
+  /** The server secret (D3): keys the derived logout tokens (D4). */
+  secret: string;
+  sessions: Record<Door, SessionPolicy>;
+  /** How long ended sessions stay (revoked, with their reason) before the purge job deletes them. */
+  purgeAfterMs: number;
+  flows: { lifespanMs: number; registrationEnabled: boolean };
+  throttle: ThrottleSettings;
+}

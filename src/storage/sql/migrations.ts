@@ -1,0 +1,84 @@
+/**
+ * Schema migrations, in order. Each is dialect-neutral Kysely DDL, so SQLite and PostgreSQL
+ * run the same list. Never edit a migration that has shipped; add the next one.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+
+const migrations: Record<string, Migration> = {
+  "0001_initial": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("identities")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("schema_id", "varchar(64)", (c) => c.notNull())
+        .addColumn("email", "varchar(320)", (c) => c.notNull())
+        .addColumn("email_key", "varchar(320)", (c) => c.notNull().unique())
+        .addColumn("username", "varchar(64)")
+        .addColumn("username_key", "varchar(64)", (c) => c.unique())
+        .addColumn("state", "varchar(16)", (c) => c.notNull())
+        .addColumn("state_changed_at", "bigint", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .addColumn("metadata_public", "text")
+        .addColumn("metadata_admin", "text")
+        .addColumn("external_id", "varchar(255)")
+        .addColumn("password_hash", "varchar(255)")
+        .addColumn("digest_hash", "varchar(255)")
+        .execute();
+      await db.schema
+        .createTable("sessions")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("identity_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("door", "varchar(16)", (c) => c.notNull())
+        .addColumn("secret_hash", "varchar(64)", (c) => c.notNull())
+        .addColumn("issued_at", "bigint", (c) => c.notNull())
+        .addColumn("authenticated_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("last_seen_at", "bigint", (c) => c.notNull())
+        .addColumn("revoked_at", "bigint")
+        .addColumn("revoked_reason", "varchar(32)")
+        .addColumn("ip_address", "varchar(64)")
+        .addColumn("user_agent", "varchar(512)")
+        .execute();
+      await db.schema.createIndex("sessions_identity_issued").on("sessions").columns(["identity_id", "issued_at"]).execute();
+      await db.schema.createIndex("sessions_issued").on("sessions").columns(["issued_at", "id"]).execute();
+      await db.schema.createIndex("sessions_expires").on("sessions").column("expires_at").execute();
+      await db.schema.createIndex("sessions_revoked").on("sessions").column("revoked_at").execute();
+      await db.schema
+        .createTable("flows")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("type", "varchar(16)", (c) => c.notNull())
+        .addColumn("kind", "varchar(16)", (c) => c.notNull())
+        .addColumn("issued_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("request_url", "text", (c) => c.notNull())
+        .addColumn("return_to", "text")
+        .addColumn("csrf_token", "varchar(64)")
+        .execute();
+      await db.schema.createIndex("flows_expires").on("flows").column("expires_at").execute();
+      await db.schema
+        .createTable("audit_events")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("at", "bigint", (c) => c.notNull())
+        .addColumn("type", "varchar(32)", (c) => c.notNull())
+        .addColumn("identity_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("session_id", "varchar(36)")
+        .addColumn("door", "varchar(16)")
+        .addColumn("reason", "varchar(32)")
+        .addColumn("actor", "varchar(32)", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("audit_identity").on("audit_events").columns(["identity_id", "at"]).execute();
+      await db.schema.createIndex("audit_session").on("audit_events").column("session_id").execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Brings the schema up to date; returns the names of the migrations it applied. */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, migrationTableName: "curfew_migrations", migrationLockTableName: "curfew_migrations_lock" });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

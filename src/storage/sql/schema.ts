@@ -1,0 +1,70 @@
+/**
+ * Table types for Kysely. Times are epoch milliseconds in `bigint` columns: both SQLite and
+ * PostgreSQL store them exactly, and one representation keeps both dialects' rows identical
+ * (pg returns int8 as a string; rows pass through `toNumber`).
+ */
+export interface IdentitiesTable {
+  id: string;
+  schema_id: string;
+  email: string;
+  email_key: string;
+  username: string | null;
+  username_key: string | null;
+  state: string;
+  state_changed_at: number | string;
+  created_at: number | string;
+  updated_at: number | string;
+  metadata_public: string | null;
+  metadata_admin: string | null;
+  external_id: string | null;
+  password_hash: string | null;
+  digest_hash: string | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  identity_id: string;
+  door: string;
+  secret_hash: string;
+  issued_at: number | string;
+  authenticated_at: number | string;
+  expires_at: number | string;
+  last_seen_at: number | string;
+  revoked_at: number | string | null;
+  revoked_reason: string | null;
+  ip_address: string | null;
+  user_agent: string | null;
+}
+
+export interface FlowsTable {
+  id: string;
+  type: string;
+  kind: string;
+  issued_at: number | string;
+  expires_at: number | string;
+  request_url: string;
+  return_to: string | null;
+  csrf_token: string | null;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  at: number | string;
+  type: string;
+  identity_id: string;
+  session_id: string | null;
+  door: string | null;
+  reason: string | null;
+  actor: string;
+}
+
+export interface Database {
+  identities: IdentitiesTable;
+  sessions: SessionsTable;
+  flows: FlowsTable;
+  audit_events: AuditEventsTable;
+}
+
+export function toNumber(value: number | string): number {
+  return typeof value === "number" ? value : Number(value);
+}

@@ -1,0 +1,479 @@
+/**
+ * The Store port over Kysely: one implementation for SQLite and PostgreSQL (DESIGN.md
+ * "Storage"). Dialect differences stay in connect.ts; the queries here run unchanged on both.
+ */
+import type { Kysely, Selectable, Transaction } from "kysely";
+import { CoreError } from "../../core/errors.ts";
+import type {
+  AuditEvent,
+  Door,
+  Flow,
+  FlowKind,
+  FlowType,
+  Identity,
+  IdentityRecord,
+  IdentityState,
+  Page,
+  RevocationReason,
+  RevocationTarget,
+  Session,
+} from "../../core/model.ts";
+import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../core/ports.ts";
+import { openDatabase, type OpenDatabase } from "./connect.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { migrateToLatest } from "./migrations.ts";
+import type { Database, IdentitiesTable, SessionsTable } from "./schema.ts";
+import { toNumber } from "./schema.ts";
+import { SessionCache } from "./session-cache.ts";
+
+export interface SqlStoreOptions {
+  /** Run migrations on open (the server does; `curfew migrate` does it explicitly). */
+  migrate?: boolean;
+  /** Use the in-process session cache. Defaults to on for SQLite, and is refused for PostgreSQL (D8). */
+  cache?: boolean;
+}
+
+export class SqlStore implements Store {
+  readonly #writes: GroupCommit<Database>;
+  readonly #cache: SessionCache | null;
+
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: OpenDatabase["dialect"],
+    cache: SessionCache | null,
+  ) {
+    this.#writes = new GroupCommit(db);
+    this.#cache = cache;
+  }
+
+  static async open(url: string, options: SqlStoreOptions = {}): Promise<SqlStore> {
+    const { db, dialect, sqlite } = openDatabase(url);
+    try {
+      if (options.migrate ?? true) await migrateToLatest(db as Kysely<unknown>);
+    } catch (error) {
+      await db.destroy();
+      throw error;
+    }
+    let cache: SessionCache | null = null;
+    if (sqlite && (options.cache ?? true)) {
+      const version = sqlite.prepare("PRAGMA data_version").pluck();
+      let seen = version.get();
+      cache = new SessionCache(() => {
+        const now = version.get();
+        if (now === seen) return false;
+        seen = now;
+        return true;
+      });
+    }
+    return new SqlStore(db, dialect, cache);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom("sessions").select("id").limit(1).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.#writes.drain();
+    await this.db.destroy();
+  }
+
+  // ---- identities -------------------------------------------------------------------------
+
+  async insertIdentity(identity: IdentityRecord, audit: AuditEvent): Promise<void> {
+    try {
+      await this.#writes.run(async (trx) => {
+        await trx.insertInto("identities").values(identityRow(identity)).execute();
+        await insertAudit(trx, audit);
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new CoreError("IDENTIFIER_TAKEN", "An account with the same identifier (email, phone, username, ...) exists already.");
+      }
+      throw error;
+    }
+  }
+
+  async findIdentity(id: string): Promise<IdentityRecord | null> {
+    const row = await this.db.selectFrom("identities").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? identityFromRow(row) : null;
+  }
+
+  async findIdentityByIdentifier(identifier: string): Promise<IdentityRecord | null> {
+    const key = identifier.toLowerCase();
+    const column = key.includes("@") ? "email_key" : "username_key";
+    const row = await this.db.selectFrom("identities").selectAll().where(column, "=", key).executeTakeFirst();
+    return row ? identityFromRow(row) : null;
+  }
+
+  async listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>> {
+    let q = this.db.selectFrom("identities").selectAll().orderBy("id").limit(query.limit + 1);
+    if (query.identifier !== undefined) {
+      const key = query.identifier.toLowerCase();
+      q = q.where((eb) => eb.or([eb("email_key", "=", key), eb("username_key", "=", key)]));
+    }
+    if (query.cursor) q = q.where("id", ">", query.cursor);
+    const rows = await q.execute();
+    const items = rows.slice(0, query.limit).map(identityFromRow);
+    return { items, next: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+  }
+
+  async setDigestHash(identityId: string, digestHash: string): Promise<void> {
+    await this.#writes.run((trx) =>
+      trx.updateTable("identities").set({ digest_hash: digestHash }).where("id", "=", identityId).execute(),
+    );
+    this.#cache?.clear();
+  }
+
+  async deleteIdentity(
+    id: string,
+    at: Date,
+    audit: (sessionId: string) => AuditEvent,
+    deletion: AuditEvent,
+  ): Promise<boolean> {
+    return this.#writes.run(async (trx) => {
+      const exists = await trx.selectFrom("identities").select("id").where("id", "=", id).executeTakeFirst();
+      if (!exists) return false;
+      const ended = await revokeWhere(trx, { kind: "identity", identityId: id }, "identity_deleted", at.getTime());
+      for (const s of ended) await insertAudit(trx, audit(s.id));
+      await trx.deleteFrom("identities").where("id", "=", id).execute();
+      await insertAudit(trx, deletion);
+      this.#cache?.clear();
+      return true;
+    });
+  }
+
+  // ---- sessions ---------------------------------------------------------------------------
+
+  async insertSession(session: Session, audit: AuditEvent): Promise<void> {
+    await this.#writes.run(async (trx) => {
+      await trx.insertInto("sessions").values(sessionRow(session)).execute();
+      await insertAudit(trx, audit);
+    });
+  }
+
+  async findSession(id: string): Promise<Session | null> {
+    const cached = this.#cache?.get(id);
+    if (cached) return cached.session;
+    const row = await this.db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? sessionFromRow(row) : null;
+  }
+
+  async findSessionWithIdentity(id: string): Promise<{ session: Session; identity: Identity } | null> {
+    const cache = this.#cache;
+    const cached = cache?.get(id);
+    if (cached) return cached;
+    const generation = cache?.generation ?? 0;
+    const row = await this.db
+      .selectFrom("sessions")
+      .innerJoin("identities", "identities.id", "sessions.identity_id")
+      .selectAll("sessions")
+      .select([
+        "identities.schema_id",
+        "identities.email",
+        "identities.username",
+        "identities.state",
+        "identities.state_changed_at",
+        "identities.created_at",
+        "identities.updated_at",
+        "identities.metadata_public",
+        "identities.metadata_admin",
+        "identities.external_id",
+      ])
+      .where("sessions.id", "=", id)
+      .executeTakeFirst();
+    if (!row) return null;
+    const found = {
+      session: sessionFromRow(row),
+      identity: identityFromRow({ ...row, id: row.identity_id, email_key: "", username_key: null, password_hash: null, digest_hash: null }),
+    };
+    // Only live sessions are worth keeping; ended ones are answered from the database.
+    if (cache && found.session.revokedAt === null) cache.set(id, found, generation);
+    return found;
+  }
+
+  async listSessions(query: SessionQuery): Promise<Page<Session>> {
+    let q = this.db
+      .selectFrom("sessions")
+      .selectAll()
+      .orderBy("issued_at", "desc")
+      .orderBy("id", "desc")
+      .limit(query.limit + 1);
+    q = filterSessions(q, query);
+    const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+    if (cursor) {
+      q = q.where((eb) =>
+        eb.or([eb("issued_at", "<", cursor.issuedAt), eb.and([eb("issued_at", "=", cursor.issuedAt), eb("id", "<", cursor.id)])]),
+      );
+    }
+    const rows = await q.execute();
+    const items = rows.slice(0, query.limit).map(sessionFromRow);
+    const last = items.at(-1);
+    return { items, next: rows.length > query.limit && last ? encodeCursor(last) : null };
+  }
+
+  async countSessions(query: Omit<SessionQuery, "limit" | "cursor">): Promise<number> {
+    const q = filterSessions(this.db.selectFrom("sessions").select((eb) => eb.fn.countAll<number | string>().as("n")), query);
+    const row = await q.executeTakeFirstOrThrow();
+    return toNumber(row.n);
+  }
+
+  async touchSession(id: string, lastSeenAt: Date): Promise<void> {
+    const cached = this.#cache?.get(id);
+    if (cached) cached.session = { ...cached.session, lastSeenAt };
+    await this.#writes.run((trx) =>
+      trx
+        .updateTable("sessions")
+        .set({ last_seen_at: lastSeenAt.getTime() })
+        .where("id", "=", id)
+        .where("last_seen_at", "<", lastSeenAt.getTime())
+        .execute(),
+    );
+  }
+
+  async revokeSessions(
+    target: RevocationTarget,
+    reason: RevocationReason,
+    at: Date,
+    audit: (sessionId: string, identityId: string, door: Door) => AuditEvent,
+  ): Promise<RevocationResult> {
+    return this.#writes.run(async (trx) => {
+      const ended = await revokeWhere(trx, target, reason, at.getTime());
+      for (const s of ended) {
+        await insertAudit(trx, audit(s.id, s.identity_id, s.door as Door));
+        // Before the commit, and so before anyone is told "logged out" (INV-2).
+        this.#cache?.delete(s.id);
+      }
+      return { revokedIds: ended.map((s) => s.id) };
+    });
+  }
+
+  async extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean> {
+    const t = now.getTime();
+    const updated = await this.#writes.run((trx) =>
+      trx
+        .updateTable("sessions")
+        .set({ expires_at: expiresAt.getTime(), last_seen_at: t })
+        .where("id", "=", id)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", t)
+        .returning("id")
+        .execute(),
+    );
+    this.#cache?.delete(id);
+    return updated.length > 0;
+  }
+
+  async purgeSessions(before: Date): Promise<number> {
+    const t = before.getTime();
+    const deleted = await this.#writes.run((trx) =>
+      trx
+        .deleteFrom("sessions")
+        .where((eb) => eb.or([eb("revoked_at", "<", t), eb("expires_at", "<", t)]))
+        .returning("id")
+        .execute(),
+    );
+    for (const row of deleted) this.#cache?.delete(row.id);
+    return deleted.length;
+  }
+
+  // ---- flows ------------------------------------------------------------------------------
+
+  async insertFlow(flow: Flow): Promise<void> {
+    await this.#writes.run((trx) =>
+      trx
+        .insertInto("flows")
+        .values({
+          id: flow.id,
+          type: flow.type,
+          kind: flow.kind,
+          issued_at: flow.issuedAt.getTime(),
+          expires_at: flow.expiresAt.getTime(),
+          request_url: flow.requestUrl,
+          return_to: flow.returnTo,
+          csrf_token: flow.csrfToken,
+        })
+        .execute(),
+    );
+  }
+
+  async findFlow(id: string): Promise<Flow | null> {
+    const row = await this.db.selectFrom("flows").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!row) return null;
+    return {
+      id: row.id,
+      type: row.type as FlowType,
+      kind: row.kind as FlowKind,
+      issuedAt: new Date(toNumber(row.issued_at)),
+      expiresAt: new Date(toNumber(row.expires_at)),
+      requestUrl: row.request_url,
+      returnTo: row.return_to,
+      csrfToken: row.csrf_token,
+    };
+  }
+
+  async purgeFlows(before: Date): Promise<number> {
+    const deleted = await this.#writes.run((trx) =>
+      trx.deleteFrom("flows").where("expires_at", "<", before.getTime()).returning("id").execute(),
+    );
+    return deleted.length;
+  }
+
+  // ---- audit ------------------------------------------------------------------------------
+
+  async listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
+    let q = this.db.selectFrom("audit_events").selectAll().orderBy("at", "desc").orderBy("id").limit(query.limit);
+    if (query.identityId !== undefined) q = q.where("identity_id", "=", query.identityId);
+    if (query.sessionId !== undefined) q = q.where("session_id", "=", query.sessionId);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      at: new Date(toNumber(r.at)),
+      type: r.type as AuditEvent["type"],
+      identityId: r.identity_id,
+      sessionId: r.session_id,
+      door: r.door as Door | null,
+      reason: r.reason,
+      actor: r.actor,
+    }));
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+async function revokeWhere(
+  trx: Transaction<Database>,
+  target: RevocationTarget,
+  reason: RevocationReason,
+  at: number,
+): Promise<{ id: string; identity_id: string; door: string }[]> {
+  let q = trx
+    .updateTable("sessions")
+    .set({ revoked_at: at, revoked_reason: reason })
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", at);
+  if (target.kind === "session") {
+    q = q.where("id", "=", target.sessionId);
+    if (target.identityId !== undefined) q = q.where("identity_id", "=", target.identityId);
+  } else {
+    q = q.where("identity_id", "=", target.identityId);
+    if (target.exceptSessionId !== undefined) q = q.where("id", "!=", target.exceptSessionId);
+  }
+  return q.returning(["id", "identity_id", "door"]).execute();
+}
+
+function filterSessions<Q extends { where: (...args: never[]) => unknown }>(q: Q, query: Omit<SessionQuery, "limit" | "cursor">): Q {
+  // Typed loosely on purpose: the same filters apply to the row query and the count query.
+  let r = q as unknown as import("kysely").SelectQueryBuilder<Database, "sessions", unknown>;
+  if (query.identityId !== undefined) r = r.where("identity_id", "=", query.identityId);
+  if (query.exceptSessionId !== undefined) r = r.where("id", "!=", query.exceptSessionId);
+  const t = query.now.getTime();
+  if (query.active === true) r = r.where("revoked_at", "is", null).where("expires_at", ">", t);
+  if (query.active === false) r = r.where((eb) => eb.or([eb("revoked_at", "is not", null), eb("expires_at", "<=", t)]));
+  return r as unknown as Q;
+}
+
+async function insertAudit(trx: Transaction<Database>, e: AuditEvent): Promise<void> {
+  await trx
+    .insertInto("audit_events")
+    .values({
+      id: e.id,
+      at: e.at.getTime(),
+      type: e.type,
+      identity_id: e.identityId,
+      session_id: e.sessionId,
+      door: e.door,
+      reason: e.reason,
+      actor: e.actor,
+    })
+    .execute();
+}
+
+function identityRow(i: IdentityRecord): IdentitiesTable {
+  return {
+    id: i.id,
+    schema_id: i.schemaId,
+    email: i.traits.email,
+    email_key: i.traits.email.toLowerCase(),
+    username: i.traits.username ?? null,
+    username_key: i.traits.username?.toLowerCase() ?? null,
+    state: i.state,
+    state_changed_at: i.stateChangedAt.getTime(),
+    created_at: i.createdAt.getTime(),
+    updated_at: i.updatedAt.getTime(),
+    metadata_public: i.metadataPublic === null ? null : JSON.stringify(i.metadataPublic),
+    metadata_admin: i.metadataAdmin === null ? null : JSON.stringify(i.metadataAdmin),
+    external_id: i.externalId,
+    password_hash: i.passwordHash,
+    digest_hash: i.digestHash,
+  };
+}
+
+function identityFromRow(r: Selectable<IdentitiesTable>): IdentityRecord {
+  return {
+    id: r.id,
+    schemaId: "default",
+    traits: r.username === null ? { email: r.email } : { email: r.email, username: r.username },
+    state: r.state as IdentityState,
+    stateChangedAt: new Date(toNumber(r.state_changed_at)),
+    createdAt: new Date(toNumber(r.created_at)),
+    updatedAt: new Date(toNumber(r.updated_at)),
+    metadataPublic: r.metadata_public === null ? null : JSON.parse(r.metadata_public),
+    metadataAdmin: r.metadata_admin === null ? null : JSON.parse(r.metadata_admin),
+    externalId: r.external_id,
+    passwordHash: r.password_hash,
+    digestHash: r.digest_hash,
+  };
+}
+
+function sessionRow(s: Session): SessionsTable {
+  return {
+    id: s.id,
+    identity_id: s.identityId,
+    door: s.door,
+    secret_hash: s.secretHash,
+    issued_at: s.issuedAt.getTime(),
+    authenticated_at: s.authenticatedAt.getTime(),
+    expires_at: s.expiresAt.getTime(),
+    last_seen_at: s.lastSeenAt.getTime(),
+    revoked_at: s.revokedAt?.getTime() ?? null,
+    revoked_reason: s.revokedReason,
+    ip_address: s.device.ipAddress,
+    user_agent: s.device.userAgent,
+  };
+}
+
+function sessionFromRow(r: Selectable<SessionsTable>): Session {
+  return {
+    id: r.id,
+    identityId: r.identity_id,
+    door: r.door as Door,
+    secretHash: r.secret_hash,
+    issuedAt: new Date(toNumber(r.issued_at)),
+    authenticatedAt: new Date(toNumber(r.authenticated_at)),
+    expiresAt: new Date(toNumber(r.expires_at)),
+    lastSeenAt: new Date(toNumber(r.last_seen_at)),
+    revokedAt: r.revoked_at === null ? null : new Date(toNumber(r.revoked_at)),
+    revokedReason: r.revoked_reason as RevocationReason | null,
+    device: { ipAddress: r.ip_address, userAgent: r.user_agent },
+  };
+}
+
+function encodeCursor(s: Session): string {
+  return Buffer.from(JSON.stringify([s.issuedAt.getTime(), s.id])).toString("base64url");
+}
+
+/** A cursor that does not decode is treated as "from the start" rather than an error. */
+function decodeCursor(cursor: string): { issuedAt: number; id: string } | null {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") return { issuedAt: v[0], id: v[1] };
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
+}
