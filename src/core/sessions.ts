@@ -12,6 +12,7 @@ import type {
   AuthenticatedSession,
   Device,
   Door,
+  Identity,
   IdentityRecord,
   Page,
   RevocationReason,
@@ -82,18 +83,18 @@ export class Sessions {
     }
     this.#throttle.succeeded(key);
     if (proof.kind === "password" && record.digestHash === null) await this.#addDigestVerifier(record, proof.password);
-    return this.begin(record, origin);
+    return this.begin(publicIdentity(record), origin);
   }
 
   /** Starts a new session for an identity that has just proved who it is. Always a new token (SEC-12). */
-  async begin(record: IdentityRecord, origin: RequestOrigin): Promise<SignedIn> {
+  async begin(identity: Identity, origin: RequestOrigin): Promise<SignedIn> {
     const now = this.clock.now();
     const id = randomUUID();
     const { token, secretHash } = mintSessionToken(id);
     const device: Device = { ipAddress: origin.ipAddress, userAgent: origin.userAgent };
     const session: Session = {
       id,
-      identityId: record.id,
+      identityId: identity.id,
       door: origin.door,
       secretHash,
       issuedAt: now,
@@ -105,7 +106,7 @@ export class Sessions {
       device,
     };
     const audit = auditEvent("session.begun", now, {
-      identityId: record.id,
+      identityId: identity.id,
       sessionId: id,
       door: origin.door,
       actor: origin.door,
@@ -113,7 +114,7 @@ export class Sessions {
     await this.store.insertSession(session, audit).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
-    return { token, session, identity: publicIdentity(record) };
+    return { token, session, identity };
   }
 
   /**

@@ -1,0 +1,76 @@
+/** What every Kratos handler needs: the core and the few settings of this door. */
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyTypeProviderDefault } from "fastify";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Core } from "../../core/index.ts";
+import type { RedirectPolicy } from "../../core/redirect-gate.ts";
+import type { AuthenticatedSession, Identity, Session } from "../../core/model.ts";
+import type { Static } from "typebox";
+import { sessionJson } from "./serialize.ts";
+import type * as W from "./wire.ts";
+
+export interface KratosDoorOptions {
+  core: Core;
+  /** Public base URL without a trailing slash. */
+  baseUrl: string;
+  redirect: RedirectPolicy;
+  /** Origins whose pages may make cookie-authenticated state changes (our own). */
+  ownOrigins: readonly string[];
+  /** When set, every admin call needs `Authorization: Bearer <key>`. */
+  adminKey: string | null;
+}
+
+export type KratosApp = FastifyInstance<
+  import("node:http").Server,
+  import("node:http").IncomingMessage,
+  import("node:http").ServerResponse,
+  import("fastify").FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export type { FastifyReply, FastifyRequest, FastifyTypeProviderDefault };
+
+export function sessionView(
+  door: KratosDoorOptions,
+  session: Session,
+  identity: Identity | null,
+  options: { admin: boolean; devices: boolean },
+): Static<typeof W.Session> {
+  return sessionJson(session, {
+    baseUrl: door.baseUrl,
+    admin: options.admin,
+    active: door.core.sessions.isLive(session) && (identity === null || identity.state === "active"),
+    identity,
+    devices: options.devices,
+  });
+}
+
+/** The caller's own session, fully expanded, as whoami and the self-service endpoints show it. */
+export function ownSessionView(door: KratosDoorOptions, auth: AuthenticatedSession): Static<typeof W.Session> {
+  return sessionView(door, auth.session, auth.identity, { admin: false, devices: true });
+}
+
+/** Kratos's pagination headers: `Link` (first, next) and `X-Total-Count`. */
+export function paginate(
+  reply: FastifyReply,
+  door: KratosDoorOptions,
+  path: string,
+  pageSize: number,
+  next: string | null,
+  total?: number,
+): void {
+  const url = (token: string | null) => {
+    const q = new URLSearchParams({ page_size: String(pageSize) });
+    if (token) q.set("page_token", token);
+    return `${door.baseUrl}${path}?${q.toString()}`;
+  };
+  const links = [`<${url(null)}>; rel="first"`];
+  if (next) links.push(`<${url(next)}>; rel="next"`);
+  reply.header("link", links.join(","));
+  if (total !== undefined) reply.header("x-total-count", String(total));
+}
+
+/** `page_size` (or the legacy `per_page`), default 250, at most 1000 (research/kratos.md §3.3). */
+export function pageSizeOf(query: { page_size?: string; per_page?: string }): number {
+  const raw = query.page_size ?? query.per_page;
+  return raw === undefined ? 250 : Number(raw);
+}

@@ -1,0 +1,150 @@
+/**
+ * The Kratos error envelope (ory/herodot; research/kratos.md §1.3) and the mapping of every
+ * core error code onto it. `satisfies Record<CoreErrorCode, …>` makes a new core code a
+ * compile error here until this door decides how to say it (house rule 6).
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { type CoreError, type CoreErrorCode } from "../../core/errors.ts";
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  410: "Gone",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** herodot's default message per status, used when an error has no message of its own. */
+const DEFAULT_MESSAGE: Record<number, string> = {
+  400: "The request was malformed or contained invalid parameters",
+  401: "The request could not be authorized",
+  403: "The requested action was forbidden",
+  404: "The requested resource could not be found",
+  409: "A resource with that value exists already",
+  500: "An internal server error occurred, please contact the system administrator",
+  503: "The service is temporarily unavailable",
+};
+
+export interface KratosError {
+  code: number;
+  id?: string;
+  reason?: string;
+  message?: string;
+  details?: Record<string, unknown>;
+  /** Siblings of `error` at the top level (e.g. `expired_at`, `use_flow_id`). */
+  extra?: Record<string, unknown>;
+  /** Seconds, sent as Retry-After (429, 503). */
+  retryAfter?: number;
+}
+
+export function envelope(e: KratosError, requestId: string | undefined): Record<string, unknown> {
+  const error: Record<string, unknown> = {};
+  if (e.id) error.id = e.id;
+  error.code = e.code;
+  error.status = STATUS_TEXT[e.code] ?? "Error";
+  if (requestId) error.request = requestId;
+  if (e.reason) error.reason = e.reason;
+  if (e.details && Object.keys(e.details).length > 0) error.details = e.details;
+  error.message = e.message ?? DEFAULT_MESSAGE[e.code] ?? STATUS_TEXT[e.code] ?? "Error";
+  return { error, ...e.extra };
+}
+
+export function sendKratosError(request: FastifyRequest, reply: FastifyReply, e: KratosError): FastifyReply {
+  if (e.retryAfter !== undefined) reply.header("retry-after", String(e.retryAfter));
+  const requestId = request.headers["x-request-id"];
+  return reply
+    .code(e.code)
+    .header("ory-error-id", e.id ?? "")
+    .type("application/json; charset=utf-8")
+    .send(envelope(e, typeof requestId === "string" ? requestId : undefined));
+}
+
+/** E-NOSESS, research/kratos.md §1.3. */
+export const NO_ACTIVE_SESSION: KratosError = {
+  code: 401,
+  id: "session_inactive",
+  reason: "No active session was found in this request.",
+  message: "request does not have a valid authentication session",
+};
+
+export const CORE_ERRORS = {
+  CREDENTIALS_INVALID: () => ({
+    code: 400,
+    reason: "The provided credentials are invalid, check for spelling mistakes in your password or username, email address, or phone number.",
+  }),
+  RATE_LIMITED: (e) => ({
+    code: 429,
+    id: "self_service_rate_limited",
+    reason: "Too many attempts. Please wait before trying again.",
+    message: "too many requests",
+    ...(e.details.retryAfterSeconds !== undefined ? { retryAfter: e.details.retryAfterSeconds } : {}),
+  }),
+  IDENTIFIER_TAKEN: () => ({
+    code: 409,
+    reason: "This identity conflicts with another identity that already exists.",
+    message: "A resource with that value exists already",
+  }),
+  TRAITS_INVALID: (e) => ({ code: 400, reason: e.message }),
+  PASSWORD_REJECTED: (e) => ({ code: 400, reason: e.message }),
+  IDENTITY_NOT_FOUND: () => ({ code: 404, message: "Unable to locate the resource" }),
+  IDENTITY_INACTIVE: () => NO_ACTIVE_SESSION,
+  SESSION_MISSING: () => NO_ACTIVE_SESSION,
+  SESSION_INACTIVE: () => NO_ACTIVE_SESSION,
+  SESSION_NOT_FOUND: () => ({ code: 404, message: "Unable to locate the resource" }),
+  CANNOT_REVOKE_CURRENT_SESSION: () => ({ code: 400, message: "cannot revoke current session" }),
+  LOGOUT_TOKEN_MISSING: () => ({ code: 400, reason: "Please include a token in the URL query." }),
+  LOGOUT_TOKEN_MISMATCH: () => ({
+    code: 403,
+    reason: "Unable to log out because the logout token in the URL query does not match the session cookie.",
+  }),
+  RETURN_TO_INVALID: (e) => ({ code: 400, reason: e.message }),
+  RETURN_TO_NOT_ALLOWED: (e) => ({ code: 400, id: "self_service_flow_return_to_forbidden", reason: e.message }),
+  FLOW_NOT_FOUND: () => ({ code: 404, message: "Unable to locate the resource" }),
+  FLOW_EXPIRED: (e) => ({
+    code: 410,
+    id: "self_service_flow_expired",
+    reason: "The self-service flow expired, initialize a new one.",
+    message: "self-service flow expired",
+    ...(e.details.expiredAt ? { extra: { expired_at: e.details.expiredAt.toISOString() } } : {}),
+  }),
+  REGISTRATION_DISABLED: () => ({
+    code: 400,
+    id: "self_service_flow_disabled",
+    reason: "Registration is not allowed because it was disabled.",
+    message: "registration flow disabled",
+  }),
+  CSRF_VIOLATION: () => ({
+    code: 403,
+    id: "security_csrf_violation",
+    reason:
+      "Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.",
+    message: "the request was rejected to protect you from Cross-Site-Request-Forgery",
+    details: { docs: "https://www.ory.com/docs/troubleshooting/csrf" },
+  }),
+  // INV-3: a store that cannot confirm is an error the client may retry, never a success.
+  STORE_UNAVAILABLE: () => ({
+    code: 503,
+    reason: "The session store did not answer. Nothing was changed; try again.",
+    message: "The service is temporarily unavailable",
+    retryAfter: 1,
+  }),
+} satisfies Record<CoreErrorCode, (e: CoreError) => KratosError>;
+
+export function fromCoreError(e: CoreError): KratosError {
+  return CORE_ERRORS[e.code](e);
+}
+
+/** An answer already in this door's words, thrown from deep in a handler and sent by the door's error handler. */
+export class KratosWireError extends Error {
+  constructor(readonly wire: KratosError) {
+    super(wire.reason ?? wire.message ?? `HTTP ${wire.code}`);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The Ory Kratos door: Fastify plugins for the public and the admin API. Parse the wire, call
+ * the core, map the outcome or error back to Kratos's wire (research/kratos.md).
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { isCoreError } from "../../core/errors.ts";
+import { adminKeyChecker } from "../../http/admin-key.ts";
+import { BodyError } from "../../http/json-body.ts";
+import { adminRoutes } from "./admin.ts";
+import type { KratosApp, KratosDoorOptions } from "./door.ts";
+import { KratosWireError, fromCoreError, sendKratosError } from "./errors.ts";
+import { schemaRoutes } from "./identity-schema.ts";
+import { selfServiceRoutes } from "./self-service.ts";
+import { sessionRoutes } from "./sessions.ts";
+
+export type { KratosDoorOptions } from "./door.ts";
+
+export async function kratosPublic(app: KratosApp, door: KratosDoorOptions): Promise<void> {
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFound);
+  selfServiceRoutes(app, door);
+  sessionRoutes(app, door);
+  schemaRoutes(app);
+}
+
+export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Promise<void> {
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFound);
+  if (door.adminKey !== null) {
+    const keyMatches = adminKeyChecker(door.adminKey);
+    app.addHook("onRequest", async (request, reply) => {
+      if (!keyMatches(request.headers.authorization)) {
+        reply.header("www-authenticate", 'Bearer realm="curfew-admin"');
+        return sendKratosError(request, reply, { code: 401, reason: "The admin API requires Authorization: Bearer <admin key>." });
+      }
+    });
+  }
+  adminRoutes(app, door);
+}
+
+function notFound(request: FastifyRequest, reply: FastifyReply) {
+  return sendKratosError(request, reply, { code: 404, message: "The requested resource could not be found" });
+}
+
+const BODY_REASONS: Record<BodyError["problem"], string> = {
+  empty: 'Unable to decode HTTP Request Body because its HTTP Header "Content-Length" is zero.',
+  malformed: "Unable to decode JSON payload: the request body is not valid JSON.",
+  duplicate_key: "Unable to decode JSON payload: a key appears more than once.",
+  forbidden_key: "Unable to decode JSON payload: the body uses a forbidden key.",
+  too_deep: "Unable to decode JSON payload: the body is nested too deeply.",
+  charset: "Unable to decode JSON payload: only UTF-8 is supported.",
+};
+
+/**
+ * Every failure leaves this door in the herodot envelope, never as a bare 500 (SEC-66):
+ * core errors by the total map, wire errors as built, Fastify's own (validation, body size,
+ * media type) with Kratos's reasons, anything else as a logged, generic 500.
+ */
+function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error instanceof KratosWireError) return sendKratosError(request, reply, error.wire);
+  if (isCoreError(error)) {
+    if (error.code === "STORE_UNAVAILABLE") request.log.error({ err: error.cause }, "store unavailable");
+    return sendKratosError(request, reply, fromCoreError(error));
+  }
+  if (error instanceof BodyError) {
+    return sendKratosError(request, reply, { code: error.problem === "charset" ? 415 : 400, reason: BODY_REASONS[error.problem] });
+  }
+  if (error.validation) {
+    return sendKratosError(request, reply, { code: 400, reason: `${error.validationContext ?? "request"} ${error.message.replace(/^[a-z]+\/?/, "")}`.trim() });
+  }
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return sendKratosError(request, reply, { code: 413, reason: "The request body is larger than this server accepts." });
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      // D13: Kratos answers a wrong content type with 400 and this reason.
+      return sendKratosError(request, reply, {
+        code: 400,
+        reason: `HTTP ${request.method} Request used unknown HTTP Header "Content-Type: ${String(request.headers["content-type"] ?? "").slice(0, 64)}", only [application/json, application/x-www-form-urlencoded] are supported.`,
+      });
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return sendKratosError(request, reply, { code: 400, reason: BODY_REASONS.empty });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return sendKratosError(request, reply, { code: status, reason: error.message });
+  request.log.error({ err: error }, "unhandled error");
+  return sendKratosError(request, reply, { code: 500 });
+}

@@ -1,0 +1,27 @@
+/** Route paths of the Kratos door, as Kratos names them (house rule 2). */
+export const ROUTES = {
+  createNativeLoginFlow: "/self-service/login/api",
+  getLoginFlow: "/self-service/login/flows",
+  updateLoginFlow: "/self-service/login",
+  createNativeRegistrationFlow: "/self-service/registration/api",
+  getRegistrationFlow: "/self-service/registration/flows",
+  updateRegistrationFlow: "/self-service/registration",
+  performNativeLogout: "/self-service/logout/api",
+  toSession: "/sessions/whoami",
+  listMySessions: "/sessions",
+  disableMySession: "/sessions/:id",
+  publicExtendSession: "/sessions/:id/extend",
+  identitySchema: "/schemas/:id",
+  listIdentitySchemas: "/schemas",
+  // admin
+  createIdentity: "/admin/identities",
+  listIdentities: "/admin/identities",
+  getIdentity: "/admin/identities/:id",
+  deleteIdentity: "/admin/identities/:id",
+  listIdentitySessions: "/admin/identities/:id/sessions",
+  deleteIdentitySessions: "/admin/identities/:id/sessions",
+  listSessions: "/admin/sessions",
+  getSession: "/admin/sessions/:id",
+  disableSession: "/admin/sessions/:id",
+  extendSession: "/admin/sessions/:id/extend",
+} as const;

@@ -1,0 +1,121 @@
+/**
+ * What every listener shares: the Fastify instance with Curfew's body parsers, limits, security
+ * headers, request ids, log redaction, health endpoints and OpenAPI at /docs. Doors register
+ * on top as plugins.
+ */
+import { randomUUID } from "node:crypto";
+import formbody from "@fastify/formbody";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { Type } from "typebox";
+import type { Core } from "../core/index.ts";
+import { assertUtf8, parseStrictJson } from "./json-body.ts";
+import { securityHeaders } from "./security-headers.ts";
+
+export interface HttpAppOptions {
+  title: string;
+  description: string;
+  baseUrl: URL;
+  bodyLimit: number;
+  logLevel: string;
+  core: Core;
+  /** Rewrites a request URL before routing (the admin listener adds `/admin`, as Kratos does). */
+  rewriteUrl?: (url: string) => string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function createHttpApp(options: HttpAppOptions) {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    // SEC-67: bounded header and request times (slowloris), on top of Node's header size limit.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    logController: new LogController({ disableRequestLogging: options.logLevel !== "debug" }),
+    logger: {
+      level: options.logLevel,
+      // SEC-06: tokens, cookies and passwords never reach a log line.
+      redact: {
+        paths: [
+          "req.headers.cookie",
+          "req.headers.authorization",
+          'req.headers["x-session-token"]',
+          'req.headers["x-csrf-token"]',
+          "*.password",
+          "*.session_token",
+          "*.jKey",
+        ],
+        censor: "[redacted]",
+      },
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
+      },
+    },
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    ...(options.rewriteUrl ? { rewriteUrl: (req: import("node:http").IncomingMessage) => options.rewriteUrl!(req.url ?? "/") } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    try {
+      assertUtf8(request.headers["content-type"]);
+      done(null, parseStrictJson(body as string));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  await app.register(formbody, { bodyLimit: options.bodyLimit });
+  securityHeaders(app, options.baseUrl.protocol === "https:");
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: { title: options.title, description: options.description, version: "0.1.0" },
+      servers: [{ url: options.baseUrl.href.replace(/\/$/, "") }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  const Status = Type.Object({ status: Type.String() });
+  app.get(
+    "/health/alive",
+    { schema: { operationId: "isAlive", tags: ["metadata"], summary: "The process is up", response: { 200: Status } } },
+    async (_request, reply) => reply.send({ status: "ok" }),
+  );
+  app.get(
+    "/health/ready",
+    {
+      schema: {
+        operationId: "isReady",
+        tags: ["metadata"],
+        summary: "The process can serve: its store answers",
+        response: { 200: Status, 503: Type.Object({ status: Type.String(), errors: Type.Record(Type.String(), Type.String()) }) },
+      },
+    },
+    async (request, reply) => {
+      try {
+        await options.core.ready();
+        return reply.send({ status: "ok" });
+      } catch (error) {
+        request.log.warn({ err: error }, "readiness check failed");
+        return reply.code(503).send({ status: "unavailable", errors: { database: "the session store did not answer" } });
+      }
+    },
+  );
+  return app;
+}
+
+export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
+export type { FastifyInstance };
+
+/** Query values that may carry a secret (Kratos logout tokens) are not logged (SEC-06). */
+function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|session_token|jKey|csrfToken)=)[^&]*/gi, "$1[redacted]");
+}

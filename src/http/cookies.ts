@@ -1,0 +1,49 @@
+/**
+ * Every cookie Curfew reads or writes, with its attributes, in one place (D2, SEC-07, SEC-25).
+ * The names are the vendors' (`ory_kratos_session`, `authToken`), not `__Host-` prefixed: a
+ * documented deviation (docs/adr/0003-cookies.md) kept for client compatibility; every other
+ * attribute `__Host-` would enforce is set.
+ */
+
+export const COOKIE_NAMES = {
+  kratosSession: "ory_kratos_session",
+  assetsSession: "authToken",
+} as const;
+
+export type CookieName = (typeof COOKIE_NAMES)[keyof typeof COOKIE_NAMES];
+
+/**
+ * The value of cookie `name`, or null when it is absent or ambiguous. Two cookies of the same
+ * name with different values (cookie tossing from a sibling domain, SEC-10) authenticate
+ * nobody: we never guess which one is the victim's.
+ */
+export function readCookie(header: string | undefined, name: string): string | null {
+  if (!header || !header.includes(name)) return null;
+  let found: string | null = null;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    if (found !== null && found !== value) return null;
+    found = value;
+  }
+  return found === "" ? null : found;
+}
+
+export interface CookieOptions {
+  secure: boolean;
+  /** Seconds; 0 clears the cookie. Omitted: a browser-session cookie. */
+  maxAge?: number;
+}
+
+/** `Set-Cookie` for `name`: HttpOnly, SameSite=Lax, Path=/, no Domain, Secure on https (D2). */
+export function serializeCookie(name: CookieName, value: string, options: CookieOptions): string {
+  let cookie = `${name}=${value}; Path=/; HttpOnly; SameSite=Lax`;
+  if (options.secure) cookie += "; Secure";
+  if (options.maxAge !== undefined) {
+    cookie += `; Max-Age=${Math.max(0, Math.floor(options.maxAge))}`;
+    if (options.maxAge <= 0) cookie += "; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+  }
+  return cookie;
+}

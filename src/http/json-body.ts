@@ -1,0 +1,77 @@
+/**
+ * The JSON body parser every door shares. Stricter than JSON.parse on purpose:
+ * - duplicate keys are refused (SEC-70, BAD-J12): `{"userId":"A","userId":"B"}` would otherwise
+ *   mean "B" here and "A" in some other layer;
+ * - `__proto__` and `constructor` keys are refused (SEC-73, BAD-J15);
+ * - nesting is bounded (BAD-J05), and only UTF-8 is accepted (BAD-J06).
+ * The scan runs before JSON.parse, on bodies already bounded by the body limit.
+ */
+export type BodyProblem = "empty" | "malformed" | "duplicate_key" | "forbidden_key" | "too_deep" | "charset";
+
+export class BodyError extends Error {
+  override readonly name = "BodyError";
+  constructor(
+    readonly problem: BodyProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_DEPTH = 32;
+
+interface Frame {
+  object: boolean;
+  keys: Set<string>;
+  expectKey: boolean;
+}
+
+/** Throws BodyError unless `text` is JSON without duplicate or forbidden keys. */
+export function parseStrictJson(text: string): unknown {
+  if (text.trim() === "") throw new BodyError("empty", "The request body is empty.");
+  const stack: Frame[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      if (stack.length >= MAX_DEPTH) throw new BodyError("too_deep", `JSON nested deeper than ${MAX_DEPTH} levels.`);
+      stack.push({ object: c === "{", keys: new Set(), expectKey: c === "{" });
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+    } else if (c === ",") {
+      const top = stack.at(-1);
+      if (top?.object) top.expectKey = true;
+    } else if (c === ":") {
+      const top = stack.at(-1);
+      if (top) top.expectKey = false;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      const top = stack.at(-1);
+      if (top?.object && top.expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          throw new BodyError("malformed", "The request body is not valid JSON.");
+        }
+        if (key === "__proto__" || key === "constructor") throw new BodyError("forbidden_key", `The key "${key}" is not allowed.`);
+        if (top.keys.has(key)) throw new BodyError("duplicate_key", `The key "${key}" appears more than once.`);
+        top.keys.add(key);
+      }
+      i = j;
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BodyError("malformed", "The request body is not valid JSON.");
+  }
+}
+
+/** Refuses a declared charset other than UTF-8 (`application/json; charset=utf-7`, BAD-J06). */
+export function assertUtf8(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    throw new BodyError("charset", `The charset "${charset}" is not supported; send UTF-8.`);
+  }
+}
