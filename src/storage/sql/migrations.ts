@@ -2,7 +2,7 @@
  * Schema migrations, in order. Each is dialect-neutral Kysely DDL, so SQLite and PostgreSQL
  * run the same list. Never edit a migration that has shipped; add the next one.
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter, sql } from "kysely";
 
 const migrations: Record<string, Migration> = {
   "0001_initial": {
@@ -77,7 +77,20 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Brings the schema up to date; returns the names of the migrations it applied. */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: "curfew_migrations", migrationLockTableName: "curfew_migrations_lock" });
+  // Kysely's Migrator looks for its own tables in every schema unless told which one, so on
+  // PostgreSQL a second Curfew schema in the same database (one per test run, or a staging
+  // copy) would make it skip creating them here. Name the schema the tables will live in.
+  const migrationTableSchema =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: "curfew_migrations",
+    migrationLockTableName: "curfew_migrations_lock",
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);

@@ -219,7 +219,8 @@ export class SqlStore implements Store {
 
   async touchSession(id: string, lastSeenAt: Date): Promise<void> {
     const cached = this.#cache?.get(id);
-    if (cached) cached.session = { ...cached.session, lastSeenAt };
+    // Never backwards, as the row itself (below): touches of concurrent requests can land out of order.
+    if (cached && cached.session.lastSeenAt < lastSeenAt) cached.session = { ...cached.session, lastSeenAt };
     await this.#writes.run((trx) =>
       trx
         .updateTable("sessions")

@@ -1,0 +1,355 @@
+/**
+ * SqlStore: the Store contract on every database it supports (house rule 7: SQLite always,
+ * PostgreSQL whenever TEST_POSTGRES_URL is set, D18), then what only the SQL store promises:
+ * group commit (INV-1) and a session cache that never resurrects a session (INV-2, D8).
+ */
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import type { AuditEvent, Door, IdentityRecord, Session } from "../../core/model.ts";
+import { describeStoreContract } from "../store.contract.ts";
+import { SqlStore } from "./sql-store.ts";
+
+const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
+
+const T = Date.UTC(2031, 0, 1, 12, 0, 0);
+const HOUR = 3_600_000;
+
+async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "curfew-sql-store-"));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A schema of its own for one PostgreSQL run (D18), dropped with everything in it afterwards. */
+async function postgresSchema(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `curfew_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE SCHEMA ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.searchParams.set("schema", name);
+  return {
+    url: url.href,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      try {
+        await c.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+// ---- the contract, on each database ----------------------------------------------------------
+
+describeStoreContract("SqlStore on sqlite::memory:", async () => ({ store: await SqlStore.open("sqlite::memory:") }));
+
+describeStoreContract("SqlStore on a SQLite file", async () => {
+  const { dir, remove } = await tempDir();
+  try {
+    return { store: await SqlStore.open(`sqlite:${join(dir, "curfew.db")}`), cleanup: remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+});
+
+if (POSTGRES_URL) {
+  describeStoreContract("SqlStore on PostgreSQL", async () => {
+    const schema = await postgresSchema(POSTGRES_URL);
+    try {
+      return { store: await SqlStore.open(schema.url), cleanup: schema.drop };
+    } catch (error) {
+      await schema.drop();
+      throw error;
+    }
+  });
+} else {
+  describe("SqlStore on PostgreSQL", () => {
+    it("runs when TEST_POSTGRES_URL is set (D18)", { skip: "TEST_POSTGRES_URL is not set" }, () => {});
+  });
+}
+
+// ---- what only the SQL store promises --------------------------------------------------------
+
+function identityRecord(): IdentityRecord {
+  const t = randomBytes(5).toString("hex");
+  return {
+    id: randomUUID(),
+    schemaId: "default",
+    traits: { email: `sql.${t}@example.org`, username: `sql_${t}` },
+    state: "active",
+    stateChangedAt: new Date(T),
+    createdAt: new Date(T),
+    updatedAt: new Date(T),
+    metadataPublic: null,
+    metadataAdmin: null,
+    externalId: null,
+    passwordHash: null,
+    digestHash: null,
+  };
+}
+
+function sessionRecord(identityId: string): Session {
+  return {
+    id: randomUUID(),
+    identityId,
+    door: "kratos",
+    secretHash: randomBytes(32).toString("base64url"),
+    issuedAt: new Date(T),
+    authenticatedAt: new Date(T),
+    expiresAt: new Date(T + 12 * HOUR),
+    lastSeenAt: new Date(T),
+    revokedAt: null,
+    revokedReason: null,
+    device: { ipAddress: null, userAgent: null },
+  };
+}
+
+function event(type: AuditEvent["type"], identityId: string, sessionId: string | null = null, extra: Partial<AuditEvent> = {}): AuditEvent {
+  return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self", ...extra };
+}
+
+const ended = (actor: string) => (sessionId: string, identityId: string, door: Door): AuditEvent =>
+  event("session.ended", identityId, sessionId, { at: new Date(T + HOUR), door, reason: "logout", actor });
+
+async function seed(store: SqlStore, sessions: number): Promise<{ identity: IdentityRecord; sessions: Session[] }> {
+  const identity = identityRecord();
+  await store.insertIdentity(identity, event("identity.created", identity.id));
+  const made = Array.from({ length: sessions }, () => sessionRecord(identity.id));
+  await Promise.all(made.map((s) => store.insertSession(s, event("session.begun", identity.id, s.id))));
+  return { identity, sessions: made };
+}
+
+describe("SqlStore on a SQLite file", () => {
+  let dir: string;
+  let remove: () => Promise<void>;
+  let file: string;
+
+  before(async () => {
+    ({ dir, remove } = await tempDir());
+    file = `sqlite:${join(dir, "curfew.db")}`;
+  });
+
+  after(async () => {
+    await remove();
+  });
+
+  it("INV-1: 50 concurrent revocations share commits, and each is durable before it is acknowledged", async () => {
+    const store = await SqlStore.open(file);
+    const { identity, sessions } = await seed(store, 50);
+
+    // Count transactions: group commit must put concurrent revocations into fewer than one each.
+    let transactions = 0;
+    const begin = store.db.transaction.bind(store.db);
+    store.db.transaction = () => {
+      transactions++;
+      return begin();
+    };
+
+    // Another connection to the same file, as another process would have: it sees only what
+    // was committed, so each acknowledgement can be checked against it the moment it arrives.
+    const observer = new BetterSqlite3(join(dir, "curfew.db"), { readonly: true });
+    const revokedAt = observer.prepare("SELECT revoked_at FROM sessions WHERE id = ?").pluck();
+    const unacknowledgedButUndurable: string[] = [];
+    try {
+      const results = await Promise.all(
+        sessions.map((s) =>
+          store.revokeSessions({ kind: "session", sessionId: s.id }, "logout", new Date(T + HOUR), ended("kratos")).then((r) => {
+            if (revokedAt.get(s.id) == null) unacknowledgedButUndurable.push(s.id);
+            return r;
+          }),
+        ),
+      );
+      results.forEach((r, i) => assert.deepStrictEqual(r, { revokedIds: [sessions[i]!.id] }));
+    } finally {
+      observer.close();
+    }
+    assert.deepStrictEqual(unacknowledgedButUndurable, [], "INV-1: no revocation is acknowledged before its commit");
+    assert.ok(transactions >= 1 && transactions < 50, `50 revocations took ${transactions} transactions`);
+    await store.close();
+
+    const reopened = await SqlStore.open(file);
+    try {
+      for (const s of sessions) {
+        const row = await reopened.findSession(s.id);
+        assert.equal(row?.revokedAt?.getTime(), T + HOUR);
+        assert.equal(row?.revokedReason, "logout");
+        assert.equal((await reopened.listAuditEvents({ sessionId: s.id, limit: 10 }))[0]?.type, "session.ended");
+      }
+      assert.equal(await reopened.countSessions({ identityId: identity.id, active: true, now: new Date(T) }), 0);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it("INV-2: a revocation by another process is seen at once", async () => {
+    const server = await SqlStore.open(file);
+    // The `curfew` CLI opens the same file with a store of its own.
+    const cli = await SqlStore.open(file);
+    try {
+      const { sessions } = await seed(server, 2);
+      const [viaJoin, viaFind] = sessions as [Session, Session];
+
+      const first = await server.findSessionWithIdentity(viaJoin.id);
+      assert.equal(first?.session.revokedAt, null);
+      assert.equal(await server.findSessionWithIdentity(viaJoin.id), first, "the live session is served from the cache");
+      assert.equal((await server.findSession(viaFind.id))?.revokedAt, null);
+      assert.ok(await server.findSessionWithIdentity(viaFind.id));
+
+      const result = await cli.revokeSessions({ kind: "session", sessionId: viaJoin.id }, "revoked_by_admin", new Date(T + HOUR), ended("cli"));
+      assert.deepStrictEqual(result.revokedIds, [viaJoin.id]);
+      assert.equal((await server.findSessionWithIdentity(viaJoin.id))?.session.revokedReason, "revoked_by_admin");
+
+      await cli.revokeSessions({ kind: "session", sessionId: viaFind.id }, "revoked_by_admin", new Date(T + HOUR), ended("cli"));
+      assert.equal((await server.findSession(viaFind.id))?.revokedReason, "revoked_by_admin");
+      assert.equal((await server.findSessionWithIdentity(viaFind.id))?.session.revokedReason, "revoked_by_admin");
+    } finally {
+      await cli.close();
+      await server.close();
+    }
+  });
+
+  it("INV-2: an identity deleted by another process takes its sessions with it at once", async () => {
+    const server = await SqlStore.open(file);
+    const cli = await SqlStore.open(file);
+    try {
+      const { identity, sessions } = await seed(server, 1);
+      const session = sessions[0]!;
+      assert.ok(await server.findSessionWithIdentity(session.id));
+      assert.equal(
+        await cli.deleteIdentity(identity.id, new Date(T + HOUR), (sid) => event("session.ended", identity.id, sid), event("identity.deleted", identity.id)),
+        true,
+      );
+      const found = await server.findSessionWithIdentity(session.id);
+      assert.ok(found === null || found.session.revokedAt !== null);
+    } finally {
+      await cli.close();
+      await server.close();
+    }
+  });
+
+  it("INV-2: a revocation through the same store is never served stale from the cache", async () => {
+    const store = await SqlStore.open(file);
+    try {
+      const { sessions } = await seed(store, 3);
+      const [warm, racing, cold] = sessions as [Session, Session, Session];
+      await store.findSessionWithIdentity(warm.id);
+      await store.findSessionWithIdentity(racing.id);
+
+      // Reads that start before, during and after the revocation of each session.
+      const before = sessions.map((s) => store.findSessionWithIdentity(s.id));
+      const revocation = store.revokeSessions({ kind: "identity", identityId: warm.identityId }, "logout", new Date(T + HOUR), ended("kratos"));
+      const during = sessions.map((s) => store.findSessionWithIdentity(s.id));
+      const result = await revocation;
+      assert.equal(result.revokedIds.length, 3);
+      await Promise.all([...before, ...during]);
+
+      // Once the revocation is acknowledged, nothing the store answers is live, however it got there.
+      for (const s of [warm, racing, cold]) {
+        for (let i = 0; i < 2; i++) {
+          assert.equal((await store.findSessionWithIdentity(s.id))?.session.revokedAt?.getTime(), T + HOUR, s.id);
+          assert.equal((await store.findSession(s.id))?.revokedAt?.getTime(), T + HOUR, s.id);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("migrating an up-to-date file again changes nothing", async () => {
+    const store = await SqlStore.open(file);
+    const { sessions } = await seed(store, 1);
+    await store.close();
+    const again = await SqlStore.open(file);
+    try {
+      assert.deepStrictEqual(await again.findSession(sessions[0]!.id), sessions[0]);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+if (POSTGRES_URL) {
+  describe("SqlStore on PostgreSQL", () => {
+    let schema: { url: string; drop: () => Promise<void> };
+
+    before(async () => {
+      schema = await postgresSchema(POSTGRES_URL);
+    });
+
+    after(async () => {
+      await schema?.drop();
+    });
+
+    it("D8: with no session cache, a revocation by another node is seen at once", async () => {
+      const nodeA = await SqlStore.open(schema.url, { cache: true });
+      const nodeB = await SqlStore.open(schema.url);
+      try {
+        const { sessions } = await seed(nodeA, 1);
+        const session = sessions[0]!;
+        assert.equal((await nodeA.findSessionWithIdentity(session.id))?.session.revokedAt, null);
+        assert.equal((await nodeA.findSessionWithIdentity(session.id))?.session.revokedAt, null);
+        await nodeB.revokeSessions({ kind: "session", sessionId: session.id }, "logout", new Date(T + HOUR), ended("kratos"));
+        assert.equal((await nodeA.findSessionWithIdentity(session.id))?.session.revokedAt?.getTime(), T + HOUR);
+        assert.equal((await nodeA.findSession(session.id))?.revokedAt?.getTime(), T + HOUR);
+      } finally {
+        await nodeB.close();
+        await nodeA.close();
+      }
+    });
+
+    it("INV-1: 50 concurrent revocations resolve, each committed before it is acknowledged", async () => {
+      const store = await SqlStore.open(schema.url);
+      // A pool, not one client: the acknowledgements arrive together and each is checked at once.
+      const observer = new pg.Pool({ connectionString: POSTGRES_URL, max: 5 });
+      try {
+        const { sessions } = await seed(store, 50);
+        const name = new URL(schema.url).searchParams.get("schema")!;
+        // Another connection looks the moment each acknowledgement arrives: only committed rows are visible to it.
+        const seenByObserver = await Promise.all(
+          sessions.map((s) =>
+            store.revokeSessions({ kind: "session", sessionId: s.id }, "logout", new Date(T + HOUR), ended("kratos")).then(async (r) => {
+              assert.deepStrictEqual(r, { revokedIds: [s.id] });
+              const { rows } = await observer.query<{ revoked_at: string | null }>(`SELECT revoked_at FROM ${name}.sessions WHERE id = $1`, [s.id]);
+              return rows[0]?.revoked_at ?? null;
+            }),
+          ),
+        );
+        assert.deepStrictEqual(seenByObserver, sessions.map(() => String(T + HOUR)));
+      } finally {
+        await observer.end();
+        await store.close();
+      }
+    });
+
+    it("two schemas in one database migrate independently", async () => {
+      const other = await postgresSchema(POSTGRES_URL);
+      try {
+        const a = await SqlStore.open(schema.url);
+        const b = await SqlStore.open(other.url);
+        try {
+          const { sessions } = await seed(b, 1);
+          assert.equal(await a.findSession(sessions[0]!.id), null);
+          assert.ok(await b.findSession(sessions[0]!.id));
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      } finally {
+        await other.drop();
+      }
+    });
+  });
+}

@@ -1,0 +1,912 @@
+/**
+ * The Store contract: one suite every implementation of the core's Store port passes (house
+ * rule 7). SQLite runs it always, PostgreSQL whenever TEST_POSTGRES_URL is set (D18).
+ *
+ * `open` may be called more than once (the close test opens a store of its own); each call must
+ * give an empty, isolated store. Records are built by hand here, not through the core, so a
+ * failure points at the store and nothing else. Times are fixed instants, never the wall clock:
+ * the store only ever compares the instants it is given.
+ */
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { CoreError } from "../core/errors.ts";
+import type {
+  AuditEvent,
+  AuditEventType,
+  Door,
+  Flow,
+  Identity,
+  IdentityRecord,
+  RevocationReason,
+  Session,
+} from "../core/model.ts";
+import type { Store } from "../core/ports.ts";
+
+export interface OpenedStore {
+  store: Store;
+  cleanup?: () => Promise<void>;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** The instant most tests live around. */
+const T = Date.UTC(2031, 0, 1, 12, 0, 0);
+/** A distant epoch used only by the purge tests, so a purge cannot touch another test's rows. */
+const P = Date.UTC(2001, 0, 1, 0, 0, 0);
+
+const at = (ms: number): Date => new Date(ms);
+
+let counter = 0;
+/** A short tag unique to this process and call, safe in emails and usernames. */
+function tag(): string {
+  counter += 1;
+  return `${randomBytes(4).toString("hex")}${counter.toString(36)}`;
+}
+
+function identityRecord(overrides: Partial<IdentityRecord> = {}): IdentityRecord {
+  const t = tag();
+  return {
+    id: randomUUID(),
+    schemaId: "default",
+    traits: { email: `Ada.${t}@Example.COM`, username: `Ada_${t}` },
+    state: "active",
+    stateChangedAt: at(T - DAY),
+    createdAt: at(T - DAY),
+    updatedAt: at(T - DAY + 1),
+    metadataPublic: { plan: "pro", tags: ["a", "b"] },
+    metadataAdmin: null,
+    externalId: `ext-${t}`,
+    passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+    digestHash: null,
+    ...overrides,
+  };
+}
+
+function sessionRecord(identityId: string, overrides: Partial<Session> = {}): Session {
+  return {
+    id: randomUUID(),
+    identityId,
+    door: "kratos",
+    secretHash: randomBytes(32).toString("base64url"),
+    issuedAt: at(T),
+    authenticatedAt: at(T),
+    expiresAt: at(T + 12 * HOUR),
+    lastSeenAt: at(T),
+    revokedAt: null,
+    revokedReason: null,
+    device: { ipAddress: "192.0.2.10", userAgent: "store-contract/1.0" },
+    ...overrides,
+  };
+}
+
+function auditEvent(
+  type: AuditEventType,
+  when: Date,
+  fields: { identityId: string; sessionId?: string | null; door?: Door | null; reason?: string | null; actor?: string },
+): AuditEvent {
+  return {
+    id: randomUUID(),
+    at: when,
+    type,
+    identityId: fields.identityId,
+    sessionId: fields.sessionId ?? null,
+    door: fields.door ?? null,
+    reason: fields.reason ?? null,
+    actor: fields.actor ?? "self",
+  };
+}
+
+function flowRecord(overrides: Partial<Flow> = {}): Flow {
+  return {
+    id: randomUUID(),
+    type: "login",
+    kind: "browser",
+    issuedAt: at(T),
+    expiresAt: at(T + 10 * MINUTE),
+    requestUrl: "https://curfew.example/self-service/login/browser?return_to=%2Faccount",
+    returnTo: "https://app.example/after?x=1",
+    csrfToken: randomBytes(32).toString("base64url"),
+    ...overrides,
+  };
+}
+
+/** The Identity part of a record: what findSessionWithIdentity must answer. */
+function publicPart(i: Identity): Identity {
+  return {
+    id: i.id,
+    schemaId: i.schemaId,
+    traits: i.traits,
+    state: i.state,
+    stateChangedAt: i.stateChangedAt,
+    createdAt: i.createdAt,
+    updatedAt: i.updatedAt,
+    metadataPublic: i.metadataPublic,
+    metadataAdmin: i.metadataAdmin,
+    externalId: i.externalId,
+  };
+}
+
+function isIdentifierTaken(error: unknown): boolean {
+  return error instanceof CoreError && error.code === "IDENTIFIER_TAKEN";
+}
+
+export function describeStoreContract(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`Store contract: ${name}`, () => {
+    let opened: OpenedStore | undefined;
+    const store = (): Store => {
+      if (!opened) throw new Error("the store did not open");
+      return opened.store;
+    };
+
+    before(async () => {
+      opened = await open();
+    });
+
+    after(async () => {
+      if (!opened) return;
+      try {
+        await opened.store.close();
+      } finally {
+        await opened.cleanup?.();
+      }
+    });
+
+    /** Inserts an identity (with its identity.created event) and returns it. */
+    async function givenIdentity(overrides: Partial<IdentityRecord> = {}): Promise<IdentityRecord> {
+      const identity = identityRecord(overrides);
+      await store().insertIdentity(identity, auditEvent("identity.created", identity.createdAt, { identityId: identity.id, actor: "admin" }));
+      return identity;
+    }
+
+    /** Inserts a session (with its session.begun event) and returns it. */
+    async function givenSession(identityId: string, overrides: Partial<Session> = {}): Promise<Session> {
+      const session = sessionRecord(identityId, overrides);
+      await store().insertSession(
+        session,
+        auditEvent("session.begun", session.issuedAt, { identityId, sessionId: session.id, door: session.door, actor: session.door }),
+      );
+      return session;
+    }
+
+    const endedBy = (reason: RevocationReason, when: Date, actor = "self") =>
+      (sessionId: string, identityId: string, door: Door): AuditEvent =>
+        auditEvent("session.ended", when, { identityId, sessionId, door, reason, actor });
+
+    async function allSessionPages(query: Parameters<Store["listSessions"]>[0]): Promise<{ items: Session[]; pages: number }> {
+      const items: Session[] = [];
+      let cursor: string | undefined = query.cursor;
+      for (let pages = 1; pages <= 10_000; pages++) {
+        const page = await store().listSessions({ ...query, ...(cursor === undefined ? {} : { cursor }) });
+        assert.ok(page.items.length <= query.limit, "a page never holds more than the limit");
+        items.push(...page.items);
+        if (page.next === null) return { items, pages };
+        assert.ok(page.items.length > 0, "a page with a next cursor is not empty");
+        cursor = page.next;
+      }
+      throw new Error("pagination did not end");
+    }
+
+    // ---- basics -----------------------------------------------------------------------------
+
+    it("ping answers when the store can serve", async () => {
+      await store().ping();
+    });
+
+    // ---- identities -------------------------------------------------------------------------
+
+    describe("identities", () => {
+      it("an inserted identity is found by id exactly as given, and its creation is audited", async () => {
+        const identity = await givenIdentity();
+        assert.deepStrictEqual(await store().findIdentity(identity.id), identity);
+        const events = await store().listAuditEvents({ identityId: identity.id, limit: 10 });
+        assert.equal(events.length, 1);
+        assert.equal(events[0]!.type, "identity.created");
+        assert.equal(events[0]!.actor, "admin");
+        assert.equal(events[0]!.at.getTime(), identity.createdAt.getTime());
+      });
+
+      it("an identity without a username, null metadata and no external id round-trips", async () => {
+        const t = tag();
+        const identity = await givenIdentity({
+          traits: { email: `bare.${t}@example.org` },
+          metadataPublic: null,
+          metadataAdmin: { note: "vip", level: 3 },
+          externalId: null,
+          passwordHash: null,
+          state: "inactive",
+        });
+        const found = await store().findIdentity(identity.id);
+        assert.deepStrictEqual(found, identity);
+        assert.equal("username" in found!.traits, false, "an absent username stays absent");
+      });
+
+      it("many identities may have no username", async () => {
+        const a = await givenIdentity({ traits: { email: `nouser.a.${tag()}@example.org` } });
+        const b = await givenIdentity({ traits: { email: `nouser.b.${tag()}@example.org` } });
+        assert.ok(await store().findIdentity(a.id));
+        assert.ok(await store().findIdentity(b.id));
+      });
+
+      it("D9: a duplicate email, in any case, is IDENTIFIER_TAKEN and changes nothing", async () => {
+        const first = await givenIdentity();
+        const clash = identityRecord({ traits: { email: first.traits.email.toUpperCase(), username: `other_${tag()}` } });
+        await assert.rejects(
+          store().insertIdentity(clash, auditEvent("identity.created", at(T), { identityId: clash.id, actor: "admin" })),
+          isIdentifierTaken,
+        );
+        assert.equal(await store().findIdentity(clash.id), null);
+        assert.deepStrictEqual(await store().listAuditEvents({ identityId: clash.id, limit: 10 }), []);
+        assert.deepStrictEqual(await store().findIdentity(first.id), first);
+      });
+
+      it("D9: a duplicate username, in any case, is IDENTIFIER_TAKEN", async () => {
+        const first = await givenIdentity();
+        const clash = identityRecord({ traits: { email: `fresh.${tag()}@example.org`, username: first.traits.username!.toLowerCase() } });
+        await assert.rejects(
+          store().insertIdentity(clash, auditEvent("identity.created", at(T), { identityId: clash.id, actor: "admin" })),
+          isIdentifierTaken,
+        );
+        assert.equal(await store().findIdentity(clash.id), null);
+      });
+
+      it("a refused write does not take concurrent writes down with it", async () => {
+        const first = await givenIdentity();
+        const clash = identityRecord({ traits: { email: first.traits.email } });
+        const fine = identityRecord();
+        const session = sessionRecord(first.id);
+        const [refused, inserted, begun] = await Promise.allSettled([
+          store().insertIdentity(clash, auditEvent("identity.created", at(T), { identityId: clash.id })),
+          store().insertIdentity(fine, auditEvent("identity.created", at(T), { identityId: fine.id })),
+          store().insertSession(session, auditEvent("session.begun", at(T), { identityId: first.id, sessionId: session.id })),
+        ]);
+        assert.equal(refused.status, "rejected");
+        assert.ok(isIdentifierTaken((refused as PromiseRejectedResult).reason));
+        assert.equal(inserted.status, "fulfilled");
+        assert.equal(begun.status, "fulfilled");
+        assert.deepStrictEqual(await store().findIdentity(fine.id), fine);
+        assert.deepStrictEqual(await store().findSession(session.id), session);
+      });
+
+      it("an unknown id finds nothing", async () => {
+        assert.equal(await store().findIdentity(randomUUID()), null);
+      });
+
+      it("D9: an identity is found by email or username, case-insensitively, stored as given", async () => {
+        const identity = await givenIdentity();
+        assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email), identity);
+        assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email.toLowerCase()), identity);
+        assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email.toUpperCase()), identity);
+        assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.username!.toUpperCase()), identity);
+        assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.username!.toLowerCase()), identity);
+        assert.equal(await store().findIdentityByIdentifier(`nobody.${tag()}@example.org`), null);
+        assert.equal(await store().findIdentityByIdentifier(`nobody_${tag()}`), null);
+      });
+
+      it("listIdentities filters on one identifier, case-insensitively", async () => {
+        const identity = await givenIdentity();
+        await givenIdentity();
+        for (const identifier of [identity.traits.email.toUpperCase(), identity.traits.username!.toLowerCase()]) {
+          const page = await store().listIdentities({ identifier, limit: 10 });
+          assert.deepStrictEqual(page, { items: [identity], next: null });
+        }
+        assert.deepStrictEqual(await store().listIdentities({ identifier: `nobody.${tag()}@example.org`, limit: 10 }), {
+          items: [],
+          next: null,
+        });
+      });
+
+      it("listIdentities pages through every identity once (keyset pagination)", async () => {
+        const mine = [await givenIdentity(), await givenIdentity(), await givenIdentity(), await givenIdentity(), await givenIdentity()];
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; ; pages++) {
+          assert.ok(pages < 10_000, "pagination did not end");
+          const page = await store().listIdentities({ limit: 2, ...(cursor === undefined ? {} : { cursor }) });
+          assert.ok(page.items.length <= 2);
+          seen.push(...page.items.map((i) => i.id));
+          if (page.next === null) break;
+          cursor = page.next;
+        }
+        assert.equal(new Set(seen).size, seen.length, "no identity is listed twice");
+        for (const identity of mine) assert.ok(seen.includes(identity.id), `identity ${identity.id} is listed`);
+        const everything = await store().listIdentities({ limit: 100_000 });
+        assert.equal(everything.next, null);
+        assert.deepStrictEqual(everything.items.map((i) => i.id), seen, "pages concatenate to the whole list, in order");
+      });
+
+      it("D11: setDigestHash stores the digest verifier and nothing else changes", async () => {
+        const identity = await givenIdentity();
+        const digestHash = "$argon2id$v=19$m=19456,t=2,p=1$ZGlnZXN0c2FsdA$ZGlnZXN0aGFzaGRpZ2VzdA";
+        await store().setDigestHash(identity.id, digestHash);
+        assert.deepStrictEqual(await store().findIdentity(identity.id), { ...identity, digestHash });
+        assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email), { ...identity, digestHash });
+      });
+
+      it("D6: deleting an identity revokes its live sessions first, with audit events, then deletes it", async () => {
+        const identity = await givenIdentity();
+        const other = await givenIdentity();
+        const liveA = await givenSession(identity.id, { door: "kratos" });
+        const liveB = await givenSession(identity.id, { door: "firstock", issuedAt: at(T + 1) });
+        const earlier = await givenSession(identity.id, {
+          revokedAt: at(T + MINUTE),
+          revokedReason: "logout",
+        });
+        const expired = await givenSession(identity.id, { expiresAt: at(T + 2 * HOUR) });
+        const othersSession = await givenSession(other.id);
+        // Warm any cache, so the deletion has to invalidate it.
+        assert.ok(await store().findSessionWithIdentity(liveA.id));
+
+        const deletedAt = at(T + 3 * HOUR);
+        const asked: string[] = [];
+        const deleted = await store().deleteIdentity(
+          identity.id,
+          deletedAt,
+          (sessionId) => {
+            asked.push(sessionId);
+            return auditEvent("session.ended", deletedAt, { identityId: identity.id, sessionId, reason: "identity_deleted", actor: "admin" });
+          },
+          auditEvent("identity.deleted", deletedAt, { identityId: identity.id, actor: "admin" }),
+        );
+        assert.equal(deleted, true);
+
+        assert.equal(await store().findIdentity(identity.id), null);
+        assert.equal(await store().findIdentityByIdentifier(identity.traits.email), null);
+        assert.equal(await store().findIdentityByIdentifier(identity.traits.username!), null);
+        assert.deepStrictEqual(new Set(asked), new Set([liveA.id, liveB.id]), "one audit event per live session");
+        assert.equal(asked.length, 2);
+
+        for (const live of [liveA, liveB]) {
+          const row = await store().findSession(live.id);
+          assert.equal(row?.revokedAt?.getTime(), deletedAt.getTime());
+          assert.equal(row?.revokedReason, "identity_deleted");
+          const withIdentity = await store().findSessionWithIdentity(live.id);
+          assert.ok(withIdentity === null || withIdentity.session.revokedAt !== null, "INV-2: no live session survives its identity");
+        }
+        const earlierRow = await store().findSession(earlier.id);
+        assert.equal(earlierRow?.revokedAt?.getTime(), T + MINUTE, "an already-ended session keeps its own end");
+        assert.equal(earlierRow?.revokedReason, "logout");
+        const expiredRow = await store().findSession(expired.id);
+        assert.equal(expiredRow?.revokedAt, null, "an expired session is not revoked again");
+        assert.deepStrictEqual(await store().findSession(othersSession.id), othersSession);
+        assert.ok(await store().findIdentity(other.id));
+
+        const events = await store().listAuditEvents({ identityId: identity.id, limit: 100 });
+        const types = events.map((e) => e.type);
+        assert.equal(types.filter((t) => t === "identity.deleted").length, 1, "the deletion is audited and the trail survives it");
+        const ended = events.filter((e) => e.type === "session.ended");
+        assert.deepStrictEqual(new Set(ended.map((e) => e.sessionId)), new Set([liveA.id, liveB.id]));
+        for (const e of ended) assert.equal(e.reason, "identity_deleted");
+      });
+
+      it("a deleted identity's identifiers are free again", async () => {
+        const identity = await givenIdentity();
+        assert.equal(
+          await store().deleteIdentity(identity.id, at(T), () => assert.fail("no sessions"), auditEvent("identity.deleted", at(T), { identityId: identity.id })),
+          true,
+        );
+        const again = await givenIdentity({ traits: identity.traits });
+        assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email), again);
+      });
+
+      it("deleting an unknown identity answers false and writes nothing", async () => {
+        const id = randomUUID();
+        const deleted = await store().deleteIdentity(
+          id,
+          at(T),
+          () => assert.fail("no sessions to end"),
+          auditEvent("identity.deleted", at(T), { identityId: id, actor: "admin" }),
+        );
+        assert.equal(deleted, false);
+        assert.deepStrictEqual(await store().listAuditEvents({ identityId: id, limit: 10 }), []);
+      });
+    });
+
+    // ---- sessions ---------------------------------------------------------------------------
+
+    describe("sessions", () => {
+      it("an inserted session is found exactly as given, and its beginning is audited", async () => {
+        const identity = await givenIdentity();
+        const session = await givenSession(identity.id, {
+          door: "assets",
+          authenticatedAt: at(T - MINUTE),
+          lastSeenAt: at(T + 5),
+          device: { ipAddress: "2001:db8::1", userAgent: null },
+        });
+        assert.deepStrictEqual(await store().findSession(session.id), session);
+        const events = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
+        assert.equal(events.length, 1);
+        assert.deepStrictEqual(
+          { type: events[0]!.type, identityId: events[0]!.identityId, door: events[0]!.door, actor: events[0]!.actor },
+          { type: "session.begun", identityId: identity.id, door: "assets", actor: "assets" },
+        );
+      });
+
+      it("a session with no device details round-trips", async () => {
+        const identity = await givenIdentity();
+        const session = await givenSession(identity.id, { door: "oidc", device: { ipAddress: null, userAgent: null } });
+        assert.deepStrictEqual(await store().findSession(session.id), session);
+      });
+
+      it("an unknown session finds nothing", async () => {
+        assert.equal(await store().findSession(randomUUID()), null);
+        assert.equal(await store().findSessionWithIdentity(randomUUID()), null);
+      });
+
+      it("findSessionWithIdentity answers the session and its identity, without password verifiers", async () => {
+        const identity = await givenIdentity({ digestHash: "$argon2id$v=19$m=19456,t=2,p=1$eA$eA" });
+        const session = await givenSession(identity.id);
+        for (let i = 0; i < 2; i++) {
+          // Twice: the second answer may come from a cache, and must be the same.
+          const found = await store().findSessionWithIdentity(session.id);
+          assert.ok(found);
+          assert.deepStrictEqual(found.session, session);
+          assert.deepStrictEqual(publicPart(found.identity), publicPart(identity));
+          const leaked = found.identity as Partial<IdentityRecord>;
+          assert.ok(leaked.passwordHash == null, "no password verifier on the hot path");
+          assert.ok(leaked.digestHash == null, "no digest verifier on the hot path");
+        }
+      });
+
+      it("findSessionWithIdentity keeps a username-less identity's traits as given", async () => {
+        const identity = await givenIdentity({ traits: { email: `Solo.${tag()}@Example.org` } });
+        const session = await givenSession(identity.id);
+        const found = await store().findSessionWithIdentity(session.id);
+        assert.deepStrictEqual(found?.identity.traits, identity.traits);
+      });
+
+      describe("listing and counting", () => {
+        // One identity with sessions of every kind, issued at distinct and equal instants.
+        const now = at(T + 6 * HOUR);
+        let identity: IdentityRecord;
+        let other: IdentityRecord;
+        let newestFirst: Session[];
+        let live: Session[];
+        let ended: Session[];
+
+        before(async () => {
+          identity = await givenIdentity();
+          other = await givenIdentity();
+          const made: Session[] = [];
+          for (let i = 0; i < 9; i++) {
+            const issued = at(T + Math.floor(i / 2) * MINUTE); // pairs share an issuedAt: ties must page cleanly
+            const kind = i % 4;
+            made.push(
+              await givenSession(identity.id, {
+                issuedAt: issued,
+                authenticatedAt: issued,
+                lastSeenAt: issued,
+                door: (["kratos", "oidc", "firstock", "assets"] as const)[i % 4]!,
+                ...(kind === 1 ? { revokedAt: at(T + HOUR), revokedReason: "logout" as const } : {}),
+                // Ends exactly at `now`: ended, not live.
+                ...(kind === 2 ? { expiresAt: i === 2 ? now : at(T + 2 * HOUR) } : {}),
+              }),
+            );
+          }
+          await givenSession(other.id);
+          await givenSession(other.id, { revokedAt: at(T + HOUR), revokedReason: "revoked_by_admin" });
+          newestFirst = [...made].sort((a, b) => b.issuedAt.getTime() - a.issuedAt.getTime() || (a.id < b.id ? 1 : -1));
+          live = newestFirst.filter((s) => s.revokedAt === null && s.expiresAt.getTime() > now.getTime());
+          ended = newestFirst.filter((s) => !live.includes(s));
+          assert.ok(live.length >= 3 && ended.length >= 3);
+        });
+
+        const ids = (sessions: Session[]) => sessions.map((s) => s.id);
+        const byNewest = (sessions: Session[]) => {
+          for (let i = 1; i < sessions.length; i++) {
+            assert.ok(sessions[i - 1]!.issuedAt.getTime() >= sessions[i]!.issuedAt.getTime(), "newest first");
+          }
+        };
+
+        it("lists an identity's sessions newest first", async () => {
+          const page = await store().listSessions({ identityId: identity.id, now, limit: 100 });
+          assert.equal(page.next, null);
+          byNewest(page.items);
+          assert.deepStrictEqual(new Set(ids(page.items)), new Set(ids(newestFirst)));
+          assert.equal(page.items.length, newestFirst.length);
+          assert.deepStrictEqual(
+            page.items.find((s) => s.id === newestFirst[0]!.id),
+            newestFirst[0],
+            "listed sessions are whole records",
+          );
+        });
+
+        it("active: true lists only live sessions; a session expiring exactly now is not live", async () => {
+          const page = await store().listSessions({ identityId: identity.id, active: true, now, limit: 100 });
+          byNewest(page.items);
+          assert.deepStrictEqual(new Set(ids(page.items)), new Set(ids(live)));
+          assert.equal(page.items.length, live.length);
+        });
+
+        it("active: false lists only ended sessions, revoked or expired", async () => {
+          const page = await store().listSessions({ identityId: identity.id, active: false, now, limit: 100 });
+          byNewest(page.items);
+          assert.deepStrictEqual(new Set(ids(page.items)), new Set(ids(ended)));
+          assert.equal(page.items.length, ended.length);
+        });
+
+        it("exceptSessionId leaves one session out", async () => {
+          const except = live[0]!.id;
+          const page = await store().listSessions({ identityId: identity.id, active: true, exceptSessionId: except, now, limit: 100 });
+          assert.deepStrictEqual(new Set(ids(page.items)), new Set(ids(live).filter((id) => id !== except)));
+        });
+
+        it("limit and cursor page newest first, with ties on issuedAt, each session once", async () => {
+          for (const limit of [1, 2, 3, 4]) {
+            const { items, pages } = await allSessionPages({ identityId: identity.id, now, limit });
+            byNewest(items);
+            assert.equal(new Set(ids(items)).size, items.length, `limit ${limit}: no session twice`);
+            assert.deepStrictEqual(new Set(ids(items)), new Set(ids(newestFirst)), `limit ${limit}: every session`);
+            assert.equal(pages, Math.max(1, Math.ceil(newestFirst.length / limit)));
+          }
+          const activePages = await allSessionPages({ identityId: identity.id, active: true, now, limit: 2 });
+          assert.deepStrictEqual(new Set(ids(activePages.items)), new Set(ids(live)));
+          assert.equal(activePages.items.length, live.length);
+        });
+
+        it("a page that fits says there is no next page", async () => {
+          const page = await store().listSessions({ identityId: identity.id, now, limit: newestFirst.length });
+          assert.equal(page.items.length, newestFirst.length);
+          assert.equal(page.next, null);
+        });
+
+        it("listing without an identity pages through every session newest first", async () => {
+          const { items } = await allSessionPages({ now, limit: 7 });
+          byNewest(items);
+          assert.equal(new Set(ids(items)).size, items.length);
+          for (const s of newestFirst) assert.ok(ids(items).includes(s.id));
+          assert.equal(items.length, await store().countSessions({ now }));
+        });
+
+        it("countSessions counts what listSessions lists", async () => {
+          assert.equal(await store().countSessions({ identityId: identity.id, now }), newestFirst.length);
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now }), live.length);
+          assert.equal(await store().countSessions({ identityId: identity.id, active: false, now }), ended.length);
+          assert.equal(
+            await store().countSessions({ identityId: identity.id, active: true, exceptSessionId: live[0]!.id, now }),
+            live.length - 1,
+          );
+          assert.equal(await store().countSessions({ identityId: other.id, active: true, now }), 1);
+          assert.equal(await store().countSessions({ identityId: randomUUID(), now }), 0);
+          // Later, everything has expired.
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + DAY) }), 0);
+        });
+      });
+
+      it("touchSession records activity, never moves it backwards, and never revives", async () => {
+        const identity = await givenIdentity();
+        const session = await givenSession(identity.id);
+        assert.ok(await store().findSessionWithIdentity(session.id)); // warm any cache
+        await store().touchSession(session.id, at(T + 10 * MINUTE));
+        assert.equal((await store().findSession(session.id))?.lastSeenAt.getTime(), T + 10 * MINUTE);
+        assert.equal((await store().findSessionWithIdentity(session.id))?.session.lastSeenAt.getTime(), T + 10 * MINUTE);
+        await store().touchSession(session.id, at(T + 5 * MINUTE));
+        assert.equal((await store().findSession(session.id))?.lastSeenAt.getTime(), T + 10 * MINUTE, "a late, older touch is ignored");
+
+        const revoked = await givenSession(identity.id, { revokedAt: at(T + MINUTE), revokedReason: "logout" });
+        await store().touchSession(revoked.id, at(T + 20 * MINUTE));
+        const row = await store().findSession(revoked.id);
+        assert.equal(row?.revokedAt?.getTime(), T + MINUTE);
+        assert.equal(row?.revokedReason, "logout");
+
+        await store().touchSession(randomUUID(), at(T)); // unknown: nothing to do, no error
+      });
+
+      describe("revocation", () => {
+        it("INV-1: revoking a session ends it, keeps the row, and audits reason, door and actor", async () => {
+          const identity = await givenIdentity();
+          const session = await givenSession(identity.id, { door: "firstock" });
+          const when = at(T + HOUR);
+          const calls: [string, string, Door][] = [];
+          const result = await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", when, (sid, iid, door) => {
+            calls.push([sid, iid, door]);
+            return auditEvent("session.ended", when, { identityId: iid, sessionId: sid, door, reason: "logout", actor: "firstock" });
+          });
+          assert.deepStrictEqual(result, { revokedIds: [session.id] });
+          assert.deepStrictEqual(calls, [[session.id, identity.id, "firstock"]]);
+          assert.deepStrictEqual(await store().findSession(session.id), { ...session, revokedAt: when, revokedReason: "logout" });
+
+          const events = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
+          assert.equal(events.length, 2);
+          const endedEvent = events[0]!;
+          assert.equal(endedEvent.type, "session.ended", "newest first");
+          assert.equal(endedEvent.reason, "logout");
+          assert.equal(endedEvent.door, "firstock");
+          assert.equal(endedEvent.actor, "firstock");
+          assert.equal(endedEvent.identityId, identity.id);
+          assert.equal(endedEvent.at.getTime(), when.getTime());
+        });
+
+        it("D6: revoking an ended session again counts nothing, audits nothing, and keeps the first end", async () => {
+          const identity = await givenIdentity();
+          const session = await givenSession(identity.id);
+          await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), endedBy("logout", at(T + HOUR)));
+          const again = await store().revokeSessions(
+            { kind: "session", sessionId: session.id },
+            "revoked_by_admin",
+            at(T + 2 * HOUR),
+            () => assert.fail("no audit event for a session already ended"),
+          );
+          assert.deepStrictEqual(again, { revokedIds: [] });
+          const row = await store().findSession(session.id);
+          assert.equal(row?.revokedAt?.getTime(), T + HOUR);
+          assert.equal(row?.revokedReason, "logout");
+          assert.equal((await store().listAuditEvents({ sessionId: session.id, limit: 10 })).length, 2);
+        });
+
+        it("an expired session is not revoked and not counted", async () => {
+          const identity = await givenIdentity();
+          const session = await givenSession(identity.id, { expiresAt: at(T + HOUR) });
+          const result = await store().revokeSessions(
+            { kind: "session", sessionId: session.id },
+            "logout",
+            at(T + HOUR),
+            () => assert.fail("no audit event for an expired session"),
+          );
+          assert.deepStrictEqual(result, { revokedIds: [] });
+          assert.deepStrictEqual(await store().findSession(session.id), session);
+        });
+
+        it("revoking an unknown session counts nothing", async () => {
+          const result = await store().revokeSessions(
+            { kind: "session", sessionId: randomUUID() },
+            "logout",
+            at(T),
+            () => assert.fail("nothing to audit"),
+          );
+          assert.deepStrictEqual(result, { revokedIds: [] });
+        });
+
+        it("a session target with an identity leaves another identity's session untouched", async () => {
+          const owner = await givenIdentity();
+          const stranger = await givenIdentity();
+          const session = await givenSession(owner.id);
+          const refused = await store().revokeSessions(
+            { kind: "session", sessionId: session.id, identityId: stranger.id },
+            "revoked_by_user",
+            at(T + HOUR),
+            () => assert.fail("nothing to audit"),
+          );
+          assert.deepStrictEqual(refused, { revokedIds: [] });
+          assert.deepStrictEqual(await store().findSession(session.id), session);
+          assert.equal((await store().findSessionWithIdentity(session.id))?.session.revokedAt, null);
+
+          const done = await store().revokeSessions(
+            { kind: "session", sessionId: session.id, identityId: owner.id },
+            "revoked_by_user",
+            at(T + HOUR),
+            endedBy("revoked_by_user", at(T + HOUR)),
+          );
+          assert.deepStrictEqual(done, { revokedIds: [session.id] });
+          assert.equal((await store().findSession(session.id))?.revokedReason, "revoked_by_user");
+        });
+
+        it("revoking an identity's sessions ends every live one but the excepted, and no one else's", async () => {
+          const identity = await givenIdentity();
+          const other = await givenIdentity();
+          const current = await givenSession(identity.id);
+          const liveA = await givenSession(identity.id, { door: "oidc" });
+          const liveB = await givenSession(identity.id, { door: "assets" });
+          const alreadyEnded = await givenSession(identity.id, { revokedAt: at(T + MINUTE), revokedReason: "logout" });
+          const expired = await givenSession(identity.id, { expiresAt: at(T + 30 * MINUTE) });
+          const othersSession = await givenSession(other.id);
+          for (const s of [current, liveA, liveB, othersSession]) assert.ok(await store().findSessionWithIdentity(s.id));
+
+          const when = at(T + HOUR);
+          const audited: [string, string, Door][] = [];
+          const result = await store().revokeSessions(
+            { kind: "identity", identityId: identity.id, exceptSessionId: current.id },
+            "revoked_by_user",
+            when,
+            (sid, iid, door) => {
+              audited.push([sid, iid, door]);
+              return auditEvent("session.ended", when, { identityId: iid, sessionId: sid, door, reason: "revoked_by_user", actor: "self" });
+            },
+          );
+          assert.deepStrictEqual(new Set(result.revokedIds), new Set([liveA.id, liveB.id]));
+          assert.equal(result.revokedIds.length, 2);
+          assert.deepStrictEqual(
+            new Set(audited.map((a) => a.join(" "))),
+            new Set([`${liveA.id} ${identity.id} oidc`, `${liveB.id} ${identity.id} assets`]),
+          );
+
+          for (const s of [liveA, liveB]) {
+            assert.deepStrictEqual(await store().findSession(s.id), { ...s, revokedAt: when, revokedReason: "revoked_by_user" });
+            assert.equal((await store().findSessionWithIdentity(s.id))?.session.revokedAt?.getTime(), when.getTime());
+          }
+          assert.deepStrictEqual(await store().findSession(current.id), current);
+          assert.deepStrictEqual(await store().findSession(alreadyEnded.id), alreadyEnded);
+          assert.deepStrictEqual(await store().findSession(expired.id), expired);
+          assert.deepStrictEqual(await store().findSession(othersSession.id), othersSession);
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: when }), 1);
+
+          const ended = (await store().listAuditEvents({ identityId: identity.id, limit: 100 })).filter((e) => e.type === "session.ended");
+          assert.deepStrictEqual(new Set(ended.map((e) => e.sessionId)), new Set([liveA.id, liveB.id]));
+          for (const e of ended) assert.equal(e.reason, "revoked_by_user");
+        });
+
+        it("revoking an identity's sessions without an exception ends them all", async () => {
+          const identity = await givenIdentity();
+          const a = await givenSession(identity.id);
+          const b = await givenSession(identity.id);
+          const result = await store().revokeSessions(
+            { kind: "identity", identityId: identity.id },
+            "revoked_by_admin",
+            at(T + HOUR),
+            endedBy("revoked_by_admin", at(T + HOUR), "admin"),
+          );
+          assert.deepStrictEqual(new Set(result.revokedIds), new Set([a.id, b.id]));
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + HOUR) }), 0);
+        });
+
+        it("INV-2: a revoked session is never answered live again by this store", async () => {
+          const identity = await givenIdentity();
+          const session = await givenSession(identity.id);
+          for (let i = 0; i < 3; i++) assert.equal((await store().findSessionWithIdentity(session.id))?.session.revokedAt, null);
+          await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), endedBy("logout", at(T + HOUR)));
+          for (let i = 0; i < 3; i++) {
+            assert.equal((await store().findSessionWithIdentity(session.id))?.session.revokedAt?.getTime(), T + HOUR);
+            assert.equal((await store().findSession(session.id))?.revokedAt?.getTime(), T + HOUR);
+          }
+        });
+
+        it("INV-1: concurrent revocations each resolve with their own result", async () => {
+          const identity = await givenIdentity();
+          const sessions = await Promise.all(Array.from({ length: 20 }, () => givenSession(identity.id)));
+          const results = await Promise.all(
+            sessions.map((s) =>
+              store().revokeSessions({ kind: "session", sessionId: s.id }, "logout", at(T + HOUR), endedBy("logout", at(T + HOUR))),
+            ),
+          );
+          results.forEach((r, i) => assert.deepStrictEqual(r, { revokedIds: [sessions[i]!.id] }));
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + HOUR) }), 0);
+        });
+      });
+
+      describe("extension", () => {
+        it("D6: a live session is extended", async () => {
+          const identity = await givenIdentity();
+          const session = await givenSession(identity.id, { expiresAt: at(T + HOUR) });
+          assert.ok(await store().findSessionWithIdentity(session.id)); // warm any cache
+          assert.equal(await store().extendSession(session.id, at(T + 5 * HOUR), at(T + 30 * MINUTE)), true);
+          assert.equal((await store().findSession(session.id))?.expiresAt.getTime(), T + 5 * HOUR);
+          assert.equal((await store().findSessionWithIdentity(session.id))?.session.expiresAt.getTime(), T + 5 * HOUR);
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + 3 * HOUR) }), 1);
+        });
+
+        it("D6: a revoked session is not extended and stays revoked", async () => {
+          const identity = await givenIdentity();
+          const session = await givenSession(identity.id, { expiresAt: at(T + HOUR) });
+          await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + MINUTE), endedBy("logout", at(T + MINUTE)));
+          assert.equal(await store().extendSession(session.id, at(T + 5 * HOUR), at(T + 2 * MINUTE)), false);
+          const row = await store().findSession(session.id);
+          assert.equal(row?.revokedAt?.getTime(), T + MINUTE);
+          assert.equal(row?.expiresAt.getTime(), T + HOUR);
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + 2 * MINUTE) }), 0);
+        });
+
+        it("D6: an expired session is not revived (unlike Kratos)", async () => {
+          const identity = await givenIdentity();
+          const session = await givenSession(identity.id, { expiresAt: at(T + HOUR) });
+          assert.equal(await store().extendSession(session.id, at(T + 5 * HOUR), at(T + 2 * HOUR)), false);
+          assert.equal(await store().extendSession(session.id, at(T + 5 * HOUR), at(T + HOUR)), false, "expiring exactly now is expired");
+          assert.deepStrictEqual(await store().findSession(session.id), session);
+          assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + 3 * HOUR) }), 0);
+        });
+
+        it("an unknown session is not extended", async () => {
+          assert.equal(await store().extendSession(randomUUID(), at(T + HOUR), at(T)), false);
+        });
+      });
+
+      it("purgeSessions deletes only rows of sessions that ended before the cut-off", async () => {
+        const identity = await givenIdentity();
+        const long = { issuedAt: at(P), authenticatedAt: at(P), lastSeenAt: at(P), expiresAt: at(P + 365 * DAY) };
+        const cutOff = at(P + 30 * DAY);
+        const revokedLongAgo = await givenSession(identity.id, { ...long, revokedAt: at(P + DAY), revokedReason: "logout" });
+        const expiredLongAgo = await givenSession(identity.id, { ...long, expiresAt: at(P + 2 * DAY) });
+        const liveAll = await givenSession(identity.id, long);
+        const revokedLater = await givenSession(identity.id, { ...long, revokedAt: at(P + 40 * DAY), revokedReason: "logout" });
+        const expiredLater = await givenSession(identity.id, { ...long, expiresAt: at(P + 40 * DAY) });
+        const revokedAtCutOff = await givenSession(identity.id, { ...long, revokedAt: cutOff, revokedReason: "logout" });
+        const current = await givenSession(identity.id); // around T, live
+
+        assert.equal(await store().purgeSessions(cutOff), 2);
+        assert.equal(await store().findSession(revokedLongAgo.id), null);
+        assert.equal(await store().findSession(expiredLongAgo.id), null);
+        assert.equal(await store().findSessionWithIdentity(revokedLongAgo.id), null);
+        for (const kept of [liveAll, revokedLater, expiredLater, revokedAtCutOff, current]) {
+          assert.deepStrictEqual(await store().findSession(kept.id), kept);
+        }
+        assert.equal(await store().purgeSessions(cutOff), 0, "a second purge finds nothing more");
+      });
+    });
+
+    // ---- flows ------------------------------------------------------------------------------
+
+    describe("flows", () => {
+      it("a browser flow round-trips with its CSRF token and return_to", async () => {
+        const flow = flowRecord();
+        await store().insertFlow(flow);
+        assert.deepStrictEqual(await store().findFlow(flow.id), flow);
+      });
+
+      it("an API registration flow round-trips with no token and no return_to", async () => {
+        const flow = flowRecord({ type: "registration", kind: "api", returnTo: null, csrfToken: null });
+        await store().insertFlow(flow);
+        assert.deepStrictEqual(await store().findFlow(flow.id), flow);
+      });
+
+      it("an unknown flow finds nothing", async () => {
+        assert.equal(await store().findFlow(randomUUID()), null);
+      });
+
+      it("purgeFlows deletes only flows that expired before the cut-off", async () => {
+        const old = flowRecord({ issuedAt: at(P), expiresAt: at(P + DAY) });
+        const recent = flowRecord({ issuedAt: at(P), expiresAt: at(P + 60 * DAY) });
+        const current = flowRecord();
+        for (const f of [old, recent, current]) await store().insertFlow(f);
+        assert.equal(await store().purgeFlows(at(P + 30 * DAY)), 1);
+        assert.equal(await store().findFlow(old.id), null);
+        assert.deepStrictEqual(await store().findFlow(recent.id), recent);
+        assert.deepStrictEqual(await store().findFlow(current.id), current);
+      });
+    });
+
+    // ---- audit ------------------------------------------------------------------------------
+
+    describe("audit events", () => {
+      it("are listed newest first, by identity or by session, up to the limit", async () => {
+        const identity = await givenIdentity(); // identity.created at T - DAY
+        const session = await givenSession(identity.id, { issuedAt: at(T + 1), door: "oidc" }); // session.begun at T + 1
+        const otherSession = await givenSession(identity.id, { issuedAt: at(T + 2) });
+        const endedEvent = auditEvent("session.ended", at(T + HOUR), {
+          identityId: identity.id,
+          sessionId: session.id,
+          door: "oidc",
+          reason: "logout",
+          actor: "oidc",
+        });
+        await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), () => endedEvent);
+
+        const bySession = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
+        assert.deepStrictEqual(bySession.map((e) => e.type), ["session.ended", "session.begun"]);
+        assert.deepStrictEqual(bySession[0], endedEvent);
+
+        assert.deepStrictEqual(await store().listAuditEvents({ sessionId: session.id, limit: 1 }), [endedEvent]);
+
+        const byIdentity = await store().listAuditEvents({ identityId: identity.id, limit: 10 });
+        assert.deepStrictEqual(byIdentity.map((e) => [e.type, e.sessionId]), [
+          ["session.ended", session.id],
+          ["session.begun", otherSession.id],
+          ["session.begun", session.id],
+          ["identity.created", null],
+        ]);
+        for (let i = 1; i < byIdentity.length; i++) assert.ok(byIdentity[i - 1]!.at.getTime() >= byIdentity[i]!.at.getTime());
+
+        const both = await store().listAuditEvents({ identityId: identity.id, sessionId: otherSession.id, limit: 10 });
+        assert.deepStrictEqual(both.map((e) => e.type), ["session.begun"]);
+
+        const any = await store().listAuditEvents({ limit: 3 });
+        assert.equal(any.length, 3);
+      });
+    });
+
+    // ---- close ------------------------------------------------------------------------------
+
+    it("close finishes writes already asked for, then the store serves no more", async () => {
+      const own = await open();
+      try {
+        const identity = identityRecord();
+        const pending = own.store.insertIdentity(identity, auditEvent("identity.created", at(T), { identityId: identity.id }));
+        await own.store.close();
+        await pending; // a write accepted before close is not dropped
+        await assert.rejects(own.store.ping());
+      } finally {
+        await own.cleanup?.();
+      }
+    });
+  });
+}
