@@ -64,22 +64,38 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (value === undefined || !name.startsWith("CURFEW_")) continue;
     const path = ENV_ALIASES[name] ?? (name.includes("__") ? name.slice(7).toLowerCase().split("__").join(".") : null);
     if (!path) continue;
-    if (!schemaAt(path)) {
+    const node = schemaAt(path);
+    if (!node) {
       problems.push(`${name}: no configuration key "${path}"`);
       continue;
     }
+    // Value.Convert reads "" as 0 and "0x10" as 16: an empty CURFEW_PUBLIC_PORT would listen on
+    // a random port. From the environment a whole number is written in decimal.
+    if (node.type === "integer" && !/^\s*-?[0-9]+\s*$/.test(value)) {
+      problems.push(`${path} (from ${name}): "${value}" is not a whole number`);
+      continue;
+    }
     origin.set(path, name);
-    setPath(input, path, schemaAt(path)?.type === "array" ? splitList(value) : value);
+    setPath(input, path, node.type === "array" ? splitList(value) : value);
   }
   const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, Value.Clone(input))) as ConfigFile;
   for (const error of Value.Errors(ConfigSchema, value)) {
     const key = error.instancePath.slice(1).split("/").join(".");
+    // An unknown key is reported twice: once as "additionalProperties" on its parent (kept: it names
+    // the key) and once as "schema is false" on the key itself (dropped: it says nothing more).
+    if (error.keyword === "boolean" && error.schemaPath.endsWith("/additionalProperties")) continue;
     const extra = (error.params as { additionalProperties?: string[] }).additionalProperties;
     const named = extra ? extra.map((k) => (key ? `${key}.${k}` : k)).join(", ") : key;
     const from = origin.get(key);
     problems.push(`${named || "(root)"}${from ? ` (from ${from})` : ""}: ${extra ? "unknown key" : error.message}`);
   }
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
+  // Unset, the base URL follows the public port (as Kratos derives it), so `CURFEW_PUBLIC_PORT=8080
+  // npm start` builds URLs that point at 8080, not at the default 4433. Port 0 (tests) keeps the default.
+  const publicInput = ((input.serve as Record<string, unknown> | undefined)?.public ?? {}) as Record<string, unknown>;
+  if (publicInput.base_url === undefined && value.serve.public.port !== 0) {
+    value.serve.public.base_url = `http://localhost:${value.serve.public.port}`;
+  }
   return resolve(value, env, origin);
 }
 
@@ -160,7 +176,10 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
       sessions,
       purgeAfterMs: duration("session.purge_after", raw.session.purge_after),
       flows: {
-        lifespanMs: duration("selfservice.flows.login.lifespan", raw.selfservice.flows.login.lifespan),
+        lifespanMs: {
+          login: duration("selfservice.flows.login.lifespan", raw.selfservice.flows.login.lifespan),
+          registration: duration("selfservice.flows.registration.lifespan", raw.selfservice.flows.registration.lifespan),
+        },
         registrationEnabled: raw.selfservice.flows.registration.enabled,
       },
       throttle: {

@@ -34,7 +34,7 @@ export const ConfigSchema = Obj({
       base_url: Type.String({
         default: "http://localhost:4433",
         description:
-          "The public URL clients use. Every URL Curfew generates is built from it, never from the Host header (SEC-72); https turns on Secure cookies. Env alias CURFEW_BASE_URL.",
+          "The public URL clients use; unset, `http://localhost:` followed by serve.public.port. Every URL Curfew generates is built from it, never from the Host header (SEC-72); https turns on Secure cookies. Env alias CURFEW_BASE_URL.",
       }),
     }),
     admin: Obj({

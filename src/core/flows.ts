@@ -27,7 +27,7 @@ export class Flows {
       type,
       kind,
       issuedAt: now,
-      expiresAt: new Date(now.getTime() + this.settings.lifespanMs),
+      expiresAt: new Date(now.getTime() + this.settings.lifespanMs[type]),
       requestUrl,
       returnTo,
       csrfToken: kind === "browser" ? randomBytes(32).toString("base64url") : null,

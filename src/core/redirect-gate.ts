@@ -46,10 +46,13 @@ export function parseAllowedTarget(entry: string): AllowedTarget {
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`"${entry}" must be http or https`);
   if (url.username || url.password) throw new Error(`"${entry}" must not carry user information`);
   let host = url.host.toLowerCase();
+  // The WHATWG parser accepts `*` in a host, so `*`, `*foo.com` and `foo.*.com` would otherwise
+  // become literal hosts: refuse them as Kratos does (research/kratos.md §1.8 item 5).
+  if (host.includes("*")) throw new Error(`"${entry}" may use a wildcard only as a leading "*." label`);
   if (wildcard) {
     const rest = host.slice("wildcard.".length);
-    // `*.com` or `*.localhost` would allow a whole public suffix: refuse (Kratos drops these too).
-    if (!rest.includes(".")) throw new Error(`"${entry}" is a wildcard over a whole top-level domain`);
+    // `*.com`, `*.com.` or `*.localhost` would allow a whole public suffix: refuse (Kratos drops these too).
+    if (!rest.replace(/\.(:\d+)?$/, "$1").includes(".")) throw new Error(`"${entry}" is a wildcard over a whole top-level domain`);
     host = `*.${rest}`;
   }
   return { protocol: url.protocol, host, path: url.pathname };

@@ -21,6 +21,6 @@ export interface CoreSettings {
   sessions: Record<Door, SessionPolicy>;
   /** How long ended sessions stay (revoked, with their reason) before the purge job deletes them. */
   purgeAfterMs: number;
-  flows: { lifespanMs: number; registrationEnabled: boolean };
+  flows: { lifespanMs: Record<"login" | "registration", number>; registrationEnabled: boolean };
   throttle: ThrottleSettings;
 }

@@ -1,0 +1,493 @@
+/**
+ * The session core over a real store (SQLite in memory), a cheap argon2id hasher and a manual
+ * clock: sign-in (D9, D11, D14), authentication (D5, INV-2), revocation, extension (D6) and
+ * failing closed when the store does not answer (INV-3).
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { describe, test, type TestContext } from "node:test";
+import { argon2Hasher } from "../crypto/argon2-hasher.ts";
+import { SqlStore } from "../storage/sql/sql-store.ts";
+import { auditEvent } from "./audit.ts";
+import { type CoreErrorCode, isCoreError } from "./errors.ts";
+import { type Core, createCore } from "./index.ts";
+import type { IdentityRecord } from "./model.ts";
+import type { Clock, PasswordHasher, Store } from "./ports.ts";
+import { LAST_SEEN_GRANULARITY_MS, type RequestOrigin } from "./sessions.ts";
+import type { CoreSettings, SessionPolicy } from "./settings.ts";
+import { passwordDigest } from "./tokens.ts";
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+class ManualClock implements Clock {
+  t = Date.UTC(2026, 0, 1, 8, 0, 0);
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+const DEFAULT_POLICY: SessionPolicy = { lifespanMs: 12 * HOUR, idleTimeoutMs: 30 * MINUTE };
+/** A door with a short absolute lifetime, to reach absolute expiry before the idle timeout. */
+const SHORT_POLICY: SessionPolicy = { lifespanMs: 10 * MINUTE, idleTimeoutMs: 30 * MINUTE };
+
+const settings: CoreSettings = {
+  secret: "a-server-secret-of-at-least-32-bytes!",
+  sessions: { kratos: DEFAULT_POLICY, oidc: DEFAULT_POLICY, firstock: SHORT_POLICY, assets: DEFAULT_POLICY },
+  purgeAfterMs: 7 * 24 * HOUR,
+  flows: { lifespanMs: { login: HOUR, registration: HOUR }, registrationEnabled: true },
+  throttle: { perIdentifier: { max: 20, windowMs: 15 * MINUTE }, perIp: { max: 1_000, windowMs: 15 * MINUTE } },
+};
+
+const ORIGIN: RequestOrigin = { door: "kratos", ipAddress: "192.0.2.10", userAgent: "node:test" };
+const PASSWORD = "correct horse battery staple";
+const EMAIL = "Alice@Example.com";
+const USERNAME = "Alice_1";
+
+interface Counted {
+  calls: Map<string, number>;
+}
+
+/** Wraps a store: counts every call, and makes the named methods throw as a lost connection would. */
+function wrapStore(store: Store, failing: ReadonlySet<string> = new Set()): Store & Counted {
+  const calls = new Map<string, number>();
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === "calls") return calls;
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== "function" || typeof prop !== "string") return value;
+      return (...args: unknown[]) => {
+        calls.set(prop, (calls.get(prop) ?? 0) + 1);
+        if (failing.has(prop)) return Promise.reject(new Error("SQLITE_IOERR: disk I/O error"));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as Store & Counted;
+}
+
+/** Wraps a hasher to count verifications (D14: every sign-in attempt runs exactly one). */
+function countingHasher(inner: PasswordHasher): PasswordHasher & { verifies: number } {
+  const counted = {
+    verifies: 0,
+    hash: (password: string) => inner.hash(password),
+    verify: (phc: string, password: string) => {
+      counted.verifies++;
+      return inner.verify(phc, password);
+    },
+  };
+  return counted;
+}
+
+interface Env {
+  core: Core;
+  store: Store & Counted;
+  sql: SqlStore;
+  clock: ManualClock;
+  hasher: PasswordHasher & { verifies: number };
+  /** A second core over the same database whose store fails on the named methods. */
+  failingCore(methods: string[]): Core;
+}
+
+async function setup(t: TestContext): Promise<Env> {
+  const sql = await SqlStore.open("sqlite::memory:");
+  t.after(() => sql.close());
+  const clock = new ManualClock();
+  const hasher = countingHasher(argon2Hasher({ memoryKib: 64, iterations: 1 }));
+  const store = wrapStore(sql);
+  const core = createCore({ store, hasher, clock, settings });
+  return {
+    core,
+    store,
+    sql,
+    clock,
+    hasher,
+    failingCore: (methods) => createCore({ store: wrapStore(sql, new Set(methods)), hasher, clock, settings }),
+  };
+}
+
+async function createAlice(core: Core, state: "active" | "inactive" = "active") {
+  return core.identities.create({ traits: { email: EMAIL, username: USERNAME }, password: PASSWORD, state }, "test");
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: CoreErrorCode): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isCoreError(error), `expected CoreError ${code}, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  });
+}
+
+describe("signIn", () => {
+  test("D9 sign-in by email is case-insensitive and gives a working session token", async (t) => {
+    const { core } = await setup(t);
+    const alice = await createAlice(core);
+    for (const identifier of [EMAIL, "alice@example.com", "ALICE@EXAMPLE.COM", "  alice@example.com  "]) {
+      const signedIn = await core.sessions.signIn(identifier, { kind: "password", password: PASSWORD }, ORIGIN);
+      assert.equal(signedIn.identity.id, alice.id);
+      assert.equal(signedIn.identity.traits.email, EMAIL, "stored as given");
+      assert.equal(signedIn.session.door, "kratos");
+      assert.ok(signedIn.token.startsWith(`${signedIn.session.id}.`));
+      const found = await core.sessions.authenticate(signedIn.token);
+      assert.equal(found.session.id, signedIn.session.id);
+    }
+  });
+
+  test("D9 sign-in by username is case-insensitive", async (t) => {
+    const { core } = await setup(t);
+    const alice = await createAlice(core);
+    for (const identifier of [USERNAME, "alice_1", "ALICE_1"]) {
+      const signedIn = await core.sessions.signIn(identifier, { kind: "password", password: PASSWORD }, ORIGIN);
+      assert.equal(signedIn.identity.id, alice.id);
+    }
+  });
+
+  test("SEC-12 every sign-in begins a new session with a new token", async (t) => {
+    const { core } = await setup(t);
+    await createAlice(core);
+    const a = await core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN);
+    const b = await core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN);
+    assert.notEqual(a.session.id, b.session.id);
+    assert.notEqual(a.token, b.token);
+    assert.ok(!JSON.stringify(a.session).includes(a.token.slice(37)), "the secret is not in the session record");
+  });
+
+  test("D14 an unknown identifier and a wrong password get the same error after one verification each", async (t) => {
+    const { core, hasher } = await setup(t);
+    await createAlice(core);
+    const before = hasher.verifies;
+    const wrong = await core.sessions.signIn(EMAIL, { kind: "password", password: "wrong password" }, ORIGIN).catch((e: unknown) => e);
+    assert.equal(hasher.verifies - before, 1);
+    const unknown = await core.sessions
+      .signIn("nobody@example.com", { kind: "password", password: PASSWORD }, ORIGIN)
+      .catch((e: unknown) => e);
+    assert.equal(hasher.verifies - before, 2, "an unknown identifier costs one verification too");
+    assert.ok(isCoreError(wrong, "CREDENTIALS_INVALID"));
+    assert.ok(isCoreError(unknown, "CREDENTIALS_INVALID"));
+    assert.equal(wrong.message, unknown.message);
+    assert.deepEqual(wrong.details, unknown.details);
+  });
+
+  test("D14 an inactive identity with the right password is refused like a wrong password, with no session", async (t) => {
+    const { core } = await setup(t);
+    const bob = await createAlice(core, "inactive");
+    await rejectsWith(core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN), "CREDENTIALS_INVALID");
+    assert.equal(await core.sessions.count({ identityId: bob.id }), 0);
+  });
+
+  test("SEC-60 repeated failures for one identifier are RATE_LIMITED before any hash is computed", async (t) => {
+    const { core, hasher } = await setup(t);
+    await createAlice(core);
+    for (let i = 0; i < settings.throttle.perIdentifier.max; i++) {
+      await rejectsWith(core.sessions.signIn(EMAIL, { kind: "password", password: "nope" }, ORIGIN), "CREDENTIALS_INVALID");
+    }
+    const before = hasher.verifies;
+    // Even the right password, and with the identifier in another case (D9).
+    await rejectsWith(core.sessions.signIn("ALICE@example.com", { kind: "password", password: PASSWORD }, ORIGIN), "RATE_LIMITED");
+    assert.equal(hasher.verifies, before);
+  });
+});
+
+describe("authenticate (D5)", () => {
+  async function signedIn(t: TestContext, door: RequestOrigin["door"] = "kratos") {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const s = await env.core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, { ...ORIGIN, door });
+    return { ...env, s };
+  }
+
+  test("D5 no token is SESSION_MISSING", async (t) => {
+    const { core } = await setup(t);
+    for (const token of [undefined, null, ""]) await rejectsWith(core.sessions.authenticate(token), "SESSION_MISSING");
+  });
+
+  test("D5 a malformed token is SESSION_INACTIVE without asking the store", async (t) => {
+    const { core, store } = await setup(t);
+    for (const token of ["x", "not.a.token", `${randomUUID()}.short`, `${randomUUID()}:${"A".repeat(43)}`]) {
+      await rejectsWith(core.sessions.authenticate(token), "SESSION_INACTIVE");
+    }
+    assert.equal(store.calls.get("findSessionWithIdentity") ?? 0, 0);
+  });
+
+  test("D5 a well-formed token of no session is SESSION_INACTIVE", async (t) => {
+    const { core } = await setup(t);
+    await rejectsWith(core.sessions.authenticate(`${randomUUID()}.${"A".repeat(43)}`), "SESSION_INACTIVE");
+  });
+
+  test("D1 a token with the right id and the wrong secret is SESSION_INACTIVE", async (t) => {
+    const { core, s } = await signedIn(t);
+    const forged = `${s.session.id}.${"A".repeat(43)}`;
+    await rejectsWith(core.sessions.authenticate(forged), "SESSION_INACTIVE");
+    // Tampering with one character of the real secret is just as dead.
+    const last = s.token.at(-1) === "A" ? "B" : "A";
+    await rejectsWith(core.sessions.authenticate(s.token.slice(0, -1) + last), "SESSION_INACTIVE");
+  });
+
+  test("INV-2 a revoked session is SESSION_INACTIVE", async (t) => {
+    const { core, s } = await signedIn(t);
+    await core.sessions.logout(s, { actor: "self", door: "kratos" });
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+    const row = await core.sessions.get(s.session.id);
+    assert.ok(row.revokedAt, "revoked, row kept (D6)");
+    assert.equal(row.revokedReason, "logout");
+  });
+
+  test("D5 a session past its absolute lifetime is SESSION_INACTIVE, however active it has been", async (t) => {
+    const { core, clock, s } = await signedIn(t);
+    // Used every 20 minutes: never idle, so only the 12 h cut-off can end it.
+    for (let elapsed = 0; elapsed + 20 * MINUTE < DEFAULT_POLICY.lifespanMs; elapsed += 20 * MINUTE) {
+      clock.advance(20 * MINUTE);
+      await core.sessions.authenticate(s.token);
+    }
+    clock.t = s.session.expiresAt.getTime() - 1;
+    await core.sessions.authenticate(s.token);
+    clock.t = s.session.expiresAt.getTime();
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+
+  test("D5 a session of a door with a shorter lifetime ends at that door's lifetime", async (t) => {
+    const { core, clock, s } = await signedIn(t, "firstock");
+    assert.equal(s.session.expiresAt.getTime() - s.session.issuedAt.getTime(), SHORT_POLICY.lifespanMs);
+    clock.advance(SHORT_POLICY.lifespanMs - 1);
+    await core.sessions.authenticate(s.token);
+    clock.advance(1);
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+
+  test("D5 a session unused for its idle timeout is SESSION_INACTIVE", async (t) => {
+    const { core, clock, s } = await signedIn(t);
+    clock.advance(DEFAULT_POLICY.idleTimeoutMs - 1);
+    await core.sessions.authenticate(s.token);
+    // That use moved last_seen forward: the idle clock starts again from it.
+    clock.advance(DEFAULT_POLICY.idleTimeoutMs - 1);
+    await core.sessions.authenticate(s.token);
+    clock.advance(DEFAULT_POLICY.idleTimeoutMs);
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+
+  test("ADR-0004 last_seen is written at most once per granularity interval", async (t) => {
+    const { core, clock, store, s } = await signedIn(t);
+    const touches = () => store.calls.get("touchSession") ?? 0;
+    await core.sessions.authenticate(s.token);
+    clock.advance(LAST_SEEN_GRANULARITY_MS - 1);
+    await core.sessions.authenticate(s.token);
+    assert.equal(touches(), 0, "no write within the interval");
+    clock.advance(1);
+    await core.sessions.authenticate(s.token);
+    assert.equal(touches(), 1);
+    assert.equal((await core.sessions.get(s.session.id)).lastSeenAt.getTime(), clock.t);
+    clock.advance(LAST_SEEN_GRANULARITY_MS / 2);
+    await core.sessions.authenticate(s.token);
+    assert.equal(touches(), 1, "coalesced again after the write");
+  });
+
+  test("D6 deleting an identity ends its sessions", async (t) => {
+    const { core, s } = await signedIn(t);
+    await core.identities.delete(s.identity.id, "admin");
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+});
+
+describe("revocation", () => {
+  async function threeSessions(t: TestContext) {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const proof = { kind: "password", password: PASSWORD } as const;
+    const sessions = [];
+    for (let i = 0; i < 3; i++) sessions.push(await env.core.sessions.signIn(EMAIL, proof, ORIGIN));
+    return { ...env, sessions };
+  }
+
+  test("Kratos disableMySession: revokeOwn refuses the current session", async (t) => {
+    const { core, sessions } = await threeSessions(t);
+    const [current] = sessions as [(typeof sessions)[number]];
+    await rejectsWith(core.sessions.revokeOwn(current, current.session.id, { actor: "self", door: "kratos" }), "CANNOT_REVOKE_CURRENT_SESSION");
+    await core.sessions.authenticate(current.token);
+  });
+
+  test("Kratos disableMySession: revokeOwn ends another own session only", async (t) => {
+    const { core, sessions } = await threeSessions(t);
+    const [current, other, third] = sessions as [(typeof sessions)[number], (typeof sessions)[number], (typeof sessions)[number]];
+    await core.sessions.revokeOwn(current, other.session.id, { actor: "self", door: "kratos" });
+    await rejectsWith(core.sessions.authenticate(other.token), "SESSION_INACTIVE");
+    assert.equal((await core.sessions.get(other.session.id)).revokedReason, "revoked_by_user");
+    await core.sessions.authenticate(current.token);
+    await core.sessions.authenticate(third.token);
+  });
+
+  test("Kratos disableMySession: revokeOwn cannot end another identity's session", async (t) => {
+    const { core, sessions } = await threeSessions(t);
+    const [current] = sessions as [(typeof sessions)[number]];
+    await core.identities.create({ traits: { email: "bob@example.com" }, password: PASSWORD }, "test");
+    const bob = await core.sessions.signIn("bob@example.com", { kind: "password", password: PASSWORD }, ORIGIN);
+    await core.sessions.revokeOwn(current, bob.session.id, { actor: "self", door: "kratos" });
+    await core.sessions.authenticate(bob.token);
+  });
+
+  test("Kratos disableMyOtherSessions: revokeOthers ends the others and counts them", async (t) => {
+    const { core, sessions } = await threeSessions(t);
+    const [current, ...others] = sessions as [(typeof sessions)[number], ...typeof sessions];
+    assert.equal(await core.sessions.revokeOthers(current, { actor: "self", door: "kratos" }), 2);
+    for (const other of others) await rejectsWith(core.sessions.authenticate(other.token), "SESSION_INACTIVE");
+    await core.sessions.authenticate(current.token);
+    assert.equal(await core.sessions.revokeOthers(current, { actor: "self", door: "kratos" }), 0, "already-ended sessions are not counted");
+  });
+
+  test("performNativeLogout: logoutWithToken ends a live session once, then answers false", async (t) => {
+    const { core, sessions } = await threeSessions(t);
+    const [s] = sessions as [(typeof sessions)[number]];
+    assert.equal(await core.sessions.logoutWithToken(s.token, { actor: "self", door: "kratos" }), true);
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+    assert.equal(await core.sessions.logoutWithToken(s.token, { actor: "self", door: "kratos" }), false);
+    await rejectsWith(core.sessions.logoutWithToken("garbage", { actor: "self", door: "kratos" }), "SESSION_INACTIVE");
+    await rejectsWith(
+      core.sessions.logoutWithToken(`${s.session.id}.${"A".repeat(43)}`, { actor: "self", door: "kratos" }),
+      "SESSION_INACTIVE",
+    );
+  });
+
+  test("Firstock logout: logoutWithToken for another identity is SESSION_INACTIVE and ends nothing", async (t) => {
+    const { core, sessions } = await threeSessions(t);
+    const [s] = sessions as [(typeof sessions)[number]];
+    await rejectsWith(core.sessions.logoutWithToken(s.token, { actor: "self", door: "firstock" }, randomUUID()), "SESSION_INACTIVE");
+    await core.sessions.authenticate(s.token);
+  });
+});
+
+describe("extend (D6)", () => {
+  async function one(t: TestContext, door: RequestOrigin["door"] = "kratos") {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const s = await env.core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, { ...ORIGIN, door });
+    return { ...env, s };
+  }
+
+  test("D6 a live session is extended by its door's lifespan from now", async (t) => {
+    const { core, clock, s } = await one(t);
+    clock.advance(10 * MINUTE);
+    const extended = await core.sessions.extend(s.session.id);
+    assert.equal(extended.expiresAt.getTime(), clock.t + DEFAULT_POLICY.lifespanMs);
+    assert.equal((await core.sessions.get(s.session.id)).expiresAt.getTime(), clock.t + DEFAULT_POLICY.lifespanMs);
+  });
+
+  test("D6 a revoked session is not extended and stays ended", async (t) => {
+    const { core, s } = await one(t);
+    await core.sessions.logout(s, { actor: "self", door: "kratos" });
+    await rejectsWith(core.sessions.extend(s.session.id), "SESSION_NOT_FOUND");
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+
+  test("D6 an expired session is not revived", async (t) => {
+    const { core, clock, s } = await one(t, "firstock");
+    clock.advance(SHORT_POLICY.lifespanMs);
+    await rejectsWith(core.sessions.extend(s.session.id), "SESSION_NOT_FOUND");
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+
+  test("D6 an idle-expired session is not revived", async (t) => {
+    const { core, clock, s } = await one(t);
+    clock.advance(DEFAULT_POLICY.idleTimeoutMs);
+    await rejectsWith(core.sessions.extend(s.session.id), "SESSION_NOT_FOUND");
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+
+  test("D6 an unknown session is SESSION_NOT_FOUND", async (t) => {
+    const { core } = await setup(t);
+    await rejectsWith(core.sessions.extend(randomUUID()), "SESSION_NOT_FOUND");
+  });
+});
+
+describe("password digest verifier (D11)", () => {
+  test("D11 after registration the hex SHA-256 of the password signs in, in either case", async (t) => {
+    const { core } = await setup(t);
+    const alice = await createAlice(core);
+    const digest = passwordDigest(PASSWORD);
+    const signedIn = await core.sessions.signIn(USERNAME, { kind: "digest", digest }, { ...ORIGIN, door: "firstock" });
+    assert.equal(signedIn.identity.id, alice.id);
+    assert.equal(signedIn.session.door, "firstock");
+    await core.sessions.signIn(EMAIL, { kind: "digest", digest: digest.toUpperCase() }, { ...ORIGIN, door: "firstock" });
+    // The digest is not the password, and the password is not the digest.
+    await rejectsWith(core.sessions.signIn(EMAIL, { kind: "digest", digest: passwordDigest("wrong password") }, ORIGIN), "CREDENTIALS_INVALID");
+    await rejectsWith(core.sessions.signIn(EMAIL, { kind: "password", password: digest }, ORIGIN), "CREDENTIALS_INVALID");
+  });
+
+  test("D11 an identity without a digest verifier gains one at its next password sign-in", async (t) => {
+    const { core, sql, clock } = await setup(t);
+    const hasher = argon2Hasher({ memoryKib: 64, iterations: 1 });
+    const now = clock.now();
+    const record: IdentityRecord = {
+      id: randomUUID(),
+      schemaId: "default",
+      traits: { email: "old@example.com" },
+      state: "active",
+      stateChangedAt: now,
+      createdAt: now,
+      updatedAt: now,
+      metadataPublic: null,
+      metadataAdmin: null,
+      externalId: null,
+      passwordHash: await hasher.hash(PASSWORD),
+      digestHash: null,
+    };
+    await sql.insertIdentity(record, auditEvent("identity.created", now, { identityId: record.id, actor: "test" }));
+    const digest = { kind: "digest", digest: passwordDigest(PASSWORD) } as const;
+    await rejectsWith(core.sessions.signIn("old@example.com", digest, ORIGIN), "CREDENTIALS_INVALID");
+
+    await core.sessions.signIn("old@example.com", { kind: "password", password: PASSWORD }, ORIGIN);
+    assert.ok((await sql.findIdentity(record.id))?.digestHash, "the digest verifier was added");
+    const signedIn = await core.sessions.signIn("old@example.com", digest, { ...ORIGIN, door: "firstock" });
+    assert.equal(signedIn.identity.id, record.id);
+  });
+});
+
+describe("INV-3 fail closed: a store that throws is STORE_UNAVAILABLE", () => {
+  test("INV-3 ready() fails when the store does not answer", async (t) => {
+    const env = await setup(t);
+    await env.core.ready();
+    await rejectsWith(env.failingCore(["ping"]).ready(), "STORE_UNAVAILABLE");
+  });
+
+  test("INV-3 sign-in fails closed when the identity lookup or the session insert fails", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const proof = { kind: "password", password: PASSWORD } as const;
+    await rejectsWith(env.failingCore(["findIdentityByIdentifier"]).sessions.signIn(EMAIL, proof, ORIGIN), "STORE_UNAVAILABLE");
+    await rejectsWith(env.failingCore(["insertSession"]).sessions.signIn(EMAIL, proof, ORIGIN), "STORE_UNAVAILABLE");
+    assert.equal(await env.core.sessions.count({}), 0);
+  });
+
+  test("INV-3 authentication fails closed, also when only the last-seen write fails", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const s = await env.core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN);
+    await rejectsWith(env.failingCore(["findSessionWithIdentity"]).sessions.authenticate(s.token), "STORE_UNAVAILABLE");
+    env.clock.advance(LAST_SEEN_GRANULARITY_MS);
+    await rejectsWith(env.failingCore(["touchSession"]).sessions.authenticate(s.token), "STORE_UNAVAILABLE");
+  });
+
+  test("INV-1 a revocation the store cannot commit is STORE_UNAVAILABLE, never a success", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const s = await env.core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN);
+    const broken = env.failingCore(["revokeSessions", "findSession"]);
+    const by = { actor: "self", door: "kratos" } as const;
+    await rejectsWith(broken.sessions.logout(s, by), "STORE_UNAVAILABLE");
+    await rejectsWith(broken.sessions.revokeOthers(s, by), "STORE_UNAVAILABLE");
+    await rejectsWith(broken.sessions.logoutWithToken(s.token, by), "STORE_UNAVAILABLE");
+    await rejectsWith(broken.sessions.extend(s.session.id), "STORE_UNAVAILABLE");
+    // Nothing happened: the session is still live.
+    await env.core.sessions.authenticate(s.token);
+  });
+
+  test("INV-3 a CoreError from the store keeps its code", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    await rejectsWith(
+      env.core.identities.create({ traits: { email: "ALICE@example.com" }, password: PASSWORD }, "test"),
+      "IDENTIFIER_TAKEN",
+    );
+  });
+});
