@@ -86,6 +86,14 @@ export class Sessions {
     return this.begin(publicIdentity(record), origin);
   }
 
+  /**
+   * Counts an attempt from `ip` against the per-IP limit without naming an identifier:
+   * registration hashes a password twice, so it is throttled like a sign-in (SEC-61).
+   */
+  admitAttempt(ip: string | null): void {
+    this.#throttle.admit("", ip);
+  }
+
   /** Starts a new session for an identity that has just proved who it is. Always a new token (SEC-12). */
   async begin(identity: Identity, origin: RequestOrigin): Promise<SignedIn> {
     const now = this.clock.now();

@@ -11,7 +11,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { Type } from "typebox";
 import type { Core } from "../core/index.ts";
-import { assertUtf8, parseStrictJson } from "./json-body.ts";
+import { assertUtf8, decodeUtf8, parseStrictJson } from "./json-body.ts";
 import { securityHeaders } from "./security-headers.ts";
 
 export interface HttpAppOptions {
@@ -63,10 +63,10 @@ export async function createHttpApp(options: HttpAppOptions) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
     try {
       assertUtf8(request.headers["content-type"]);
-      done(null, parseStrictJson(body as string));
+      done(null, parseStrictJson(decodeUtf8(body as Buffer)));
     } catch (error) {
       done(error as Error, undefined);
     }

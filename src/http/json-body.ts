@@ -68,6 +68,20 @@ export function parseStrictJson(text: string): unknown {
   }
 }
 
+// Fatal: JSON must be UTF-8 (RFC 8259 §8.1), and a lenient decoder would turn invalid bytes into
+// U+FFFD, so that different byte strings reach the core as the same identifier (BAD-J08).
+// ignoreBOM keeps a byte-order mark in the text, where the JSON parser refuses it.
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** The body as text; BodyError "malformed" when it is not valid UTF-8. */
+export function decodeUtf8(body: Buffer): string {
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new BodyError("malformed", "The request body is not valid UTF-8.");
+  }
+}
+
 /** Refuses a declared charset other than UTF-8 (`application/json; charset=utf-7`, BAD-J06). */
 export function assertUtf8(contentType: string | undefined): void {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "")?.[1]?.toLowerCase();

@@ -3,6 +3,7 @@
  * Served on the admin listener only: loopback unless an admin key is configured.
  */
 import { Type } from "typebox";
+import { isCoreError } from "../../core/errors.ts";
 import { isUuid } from "../../core/tokens.ts";
 import type { Actor } from "../../core/sessions.ts";
 import type { Identity } from "../../core/model.ts";
@@ -77,6 +78,12 @@ function parseExpand(expand: string | string[] | undefined): { identity: boolean
 export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
   const { core, baseUrl } = door;
   const identityView = (identity: Identity) => identityJson(identity, { baseUrl, admin: true });
+  /** A session outlives its identity's deletion (revoked, row kept): show it without one. Store errors still propagate. */
+  const identityOrNull = (id: string): Promise<Identity | null> =>
+    core.identities.get(id).catch((error: unknown) => {
+      if (isCoreError(error, "IDENTITY_NOT_FOUND")) return null;
+      throw error;
+    });
 
   app.post(
     ROUTES.createIdentity,
@@ -174,7 +181,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const filter = { identityId, ...(active !== undefined ? { active } : {}) };
       const page = await core.sessions.list({ ...filter, limit: pageSize, ...(request.query.page_token ? { cursor: request.query.page_token } : {}) });
       // An unknown identity lists as [] (Kratos, research/kratos.md §3.6), not 404.
-      const identity = page.items.length > 0 ? await core.identities.get(identityId).catch(() => null) : null;
+      const identity = page.items.length > 0 ? await identityOrNull(identityId) : null;
       paginate(reply, door, ROUTES.listIdentitySessions.replace(":id", identityId), pageSize, page.next, await core.sessions.count(filter));
       return reply.send(page.items.map((s) => sessionView(door, s, identity, { admin: true, devices: true })));
     },
@@ -223,7 +230,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const identities = new Map<string, Identity | null>();
       if (expand.identity) {
         for (const s of page.items) {
-          if (!identities.has(s.identityId)) identities.set(s.identityId, await core.identities.get(s.identityId).catch(() => null));
+          if (!identities.has(s.identityId)) identities.set(s.identityId, await identityOrNull(s.identityId));
         }
       }
       return reply.send(
@@ -247,14 +254,9 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
     async (request, reply) => {
       if (request.params.id === "whoami") return redirectToWhoami(request, reply);
       const expand = parseExpand(request.query.expand);
-      const { session, identity } = await core.sessions.getWithIdentity(requireUuid(request.params.id)).catch(async (error: unknown) => {
-        // A session whose identity was deleted still shows, without the identity.
-        const session = await core.sessions.get(request.params.id).catch(() => {
-          throw error;
-        });
-        return { session, identity: null };
-      });
-      return reply.send(sessionView(door, session, expand.identity ? identity : null, { admin: true, devices: expand.devices }));
+      const session = await core.sessions.get(requireUuid(request.params.id));
+      const identity = expand.identity ? await identityOrNull(session.identityId) : null;
+      return reply.send(sessionView(door, session, identity, { admin: true, devices: expand.devices }));
     },
   );
 
@@ -291,7 +293,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
     },
     async (request, reply) => {
       const session = await core.sessions.extend(requireUuid(request.params.id));
-      const identity = await core.identities.get(session.identityId).catch(() => null);
+      const identity = await identityOrNull(session.identityId);
       return reply.send(sessionView(door, session, identity, { admin: true, devices: true }));
     },
   );

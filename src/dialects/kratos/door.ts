@@ -72,5 +72,7 @@ export function paginate(
 /** `page_size` (or the legacy `per_page`), default 250, at most 1000 (research/kratos.md §3.3). */
 export function pageSizeOf(query: { page_size?: string; per_page?: string }): number {
   const raw = query.page_size ?? query.per_page;
-  return raw === undefined ? 250 : Number(raw);
+  const size = raw === undefined ? 0 : Number(raw);
+  // As ory/x's paginator: zero means the default, and larger sizes are cut to the maximum.
+  return size < 1 ? 250 : Math.min(size, 1000);
 }

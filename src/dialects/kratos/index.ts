@@ -15,7 +15,17 @@ import { sessionRoutes } from "./sessions.ts";
 
 export type { KratosDoorOptions } from "./door.ts";
 
+/**
+ * Kratos reads JSON (and, for browser forms, urlencoded) bodies only. Fastify's built-in
+ * text/plain parser would hand a `text/plain` body to the route's schema and answer "body must be
+ * object"; without it the request gets Kratos's content-type reason (D13, SEC-68).
+ */
+function acceptKratosBodiesOnly(app: KratosApp): void {
+  app.removeContentTypeParser("text/plain");
+}
+
 export async function kratosPublic(app: KratosApp, door: KratosDoorOptions): Promise<void> {
+  acceptKratosBodiesOnly(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
   selfServiceRoutes(app, door);
@@ -24,6 +34,7 @@ export async function kratosPublic(app: KratosApp, door: KratosDoorOptions): Pro
 }
 
 export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Promise<void> {
+  acceptKratosBodiesOnly(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFound);
   if (door.adminKey !== null) {

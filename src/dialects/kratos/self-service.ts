@@ -217,6 +217,11 @@ export function selfServiceRoutes(app: KratosApp, door: KratosDoorOptions): void
         return fail({ messages: [{ id: 4010002, text: "Could not find a strategy to sign you up with. Did you fill out the form correctly?", type: "error" }] });
       }
       await refuseIfSignedIn(request, "registration");
+      // The password method needs a password: without this check an identity would be created
+      // without one and signed in at once, by anyone naming an unused email.
+      if (!body.password) return fail({ nodeMessages: { password: [TEXT.missing("password")] } });
+      const origin = requestOrigin(request, "kratos");
+      core.sessions.admitAttempt(origin.ipAddress);
       let identity;
       try {
         identity = await core.identities.create({ traits, password: body.password }, "self");
@@ -233,7 +238,7 @@ export function selfServiceRoutes(app: KratosApp, door: KratosDoorOptions): void
         }
         throw error;
       }
-      const signed = await core.sessions.begin(identity, requestOrigin(request, "kratos"));
+      const signed = await core.sessions.begin(identity, origin);
       return reply.send({
         session_token: signed.token,
         session: ownSessionView(door, signed),

@@ -45,8 +45,13 @@ export const Flow = Type.Object(
   { description: "A login or registration flow." },
 );
 
+/**
+ * No `format: "email"` here: this schema only serialises, and the response serialiser checks
+ * formats inside unions (`identity` is nullable). An address the core accepts (D9) but Ajv's
+ * stricter format refuses (`ü@example.com`) would turn a committed sign-in into a 500.
+ */
 export const Traits = Type.Object(
-  { email: Type.String({ format: "email" }), username: Type.Optional(Type.String()) },
+  { email: Type.String({ description: "An email address (validated by the identity schema, D9)." }), username: Type.Optional(Type.String()) },
   { additionalProperties: false },
 );
 

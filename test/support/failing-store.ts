@@ -1,0 +1,135 @@
+/**
+ * D19 fault injection without containers: a Store that forwards to a real SqlStore until a
+ * test switches one of its methods to fail.
+ *
+ * Two ways to fail, the two that matter for INV-1 and INV-3 (research/security.md FLT-01,
+ * FLT-03):
+ * - `"before"`: the call never reaches the database (it is down, the pool is exhausted); nothing
+ *   changes;
+ * - `"after"`: the call runs and commits, then its answer is lost (an ambiguous commit); the
+ *   caller cannot know, so it must not claim success, and a retry must be harmless.
+ */
+import type { AuditEvent, Flow, Identity, IdentityRecord, Page, RevocationReason, RevocationTarget, Session } from "../../src/core/model.ts";
+import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../src/core/ports.ts";
+import { SqlStore } from "../../src/storage/sql/sql-store.ts";
+
+/** Every Store method a test can switch to fail (closing is never faulted). */
+export type StoreMethod = Exclude<keyof Store, "close">;
+export type FaultMode = "before" | "after";
+
+/** What an injected fault throws: something that is not a CoreError, as a real driver error is not. */
+export class InjectedFault extends Error {
+  override readonly name = "InjectedFault";
+  constructor(
+    readonly method: StoreMethod,
+    readonly mode: FaultMode,
+  ) {
+    super(`injected store fault in ${method} (${mode})`);
+  }
+}
+
+export class FailingStore implements Store {
+  readonly #faults = new Map<StoreMethod, FaultMode>();
+  /** How many times each method was called, failed or not. */
+  readonly calls = new Map<StoreMethod, number>();
+
+  private constructor(readonly inner: Store) {}
+
+  /** A FailingStore over a fresh, migrated in-memory SQLite store. */
+  static async open(url = "sqlite::memory:"): Promise<FailingStore> {
+    return new FailingStore(await SqlStore.open(url, { migrate: true }));
+  }
+
+  /** From now on, calls to these methods fail in the given way until healed. */
+  fail(methods: StoreMethod | readonly StoreMethod[], mode: FaultMode = "before"): void {
+    for (const m of typeof methods === "string" ? [methods] : methods) this.#faults.set(m, mode);
+  }
+
+  /** Lets these methods (all, when none are named) reach the store again. */
+  heal(...methods: StoreMethod[]): void {
+    if (methods.length === 0) this.#faults.clear();
+    for (const m of methods) this.#faults.delete(m);
+  }
+
+  callCount(method: StoreMethod): number {
+    return this.calls.get(method) ?? 0;
+  }
+
+  async #run<T>(method: StoreMethod, call: () => Promise<T>): Promise<T> {
+    this.calls.set(method, this.callCount(method) + 1);
+    const mode = this.#faults.get(method);
+    if (mode === "before") throw new InjectedFault(method, mode);
+    const result = await call();
+    if (mode === "after") throw new InjectedFault(method, mode);
+    return result;
+  }
+
+  ping(): Promise<void> {
+    return this.#run("ping", () => this.inner.ping());
+  }
+  insertIdentity(identity: IdentityRecord, audit: AuditEvent): Promise<void> {
+    return this.#run("insertIdentity", () => this.inner.insertIdentity(identity, audit));
+  }
+  findIdentity(id: string): Promise<IdentityRecord | null> {
+    return this.#run("findIdentity", () => this.inner.findIdentity(id));
+  }
+  findIdentityByIdentifier(identifier: string): Promise<IdentityRecord | null> {
+    return this.#run("findIdentityByIdentifier", () => this.inner.findIdentityByIdentifier(identifier));
+  }
+  listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>> {
+    return this.#run("listIdentities", () => this.inner.listIdentities(query));
+  }
+  setDigestHash(identityId: string, digestHash: string): Promise<void> {
+    return this.#run("setDigestHash", () => this.inner.setDigestHash(identityId, digestHash));
+  }
+  deleteIdentity(id: string, at: Date, audit: (sessionId: string) => AuditEvent, deletion: AuditEvent): Promise<boolean> {
+    return this.#run("deleteIdentity", () => this.inner.deleteIdentity(id, at, audit, deletion));
+  }
+  insertSession(session: Session, audit: AuditEvent): Promise<void> {
+    return this.#run("insertSession", () => this.inner.insertSession(session, audit));
+  }
+  findSession(id: string): Promise<Session | null> {
+    return this.#run("findSession", () => this.inner.findSession(id));
+  }
+  findSessionWithIdentity(id: string): Promise<{ session: Session; identity: Identity } | null> {
+    return this.#run("findSessionWithIdentity", () => this.inner.findSessionWithIdentity(id));
+  }
+  listSessions(query: SessionQuery): Promise<Page<Session>> {
+    return this.#run("listSessions", () => this.inner.listSessions(query));
+  }
+  countSessions(query: Omit<SessionQuery, "limit" | "cursor">): Promise<number> {
+    return this.#run("countSessions", () => this.inner.countSessions(query));
+  }
+  touchSession(id: string, lastSeenAt: Date): Promise<void> {
+    return this.#run("touchSession", () => this.inner.touchSession(id, lastSeenAt));
+  }
+  revokeSessions(
+    target: RevocationTarget,
+    reason: RevocationReason,
+    at: Date,
+    audit: (sessionId: string, identityId: string, door: Session["door"]) => AuditEvent,
+  ): Promise<RevocationResult> {
+    return this.#run("revokeSessions", () => this.inner.revokeSessions(target, reason, at, audit));
+  }
+  extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean> {
+    return this.#run("extendSession", () => this.inner.extendSession(id, expiresAt, now));
+  }
+  purgeSessions(before: Date): Promise<number> {
+    return this.#run("purgeSessions", () => this.inner.purgeSessions(before));
+  }
+  insertFlow(flow: Flow): Promise<void> {
+    return this.#run("insertFlow", () => this.inner.insertFlow(flow));
+  }
+  findFlow(id: string): Promise<Flow | null> {
+    return this.#run("findFlow", () => this.inner.findFlow(id));
+  }
+  purgeFlows(before: Date): Promise<number> {
+    return this.#run("purgeFlows", () => this.inner.purgeFlows(before));
+  }
+  listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
+    return this.#run("listAuditEvents", () => this.inner.listAuditEvents(query));
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
