@@ -1,0 +1,250 @@
+/**
+ * The `curfew` command line, run as an operator runs it (`node bin/curfew.js …`), against a SQLite
+ * file that a running server shares. The rule that matters most here is INV-2 across processes:
+ * a session the CLI revokes is refused by a server that had it cached a moment before (D8: the
+ * server notices another process's commit through `PRAGMA data_version`).
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { ConfigSchema } from "../../src/config/schema.ts";
+import { TEST_SECRET, type TestServer, startTestServer } from "../support/server.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const BIN = join(ROOT, "bin", "curfew.js");
+const PASSWORD = "the operator's long password 7";
+
+let dir: string;
+let databaseUrl: string;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/curfew.js …` from the project root with a clean CURFEW_* environment. */
+async function curfew(args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CURFEW_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
+  Object.assign(env, {
+    CURFEW_DATABASE_URL: databaseUrl,
+    CURFEW_SECRET: TEST_SECRET,
+    CURFEW_HASHERS__ARGON2__MEMORY_KIB: "64",
+    CURFEW_HASHERS__ARGON2__ITERATIONS: "1",
+    ...extraEnv,
+  });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
+  return { code, stdout, stderr };
+}
+
+/** Runs a command that must succeed, and returns its stdout. */
+async function ok(args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+  const r = await curfew(args, extraEnv);
+  assert.equal(r.code, 0, `curfew ${args.join(" ")} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+interface CliIdentity {
+  id: string;
+  traits: { email: string; username?: string };
+}
+interface CliSession {
+  id: string;
+  identityId: string;
+  active: boolean;
+  revokedAt: string | null;
+  revokedReason: string | null;
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "curfew-cli-"));
+  databaseUrl = `sqlite:${join(dir, "x.sqlite")}`;
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("curfew CLI", () => {
+  let server: TestServer;
+  let identity: CliIdentity;
+
+  /** A native sign-in through the running server: the session the CLI will then end. */
+  async function signIn(identifier: string, password = PASSWORD): Promise<{ status: number; token: string; sessionId: string }> {
+    const flow = (await (await fetch(`${server.publicUrl}/self-service/login/api`, { headers: { accept: "application/json" } })).json()) as { id: string };
+    const res = await fetch(`${server.publicUrl}/self-service/login?flow=${flow.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ method: "password", identifier, password }),
+    });
+    const body = (await res.json()) as { session_token?: string; session?: { id: string } };
+    return { status: res.status, token: body.session_token ?? "", sessionId: body.session?.id ?? "" };
+  }
+
+  async function whoami(token: string): Promise<number> {
+    const res = await fetch(`${server.publicUrl}/sessions/whoami`, { headers: { "x-session-token": token, accept: "application/json" } });
+    await res.arrayBuffer();
+    return res.status;
+  }
+
+  after(async () => {
+    await server?.close();
+  });
+
+  it("migrate creates the database and says so", async () => {
+    const out = await ok(["migrate"]);
+    assert.match(out, /up to date/);
+    assert.ok(existsSync(join(dir, "x.sqlite")));
+    // Idempotent.
+    assert.match(await ok(["migrate"]), /up to date/);
+  });
+
+  it("identities create takes the password from CURFEW_PASSWORD and never prints it", async () => {
+    const r = await curfew(["identities", "create", "--email", "Ada@Example.COM", "--username", "Ada"], { CURFEW_PASSWORD: PASSWORD });
+    assert.equal(r.code, 0, r.stderr);
+    identity = JSON.parse(r.stdout) as CliIdentity;
+    assert.match(identity.id, /^[0-9a-f-]{36}$/);
+    assert.deepEqual(identity.traits, { email: "Ada@Example.COM", username: "Ada" });
+    assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD), "the password is not echoed");
+    assert.ok(!/argon2/.test(r.stdout), "no password verifier is printed");
+  });
+
+  it("D9: identities create refuses a duplicate identifier, matched case-insensitively", async () => {
+    const r = await curfew(["identities", "create", "--email", "ada@example.com"], { CURFEW_PASSWORD: PASSWORD });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /exists already/);
+  });
+
+  it("D9: identities list --identifier finds the identity by email or username, case-insensitively", async () => {
+    for (const identifier of ["ada@example.com", "ADA@EXAMPLE.COM", "ada", "Ada"]) {
+      const listed = JSON.parse(await ok(["identities", "list", "--identifier", identifier])) as CliIdentity[];
+      assert.deepEqual(listed.map((i) => i.id), [identity.id], `found by ${identifier}`);
+    }
+    assert.deepEqual(JSON.parse(await ok(["identities", "list", "--identifier", "nobody@example.com"])), []);
+    const all = JSON.parse(await ok(["identities", "list"])) as CliIdentity[];
+    assert.deepEqual(all.map((i) => i.id), [identity.id]);
+  });
+
+  it("INV-2 across processes: a session revoked with `sessions revoke <id>` is refused by the running server that had it cached", async () => {
+    server = await startTestServer({ listen: true, config: { "database.url": databaseUrl } });
+    const a = await signIn("ada@example.com");
+    const b = await signIn("ADA");
+    const c = await signIn("Ada@Example.COM");
+    for (const s of [a, b, c]) assert.equal(s.status, 200);
+    // Warm the server's session cache (D8): each token validated more than once.
+    for (const s of [a, b, c]) {
+      assert.equal(await whoami(s.token), 200);
+      assert.equal(await whoami(s.token), 200);
+    }
+
+    const listed = JSON.parse(await ok(["sessions", "list"])) as CliSession[];
+    assert.deepEqual(listed.map((s) => s.id).sort(), [a.sessionId, b.sessionId, c.sessionId].sort());
+    for (const s of listed) {
+      assert.equal(s.active, true);
+      assert.equal(s.identityId, identity.id);
+      assert.ok(!("secretHash" in s), "the stored hash is not printed");
+    }
+    for (const s of [a, b, c]) assert.ok(!JSON.stringify(listed).includes(s.token.split(".")[1]!), "no token secret is printed");
+
+    const out = await ok(["sessions", "revoke", a.sessionId]);
+    assert.match(out, new RegExp(`revoked 1 session\\(s\\): ${a.sessionId}`));
+
+    assert.equal(await whoami(a.token), 401, "the server refuses the session the CLI revoked");
+    assert.equal(await whoami(b.token), 200, "and only that one");
+    assert.equal(await whoami(c.token), 200);
+
+    const after = JSON.parse(await ok(["sessions", "list", "--identity", identity.id])) as CliSession[];
+    const revoked = after.find((s) => s.id === a.sessionId);
+    assert.equal(revoked?.active, false, "the row is kept, ended (D6)");
+    assert.equal(revoked?.revokedReason, "revoked_by_admin");
+    const live = JSON.parse(await ok(["sessions", "list", "--active"])) as CliSession[];
+    assert.deepEqual(live.map((s) => s.id).sort(), [b.sessionId, c.sessionId].sort());
+
+    // Revoking it again ends nothing new.
+    assert.match(await ok(["sessions", "revoke", a.sessionId]), /revoked 0 session\(s\)/);
+  });
+
+  it("INV-2 across processes: `sessions revoke --identity` ends every live session, and the server refuses them all", async () => {
+    const d = await signIn("ada");
+    const e = await signIn("ada@example.com");
+    for (const s of [d, e]) {
+      assert.equal(await whoami(s.token), 200);
+      assert.equal(await whoami(s.token), 200);
+    }
+    const live = JSON.parse(await ok(["sessions", "list", "--active", "--identity", identity.id])) as CliSession[];
+    assert.ok(live.length >= 2);
+
+    const out = await ok(["sessions", "revoke", "--identity", identity.id]);
+    assert.match(out, new RegExp(`revoked ${live.length} session\\(s\\)`));
+    for (const s of [d, e]) assert.equal(await whoami(s.token), 401);
+    assert.deepEqual(JSON.parse(await ok(["sessions", "list", "--active"])), []);
+
+    // The identity itself is untouched: it can sign in again.
+    const again = await signIn("ada");
+    assert.equal(again.status, 200);
+    assert.equal(await whoami(again.token), 200);
+  });
+
+  it("sessions revoke needs exactly one of a session id and --identity", async () => {
+    const neither = await curfew(["sessions", "revoke"]);
+    assert.notEqual(neither.code, 0);
+    assert.match(neither.stderr, /session id or --identity/);
+    const both = await curfew(["sessions", "revoke", "00000000-0000-4000-8000-000000000000", "--identity", identity.id]);
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /session id or --identity/);
+  });
+
+  it("INV-2, D6 across processes: `identities delete` revokes every session first; the server refuses them and the identity cannot sign in", async () => {
+    const f = await signIn("ada");
+    assert.equal(await whoami(f.token), 200);
+    assert.equal(await whoami(f.token), 200);
+
+    const out = await ok(["identities", "delete", identity.id]);
+    assert.match(out, new RegExp(`deleted identity ${identity.id}`));
+
+    assert.equal(await whoami(f.token), 401);
+    assert.equal((await signIn("ada")).status, 400, "sign-in fails as for any unknown identifier (D14)");
+    assert.deepEqual(JSON.parse(await ok(["identities", "list", "--identifier", "ada"])), []);
+    const sessions = JSON.parse(await ok(["sessions", "list", "--identity", identity.id])) as CliSession[];
+    assert.ok(sessions.length > 0 && sessions.every((s) => !s.active), "its session rows are kept, all ended");
+
+    const again = await curfew(["identities", "delete", identity.id]);
+    assert.notEqual(again.code, 0, "deleting an unknown identity fails");
+  });
+
+  it("config reference prints a Markdown table with every configuration key", async () => {
+    const out = await ok(["config", "reference"]);
+    assert.match(out, /^# Configuration reference/m);
+    assert.match(out, /^\| Key \| Type \| Default \| Environment \| Meaning \|$/m);
+    const keys: string[] = [];
+    const walk = (node: { type?: string; properties?: Record<string, unknown> }, path: string[]) => {
+      if (node.type === "object" && node.properties && Object.keys(node.properties).length > 0) {
+        for (const [k, child] of Object.entries(node.properties)) walk(child as typeof node, [...path, k]);
+      } else keys.push(path.join("."));
+    };
+    walk(ConfigSchema as unknown as { type?: string; properties?: Record<string, unknown> }, []);
+    assert.ok(keys.length > 20, "the schema has its keys");
+    for (const key of keys) {
+      const row = out.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
+      assert.ok(row, `the reference has a row for ${key}`);
+      assert.ok(row.includes(`CURFEW_${key.toUpperCase().split(".").join("__")}`), `the row for ${key} names its environment variable`);
+    }
+    for (const alias of ["CURFEW_PUBLIC_PORT", "CURFEW_DATABASE_URL", "CURFEW_SECRET"]) assert.ok(out.includes(alias), `names ${alias}`);
+  });
+
+  it("a wrong setting stops any command with the key named", async () => {
+    const r = await curfew(["identities", "list"], { CURFEW_DATABASE_URL: "mysql://nope" });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /database\.url/);
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * "Two commands": `npm install && npm start` gives a working server. This spawns what `npm start`
+ * runs — `node --import tsx src/cli/main.ts serve` — as a real process in a fresh, empty working
+ * directory, with nothing configured but the two ports, and checks what an operator sees: health,
+ * the OpenAPI document, the SQLite file, the generated secret (D3) and a clean SIGTERM. Then the
+ * other half of the promise: a wrong setting stops start-up with the key named (D17).
+ *
+ * `--import tsx` is given as the resolved URL of this package's tsx: a bare `tsx` resolves from the
+ * working directory, and the point here is that the working directory holds nothing of ours.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, describe, it } from "node:test";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const TSX = import.meta.resolve("tsx");
+/** How long a start-up may take before the test gives up (a deadline, not a timed assertion). */
+const START_DEADLINE_MS = 30_000;
+
+const dirs: string[] = [];
+const children = new Set<ChildProcess>();
+
+after(() => {
+  for (const child of children) child.kill("SIGKILL");
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function freshDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "curfew-start-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A port nobody is listening on right now: listen on 0, note the port, close. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The environment of a fresh shell: ours without any CURFEW_* setting or NODE_ENV, plus `extra`. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CURFEW_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
+  return { ...env, ...extra };
+}
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(cwd: string, env: Record<string, string>, args: string[] = ["serve"]): Running {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s));
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => (err += s));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Polls `url` until it answers, the process dies, or the start-up deadline passes. */
+async function waitUntilServing(running: Running, url: string): Promise<void> {
+  let dead = false;
+  void running.exited.then(() => (dead = true));
+  const deadline = Date.now() + START_DEADLINE_MS;
+  for (;;) {
+    if (dead) assert.fail(`the server exited before serving ${url}\nstdout:\n${running.stdout()}\nstderr:\n${running.stderr()}`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) assert.fail(`no answer from ${url} in time\nstdout:\n${running.stdout()}\nstderr:\n${running.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function stop(running: Running): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  running.child.kill("SIGTERM");
+  return running.exited;
+}
+
+async function json(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { ...init, headers: { accept: "application/json", ...(init?.headers ?? {}) } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+describe("npm start: the server as an operator starts it", () => {
+  it("D3, D17: starts in an empty directory with only the ports set, serves, keeps its state under ./data, and stops on SIGTERM", async () => {
+    const cwd = freshDir();
+    const publicPort = await freePort();
+    const adminPort = await freePort();
+    const env = { CURFEW_PUBLIC_PORT: String(publicPort), CURFEW_ADMIN_PORT: String(adminPort) };
+    const pub = `http://127.0.0.1:${publicPort}`;
+    const adm = `http://127.0.0.1:${adminPort}`;
+
+    const first = start(cwd, env);
+    await waitUntilServing(first, `${pub}/health/alive`);
+    await waitUntilServing(first, `${adm}/health/alive`);
+
+    assert.deepEqual(await json(`${pub}/health/alive`), { status: 200, body: { status: "ok" } });
+    assert.deepEqual(await json(`${pub}/health/ready`), { status: 200, body: { status: "ok" } });
+    assert.deepEqual(await json(`${adm}/health/ready`), { status: 200, body: { status: "ok" } });
+
+    const openapi = await json(`${pub}/docs/json`);
+    assert.equal(openapi.status, 200);
+    assert.match(String(openapi.body.openapi), /^3\./);
+    assert.ok(openapi.body.paths["/sessions/whoami"], "the public OpenAPI document lists /sessions/whoami");
+    assert.ok(openapi.body.paths["/self-service/logout/api"], "and native logout");
+    const adminOpenapi = await json(`${adm}/docs/json`);
+    assert.ok(adminOpenapi.body.paths["/admin/identities"], "the admin OpenAPI document lists /admin/identities");
+
+    // The default store is SQLite at ./data/curfew.sqlite, relative to the working directory (D17).
+    assert.ok(existsSync(join(cwd, "data", "curfew.sqlite")), "the SQLite file was created under <cwd>/data");
+    // No CURFEW_SECRET: one was generated, kept with mode 0600, and the log says so (D3).
+    const secretFile = join(cwd, "data", "curfew.secret");
+    assert.ok(existsSync(secretFile), "a secret file was created under <cwd>/data");
+    assert.equal(statSync(secretFile).mode & 0o777, 0o600);
+    const secret = readFileSync(secretFile, "utf8").trim();
+    assert.ok(Buffer.byteLength(secret) >= 32, "the generated secret has at least 32 bytes");
+    assert.match(first.stderr(), /generated/);
+    assert.ok(!first.stderr().includes(secret) && !first.stdout().includes(secret), "the secret itself is never logged");
+
+    // It serves the Kratos API, and the URLs it builds point at the port it listens on.
+    const flow = await json(`${pub}/self-service/registration/api`);
+    assert.equal(flow.status, 200);
+    assert.equal(new URL(flow.body.ui.action).port, String(publicPort), "flow URLs follow CURFEW_PUBLIC_PORT");
+    const registered = await json(`${pub}/self-service/registration?flow=${flow.body.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "password", traits: { email: "operator@example.com" }, password: "a long enough password 1" }),
+    });
+    assert.equal(registered.status, 200);
+    const token = registered.body.session_token as string;
+    assert.equal((await json(`${pub}/sessions/whoami`, { headers: { "x-session-token": token } })).status, 200);
+
+    assert.deepEqual(await stop(first), { code: 0, signal: null });
+
+    // A second start in the same directory reuses the secret and the database: the session
+    // survives the restart, and no new secret is generated.
+    const second = start(cwd, env);
+    await waitUntilServing(second, `${pub}/health/alive`);
+    assert.equal(readFileSync(secretFile, "utf8").trim(), secret);
+    assert.doesNotMatch(second.stderr(), /generated/);
+    assert.equal((await json(`${pub}/sessions/whoami`, { headers: { "x-session-token": token } })).status, 200);
+    const logout = await fetch(`${pub}/self-service/logout/api`, {
+      method: "DELETE",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ session_token: token }),
+    });
+    assert.equal(logout.status, 204);
+    assert.equal((await json(`${pub}/sessions/whoami`, { headers: { "x-session-token": token } })).status, 401);
+    assert.deepEqual(await stop(second), { code: 0, signal: null });
+  });
+
+  it("D17: a wrong environment value (CURFEW_PUBLIC_PORT=notaport) stops start-up naming the key", async () => {
+    const cwd = freshDir();
+    const run = start(cwd, { CURFEW_PUBLIC_PORT: "notaport", CURFEW_ADMIN_PORT: String(await freePort()) });
+    const { code } = await run.exited;
+    assert.notEqual(code, 0);
+    assert.match(run.stderr(), /serve\.public\.port/);
+    assert.match(run.stderr(), /CURFEW_PUBLIC_PORT/);
+    assert.ok(!existsSync(join(cwd, "data")), "nothing was created before the configuration was checked");
+  });
+
+  it("D17: an unknown key in the YAML file given with --config stops start-up naming the key", async () => {
+    const cwd = freshDir();
+    const file = join(cwd, "curfew.yaml");
+    writeFileSync(file, ["serve:", "  public:", "    prot: 4433", "sesion:", "  lifespan: 1h", ""].join("\n"));
+    const run = start(cwd, { CURFEW_PUBLIC_PORT: String(await freePort()), CURFEW_ADMIN_PORT: String(await freePort()) }, ["--config", file, "serve"]);
+    const { code } = await run.exited;
+    assert.notEqual(code, 0);
+    assert.match(run.stderr(), /serve\.public\.prot/);
+    assert.match(run.stderr(), /\bsesion\b/);
+    assert.match(run.stderr(), /unknown key/);
+    assert.ok(!existsSync(join(cwd, "data")), "nothing was created before the configuration was checked");
+  });
+
+  it("D17: a wrong value in the YAML file names the key", async () => {
+    const cwd = freshDir();
+    const file = join(cwd, "curfew.yaml");
+    writeFileSync(file, ["session:", "  idle_timeout: soon", ""].join("\n"));
+    const run = start(cwd, { CURFEW_PUBLIC_PORT: String(await freePort()), CURFEW_ADMIN_PORT: String(await freePort()) }, ["--config", file, "serve"]);
+    const { code } = await run.exited;
+    assert.notEqual(code, 0);
+    assert.match(run.stderr(), /session\.idle_timeout/);
+  });
+
+  it("D3: NODE_ENV=production without CURFEW_SECRET refuses to start, naming secrets.default, and generates nothing", async () => {
+    const cwd = freshDir();
+    const run = start(cwd, { NODE_ENV: "production", CURFEW_PUBLIC_PORT: String(await freePort()), CURFEW_ADMIN_PORT: String(await freePort()) });
+    const { code } = await run.exited;
+    assert.notEqual(code, 0);
+    assert.match(run.stderr(), /secrets\.default/);
+    assert.ok(!existsSync(join(cwd, "data", "curfew.secret")), "no secret was generated in production");
+  });
+});
