@@ -4,6 +4,7 @@
  */
 import type {
   AuditEvent,
+  Door,
   Flow,
   Identity,
   IdentityRecord,
@@ -21,9 +22,14 @@ export const systemClock: Clock = { now: () => new Date() };
 
 export interface SessionQuery {
   identityId?: string;
-  /** true: live (not revoked, not expired at `now`); false: ended; undefined: all. */
+  /** true: live (not revoked, not expired at `now`, and not idle); false: ended; undefined: all. */
   active?: boolean;
   now: Date;
+  /**
+   * Per door, the last-seen time at or before which a session counts as idle (D5). Without it
+   * `active` considers revocation and absolute expiry only.
+   */
+  idleBefore?: Record<Door, Date>;
   exceptSessionId?: string;
   limit: number;
   cursor?: string;

@@ -8,6 +8,7 @@ import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure } from "./errors.ts";
 import { identifierKey, publicIdentity } from "./identities.ts";
 import { LoginThrottle } from "./login-throttle.ts";
+import { DOORS } from "./model.ts";
 import type {
   AuthenticatedSession,
   Device,
@@ -74,14 +75,18 @@ export class Sessions {
     const record = await this.store.findIdentityByIdentifier(key).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
+    // SEC-60: failures count against the account, whichever of its identifiers was typed;
+    // unknown identifiers count against themselves.
+    const account = record ? `identity:${record.id}` : key;
+    if (record) this.#throttle.check(account);
     const verifier = record ? (proof.kind === "password" ? record.passwordHash : record.digestHash) : null;
     const secret = proof.kind === "password" ? proof.password : proof.digest.toLowerCase();
     const ok = verifier ? await this.hasher.verify(verifier, secret) : await this.#burnVerification(secret);
     if (!record || !ok || record.state !== "active") {
-      this.#throttle.failed(key);
+      this.#throttle.failed(account);
       throw new CoreError("CREDENTIALS_INVALID", "The provided credentials are invalid.");
     }
-    this.#throttle.succeeded(key);
+    this.#throttle.succeeded(account);
     if (proof.kind === "password" && record.digestHash === null) await this.#addDigestVerifier(record, proof.password);
     return this.begin(publicIdentity(record), origin);
   }
@@ -180,16 +185,25 @@ export class Sessions {
     return found;
   }
 
-  async list(query: Omit<SessionQuery, "now">): Promise<Page<Session>> {
-    return this.store.listSessions({ ...query, now: this.clock.now() }).catch((e: unknown) => {
+  async list(query: Omit<SessionQuery, "now" | "idleBefore">): Promise<Page<Session>> {
+    return this.store.listSessions(this.#withNow(query)).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
   }
 
-  async count(query: Omit<SessionQuery, "now" | "limit" | "cursor">): Promise<number> {
-    return this.store.countSessions({ ...query, now: this.clock.now() }).catch((e: unknown) => {
+  async count(query: Omit<SessionQuery, "now" | "idleBefore" | "limit" | "cursor">): Promise<number> {
+    return this.store.countSessions(this.#withNow(query)).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
+  }
+
+  /** A query as of now, with each door's idle cut-off, so "active" means what isLive means. */
+  #withNow<Q extends object>(query: Q): Q & { now: Date; idleBefore: Record<Door, Date> } {
+    const now = this.clock.now();
+    const idleBefore = Object.fromEntries(
+      DOORS.map((door) => [door, new Date(now.getTime() - this.settings.sessions[door].idleTimeoutMs)]),
+    ) as Record<Door, Date>;
+    return { ...query, now, idleBefore };
   }
 
   /**

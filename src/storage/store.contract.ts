@@ -527,6 +527,23 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           assert.equal(page.items.length, ended.length);
         });
 
+        it("D5: idleBefore puts sessions last seen at or before their door's cut-off among the ended", async () => {
+          // Cut off exactly at the newest live session's last-seen time for its door only.
+          const probe = live[0]!;
+          const far = at(T - DAY);
+          const idleBefore = { kratos: far, oidc: far, firstock: far, assets: far, [probe.door]: probe.lastSeenAt };
+          const active = await store().listSessions({ identityId: identity.id, active: true, now, idleBefore, limit: 100 });
+          const idle = live.filter((s) => s.door === probe.door && s.lastSeenAt.getTime() <= probe.lastSeenAt.getTime());
+          assert.ok(idle.some((s) => s.id === probe.id));
+          assert.deepStrictEqual(new Set(ids(active.items)), new Set(ids(live.filter((s) => !idle.includes(s)))));
+          const endedPage = await store().listSessions({ identityId: identity.id, active: false, now, idleBefore, limit: 100 });
+          assert.deepStrictEqual(new Set(ids(endedPage.items)), new Set(ids([...ended, ...idle])));
+          assert.equal(
+            await store().countSessions({ identityId: identity.id, active: true, now, idleBefore }),
+            live.length - idle.length,
+          );
+        });
+
         it("exceptSessionId leaves one session out", async () => {
           const except = live[0]!.id;
           const page = await store().listSessions({ identityId: identity.id, active: true, exceptSessionId: except, now, limit: 100 });

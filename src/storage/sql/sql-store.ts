@@ -4,6 +4,7 @@
  */
 import type { Kysely, Selectable, Transaction } from "kysely";
 import { CoreError } from "../../core/errors.ts";
+import { DOORS } from "../../core/model.ts";
 import type {
   AuditEvent,
   Door,
@@ -368,8 +369,20 @@ function filterSessions<Q extends { where: (...args: never[]) => unknown }>(q: Q
   if (query.identityId !== undefined) r = r.where("identity_id", "=", query.identityId);
   if (query.exceptSessionId !== undefined) r = r.where("id", "!=", query.exceptSessionId);
   const t = query.now.getTime();
-  if (query.active === true) r = r.where("revoked_at", "is", null).where("expires_at", ">", t);
-  if (query.active === false) r = r.where((eb) => eb.or([eb("revoked_at", "is not", null), eb("expires_at", "<=", t)]));
+  const idle = query.idleBefore;
+  if (query.active === true) {
+    r = r.where("revoked_at", "is", null).where("expires_at", ">", t);
+    if (idle) r = r.where((eb) => eb.or(DOORS.map((d) => eb.and([eb("door", "=", d), eb("last_seen_at", ">", idle[d].getTime())]))));
+  }
+  if (query.active === false) {
+    r = r.where((eb) =>
+      eb.or([
+        eb("revoked_at", "is not", null),
+        eb("expires_at", "<=", t),
+        ...(idle ? DOORS.map((d) => eb.and([eb("door", "=", d), eb("last_seen_at", "<=", idle[d].getTime())])) : []),
+      ]),
+    );
+  }
   return r as unknown as Q;
 }
 
