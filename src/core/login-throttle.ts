@@ -78,6 +78,14 @@ export class LoginThrottle {
     if (ip) this.#byIp.hit(ip, now);
   }
 
+  /** Refuses an attempt on an account whose failure window is full, without counting anything. */
+  check(account: string): void {
+    const wait = this.#byIdentifier.blockedFor(account, this.clock.now().getTime());
+    if (wait > 0) {
+      throw new CoreError("RATE_LIMITED", "Too many sign-in attempts. Try again later.", { retryAfterSeconds: wait });
+    }
+  }
+
   failed(identifier: string): void {
     this.#byIdentifier.hit(identifier, this.clock.now().getTime());
   }

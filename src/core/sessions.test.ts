@@ -189,6 +189,20 @@ describe("signIn", () => {
     await rejectsWith(core.sessions.signIn("ALICE@example.com", { kind: "password", password: PASSWORD }, ORIGIN), "RATE_LIMITED");
     assert.equal(hasher.verifies, before);
   });
+
+  test("SEC-60 failures count against the account, whichever of its identifiers was typed", async (t) => {
+    const { core, hasher } = await setup(t);
+    await createAlice(core);
+    const max = settings.throttle.perIdentifier.max;
+    for (let i = 0; i < max; i++) {
+      const identifier = i % 2 === 0 ? EMAIL : USERNAME;
+      await rejectsWith(core.sessions.signIn(identifier, { kind: "password", password: "nope" }, ORIGIN), "CREDENTIALS_INVALID");
+    }
+    const before = hasher.verifies;
+    await rejectsWith(core.sessions.signIn(USERNAME, { kind: "password", password: PASSWORD }, ORIGIN), "RATE_LIMITED");
+    await rejectsWith(core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN), "RATE_LIMITED");
+    assert.equal(hasher.verifies, before);
+  });
 });
 
 describe("authenticate (D5)", () => {
