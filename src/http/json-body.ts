@@ -2,7 +2,7 @@
  * The JSON body parser every door shares. Stricter than JSON.parse on purpose:
  * - duplicate keys are refused (SEC-70, BAD-J12): `{"userId":"A","userId":"B"}` would otherwise
  *   mean "B" here and "A" in some other layer;
- * - `__proto__` and `constructor` keys are refused (SEC-73, BAD-J15);
+ * - `__proto__`, `constructor` and `prototype` keys are refused (SEC-73, BAD-J15);
  * - nesting is bounded (BAD-J05), and only UTF-8 is accepted (BAD-J06).
  * The scan runs before JSON.parse, on bodies already bounded by the body limit.
  */
@@ -54,7 +54,7 @@ export function parseStrictJson(text: string): unknown {
         } catch {
           throw new BodyError("malformed", "The request body is not valid JSON.");
         }
-        if (key === "__proto__" || key === "constructor") throw new BodyError("forbidden_key", `The key "${key}" is not allowed.`);
+        if (key === "__proto__" || key === "constructor" || key === "prototype") throw new BodyError("forbidden_key", `The key "${key}" is not allowed.`);
         if (top.keys.has(key)) throw new BodyError("duplicate_key", `The key "${key}" appears more than once.`);
         top.keys.add(key);
       }

@@ -59,12 +59,13 @@ export function envelope(e: KratosError, requestId: string | undefined): Record<
 
 export function sendKratosError(request: FastifyRequest, reply: FastifyReply, e: KratosError): FastifyReply {
   if (e.retryAfter !== undefined) reply.header("retry-after", String(e.retryAfter));
-  const requestId = request.headers["x-request-id"];
+  // Echo the request id only as http/app.ts accepted it (its own id otherwise), never raw input.
+  const requestId = request.headers["x-request-id"] === request.id ? request.id : undefined;
   return reply
     .code(e.code)
     .header("ory-error-id", e.id ?? "")
     .type("application/json; charset=utf-8")
-    .send(envelope(e, typeof requestId === "string" ? requestId : undefined));
+    .send(envelope(e, requestId));
 }
 
 /** E-NOSESS, research/kratos.md §1.3. */
