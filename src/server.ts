@@ -10,7 +10,7 @@ import type { Config } from "./config/load.ts";
 import { argon2Hasher } from "./crypto/argon2-hasher.ts";
 import { type Core, createCore } from "./core/index.ts";
 import { type Clock, type PasswordHasher, type Store, systemClock } from "./core/ports.ts";
-import { kratosAdmin, kratosPublic, type KratosDoorOptions } from "./dialects/kratos/index.ts";
+import { kratosAdmin, kratosMalformedRequest, kratosPublic, type KratosDoorOptions } from "./dialects/kratos/index.ts";
 import { type HttpApp, createHttpApp } from "./http/app.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
 
@@ -64,6 +64,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     core,
+    malformedRequest: kratosMalformedRequest,
   });
   await publicApp.register(kratosPublic, door);
 
@@ -75,6 +76,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     core,
+    malformedRequest: kratosMalformedRequest,
     // Kratos's admin port adds the /admin prefix when it is missing (research/kratos.md §1.1).
     rewriteUrl: (url) => (/^\/(admin|health|docs)(\/|$|\?)/.test(url) ? url : `/admin${url}`),
   });

@@ -8,7 +8,7 @@ import formbody from "@fastify/formbody";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { Type } from "typebox";
 import type { Core } from "../core/index.ts";
 import { assertUtf8, decodeUtf8, parseStrictJson } from "./json-body.ts";
@@ -23,11 +23,17 @@ export interface HttpAppOptions {
   core: Core;
   /** Rewrites a request URL before routing (the admin listener adds `/admin`, as Kratos does). */
   rewriteUrl?: (url: string) => string;
+  /**
+   * Answers a request Fastify cannot even route (a malformed URL), in the listener's dialect.
+   * Security headers are already set on the reply.
+   */
+  malformedRequest: (request: FastifyRequest, reply: FastifyReply) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function createHttpApp(options: HttpAppOptions) {
+  let headers: Record<string, string> = {};
   const app = Fastify({
     bodyLimit: options.bodyLimit,
     // SEC-67: bounded header and request times (slowloris), on top of Node's header size limit.
@@ -59,6 +65,11 @@ export async function createHttpApp(options: HttpAppOptions) {
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // Hooks do not run for requests that fail before routing, so the headers are set here too.
+    frameworkErrors: (_error, request, reply) => {
+      reply.headers(headers);
+      options.malformedRequest(request, reply);
+    },
     ...(options.rewriteUrl ? { rewriteUrl: (req: import("node:http").IncomingMessage) => options.rewriteUrl!(req.url ?? "/") } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -72,7 +83,7 @@ export async function createHttpApp(options: HttpAppOptions) {
     }
   });
   await app.register(formbody, { bodyLimit: options.bodyLimit });
-  securityHeaders(app, options.baseUrl.protocol === "https:");
+  headers = securityHeaders(app, options.baseUrl.protocol === "https:");
 
   await app.register(swagger, {
     openapi: {

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 
-export function securityHeaders(app: FastifyInstance, https: boolean): void {
+export function securityHeaders(app: FastifyInstance, https: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     // Kratos sends this on every GET (ory/x NoCacheNegroni); we send it on every response.
     "cache-control": "private, no-cache, no-store, must-revalidate",
@@ -17,4 +17,5 @@ export function securityHeaders(app: FastifyInstance, https: boolean): void {
   app.addHook("onRequest", async (_request, reply) => {
     reply.headers(headers);
   });
+  return headers;
 }

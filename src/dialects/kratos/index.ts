@@ -27,7 +27,7 @@ function acceptKratosBodiesOnly(app: KratosApp): void {
 export async function kratosPublic(app: KratosApp, door: KratosDoorOptions): Promise<void> {
   acceptKratosBodiesOnly(app);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFound);
+  app.setNotFoundHandler(notFoundFor(app));
   selfServiceRoutes(app, door);
   sessionRoutes(app, door);
   schemaRoutes(app);
@@ -36,7 +36,7 @@ export async function kratosPublic(app: KratosApp, door: KratosDoorOptions): Pro
 export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Promise<void> {
   acceptKratosBodiesOnly(app);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFound);
+  app.setNotFoundHandler(notFoundFor(app));
   if (door.adminKey !== null) {
     const keyMatches = adminKeyChecker(door.adminKey);
     app.addHook("onRequest", async (request, reply) => {
@@ -49,8 +49,22 @@ export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Prom
   adminRoutes(app, door);
 }
 
-function notFound(request: FastifyRequest, reply: FastifyReply) {
-  return sendKratosError(request, reply, { code: 404, message: "The requested resource could not be found" });
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+
+/**
+ * 404 for an unknown path; 405 with `Allow` for a known path asked with the wrong method
+ * (SEC-69). Either way in the herodot envelope.
+ */
+function notFoundFor(app: KratosApp) {
+  return (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split("?", 1)[0] ?? "/";
+    const allowed = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
+    if (allowed.length > 0) {
+      reply.header("allow", allowed.join(", "));
+      return sendKratosError(request, reply, { code: 405, message: `The method ${request.method.slice(0, 16)} is not allowed here.` });
+    }
+    return sendKratosError(request, reply, { code: 404, message: "The requested resource could not be found" });
+  };
 }
 
 const BODY_REASONS: Record<BodyError["problem"], string> = {
@@ -95,4 +109,9 @@ function errorHandler(error: FastifyError, request: FastifyRequest, reply: Fasti
   if (status >= 400 && status < 500) return sendKratosError(request, reply, { code: status, reason: error.message });
   request.log.error({ err: error }, "unhandled error");
   return sendKratosError(request, reply, { code: 500 });
+}
+
+/** For the listeners Kratos owns: a request too malformed to route still gets the herodot envelope. */
+export function kratosMalformedRequest(request: FastifyRequest, reply: FastifyReply): void {
+  void sendKratosError(request, reply, { code: 400, reason: "The request URL is malformed." });
 }
