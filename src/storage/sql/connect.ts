@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.ts";
 
@@ -38,7 +38,7 @@ export function openDatabase(url: string): OpenDatabase {
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("busy_timeout = 5000");
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect, sqlite };
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(sqlite) }) }), dialect, sqlite };
   }
   const parsed = new URL(url);
   const schema = parsed.searchParams.get("schema");
@@ -54,6 +54,34 @@ export function openDatabase(url: string): OpenDatabase {
   // An idle client that loses its server must not crash the process; the next query fails instead.
   pool.on("error", () => {});
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect, sqlite: null };
+}
+
+/** How many distinct statements are kept; Kysely's SQL is parameterised, so the store needs a few dozen. */
+const STATEMENTS_KEPT = 256;
+
+/**
+ * Kysely's SQLite driver prepares every query it runs, and preparing costs more than the indexed
+ * lookup itself (DESIGN.md "Performance", lever 3). This hands it the database with a cache of
+ * prepared statements keyed by their SQL text: the same statements, compiled once. A statement
+ * still iterating (`busy`, a streamed query) is never handed out twice; the cache is bounded and
+ * drops its oldest entry when full. Results are identical: binding, stepping and errors are
+ * per run in better-sqlite3, and SQLite re-prepares a statement itself after a schema change.
+ */
+function keepingStatements(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const kept = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      const found = kept.get(sql);
+      if (found && !found.busy) return found;
+      const statement = sqlite.prepare(sql);
+      if (!found) {
+        if (kept.size >= STATEMENTS_KEPT) kept.delete(kept.keys().next().value as string);
+        kept.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 function quoteIdent(name: string): string {
