@@ -6,7 +6,7 @@
  * (SEC-03), so a copy of the database holds no live credential; lookups go by id and the
  * secret is then compared in constant time, which leaves no timing oracle in an index.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
@@ -45,7 +45,7 @@ export function hashSecret(secret: string): string {
 
 /** Constant-time check of a presented secret against the stored digest. */
 export function secretMatches(secret: string, storedHash: string): boolean {
-  const presented = createHash("sha256").update(secret).digest();
+  const presented = hash("sha256", secret, "buffer");
   const stored = Buffer.from(storedHash, "base64url");
   return stored.length === presented.length && timingSafeEqual(presented, stored);
 }
