@@ -53,8 +53,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     core,
     baseUrl,
     redirect: config.redirect,
-    ownOrigins: [config.baseUrl.origin],
+    ownOrigins: [config.baseUrl.origin, ...config.corsOrigins],
     adminKey: config.adminKey,
+    ui: {
+      login: config.ui.login.href,
+      registration: config.ui.registration.href,
+      error: config.ui.error.href,
+      loggedOut: config.ui.loggedOut.href,
+    },
+    secureCookies: config.baseUrl.protocol === "https:",
   };
 
   const publicApp = await createHttpApp({

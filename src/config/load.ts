@@ -41,6 +41,10 @@ export interface Config {
   secret: string | null;
   core: Omit<CoreSettings, "secret">;
   redirect: RedirectPolicy;
+  /** The built-in pages' URLs, or where configuration points them (D16). */
+  ui: { login: URL; registration: URL; error: URL; loggedOut: URL };
+  /** Origins allowed to call the public API with credentials (CORS). */
+  corsOrigins: string[];
   argon2: { memoryKib: number; iterations: number };
   purgeIntervalMs: number;
   bodyLimit: number;
@@ -118,6 +122,15 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     return ms;
   };
 
+  const page = (path: string, value: string, fallback: string): URL => {
+    if (value === "" || value.startsWith("/")) return new URL(baseUrl.href.replace(/\/$/, "") + (value || fallback));
+    return url(path, value);
+  };
+  const originOf = (path: string, value: string): string => {
+    const u = url(path, value);
+    if (u.origin !== value.replace(/\/$/, "")) problems.push(`${key(path)}: "${value}" is not an origin (scheme://host[:port], no path)`);
+    return u.origin;
+  };
   const baseUrl = url("serve.public.base_url", raw.serve.public.base_url.replace(/\/+$/, ""));
   const defaultReturn = raw.selfservice.default_browser_return_url
     ? url("selfservice.default_browser_return_url", raw.selfservice.default_browser_return_url)
@@ -194,6 +207,17 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
       },
     },
     redirect: { allowed, defaultUrl: defaultReturn },
+    ui: {
+      login: page("selfservice.flows.login.ui_url", raw.selfservice.flows.login.ui_url, "/ui/login"),
+      registration: page("selfservice.flows.registration.ui_url", raw.selfservice.flows.registration.ui_url, "/ui/registration"),
+      error: page("selfservice.flows.error.ui_url", raw.selfservice.flows.error.ui_url, "/ui/error"),
+      loggedOut: page(
+        "selfservice.flows.logout.after.default_browser_return_url",
+        raw.selfservice.flows.logout.after.default_browser_return_url,
+        "/ui/logged-out",
+      ),
+    },
+    corsOrigins: raw.serve.public.cors.allowed_origins.map((o) => originOf("serve.public.cors.allowed_origins", o)),
     argon2: { memoryKib: raw.hashers.argon2.memory_kib, iterations: raw.hashers.argon2.iterations },
     purgeIntervalMs: duration("session.purge_interval", raw.session.purge_interval),
     bodyLimit: raw.limits.body_bytes,

@@ -11,6 +11,10 @@ const Duration = (def: string, description: string) =>
   Type.String({ default: def, pattern: "^([0-9]+(ms|s|m|h|d))+$", description });
 
 
+/** A URL of a page; a path is taken relative to the public base URL. */
+const UiUrl = (path: string, description: string) =>
+  Type.String({ default: "", description: `${description} Unset: the base URL + \`${path}\`; a path is relative to the base URL.` });
+
 const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
 
 const Obj = <T extends Type.TProperties>(properties: T, description?: string) =>
@@ -35,6 +39,13 @@ export const ConfigSchema = Obj({
         default: "http://localhost:4433",
         description:
           "The public URL clients use; unset, `http://localhost:` followed by serve.public.port. Every URL Curfew generates is built from it, never from the Host header (SEC-72); https turns on Secure cookies. Env alias CURFEW_BASE_URL.",
+      }),
+      cors: Obj({
+        allowed_origins: Type.Array(Type.String(), {
+          default: [],
+          description:
+            "Origins (scheme://host[:port]) whose pages may call the public API with credentials, e.g. a single-page app using Ory's SDK. Empty: no CORS. Their requests also count as same-site for cookie-authenticated session changes (D12).",
+        }),
       }),
     }),
     admin: Obj({
@@ -90,10 +101,22 @@ export const ConfigSchema = Obj({
         "The redirect gate's allow-list: absolute URLs matched on scheme, host (a leading `*.` label matches sub-domains) and path prefix at a segment boundary. The public base URL is always allowed. Env alias CURFEW_ALLOWED_RETURN_URLS (comma-separated).",
     }),
     flows: Obj({
-      login: Obj({ lifespan: Duration("1h", "How long a login flow can be submitted.") }),
+      login: Obj({
+        lifespan: Duration("1h", "How long a login flow can be submitted."),
+        ui_url: UiUrl("/ui/login", "The sign-in page browsers are sent to with `?flow=<id>` (D16)."),
+      }),
       registration: Obj({
         enabled: Type.Boolean({ default: true, description: "Whether self-service registration is open." }),
         lifespan: Duration("1h", "How long a registration flow can be submitted."),
+        ui_url: UiUrl("/ui/registration", "The registration page browsers are sent to with `?flow=<id>` (D16)."),
+      }),
+      error: Obj({
+        ui_url: UiUrl("/ui/error", "The error page browsers are sent to with `?id=<error id>` (D16)."),
+      }),
+      logout: Obj({
+        after: Obj({
+          default_browser_return_url: UiUrl("/ui/logged-out", "Where a browser goes after logout when no return_to was given."),
+        }),
       }),
     }),
   }),

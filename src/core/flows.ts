@@ -3,12 +3,15 @@
  * fetches (to render its form) and then submits against. Kratos's model (research/kratos.md §4),
  * kept door-neutral so the built-in pages and any later door can share it.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { CoreError, asStoreFailure } from "./errors.ts";
-import type { Flow, FlowKind, FlowType } from "./model.ts";
+import type { Flow, FlowKind, FlowType, StoredError } from "./model.ts";
 import type { Clock, Store } from "./ports.ts";
 import type { CoreSettings } from "./settings.ts";
 import { isUuid } from "./tokens.ts";
+
+/** How long an error shown to a browser stays readable at the error page. */
+export const ERROR_RETENTION_MS = 24 * 3_600_000;
 
 export class Flows {
   constructor(
@@ -17,7 +20,17 @@ export class Flows {
     private readonly settings: CoreSettings["flows"],
   ) {}
 
-  async create(type: FlowType, kind: FlowKind, requestUrl: string, returnTo: string | null): Promise<Flow> {
+  /**
+   * A new flow. Browser flows carry `csrfToken`, the masked form of the CSRF cookie's secret
+   * (src/core/csrf.ts), which the flow's form echoes back.
+   */
+  async create(
+    type: FlowType,
+    kind: FlowKind,
+    requestUrl: string,
+    returnTo: string | null,
+    csrfToken: string | null = null,
+  ): Promise<Flow> {
     if (type === "registration" && !this.settings.registrationEnabled) {
       throw new CoreError("REGISTRATION_DISABLED", "Registration is not allowed because it was disabled.");
     }
@@ -30,7 +43,8 @@ export class Flows {
       expiresAt: new Date(now.getTime() + this.settings.lifespanMs[type]),
       requestUrl,
       returnTo,
-      csrfToken: kind === "browser" ? randomBytes(32).toString("base64url") : null,
+      csrfToken,
+      view: null,
     };
     await this.store.insertFlow(flow).catch((e: unknown) => {
       throw asStoreFailure(e);
@@ -53,9 +67,48 @@ export class Flows {
     return flow;
   }
 
-  async purge(): Promise<number> {
-    return this.store.purgeFlows(this.clock.now()).catch((e: unknown) => {
+  /** The flow of that id and type even when expired (to replace it), or null. */
+  async findAny(id: string, type: FlowType): Promise<Flow | null> {
+    if (!isUuid(id)) return null;
+    const flow = await this.store.findFlow(id).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
+    return flow && flow.type === type ? flow : null;
+  }
+
+  /** Keeps a flow's view (echoed values and messages) for the form page to show. */
+  async saveView(flowId: string, view: unknown): Promise<void> {
+    await this.store.saveFlowView(flowId, view).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+  }
+
+  /** Keeps an error for a browser sent to the error page; returns its id. */
+  async recordError(error: unknown): Promise<string> {
+    const stored: StoredError = { id: randomUUID(), createdAt: this.clock.now(), error };
+    await this.store.insertError(stored).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    return stored.id;
+  }
+
+  /** A kept error, or FLOW_NOT_FOUND (errors live a day: ERROR_RETENTION_MS). */
+  async getError(id: string): Promise<StoredError> {
+    if (!isUuid(id)) throw new CoreError("FLOW_NOT_FOUND", "Unable to locate the resource");
+    const found = await this.store.findError(id).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!found) throw new CoreError("FLOW_NOT_FOUND", "Unable to locate the resource");
+    return found;
+  }
+
+  async purge(): Promise<number> {
+    const now = this.clock.now();
+    return this.store
+      .purgeFlows(now)
+      .then(async (flows) => flows + (await this.store.purgeErrors(new Date(now.getTime() - ERROR_RETENTION_MS))))
+      .catch((e: unknown) => {
+        throw asStoreFailure(e);
+      });
   }
 }

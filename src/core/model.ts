@@ -93,8 +93,22 @@ export interface Flow {
   expiresAt: Date;
   requestUrl: string;
   returnTo: string | null;
-  /** Browser flows: the CSRF token the flow's form must echo (issue 3). */
+  /** Browser flows: the masked CSRF token issued with the flow (its cookie holds the secret). */
   csrfToken: string | null;
+  /**
+   * What the flow's form shows after a failed submission (values echoed back, messages), as the
+   * door that owns the flow serialises it; null until then. Kept so a browser sent back to the
+   * form page sees why (Kratos stores the flow's UI the same way).
+   */
+  view: unknown;
+}
+
+/** An error kept for a browser that was sent to the error page (Kratos's error container). */
+export interface StoredError {
+  id: string;
+  createdAt: Date;
+  /** The door's own serialisation of the error. */
+  error: unknown;
 }
 
 /** Which sessions a revocation targets. */

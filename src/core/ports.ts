@@ -12,6 +12,7 @@ import type {
   RevocationReason,
   RevocationTarget,
   Session,
+  StoredError,
 } from "./model.ts";
 
 export interface Clock {
@@ -86,7 +87,14 @@ export interface Store {
 
   insertFlow(flow: Flow): Promise<void>;
   findFlow(id: string): Promise<Flow | null>;
+  /** Replaces a flow's view; false when the flow is unknown. */
+  saveFlowView(id: string, view: unknown): Promise<boolean>;
   purgeFlows(before: Date): Promise<number>;
+
+  insertError(error: StoredError): Promise<void>;
+  findError(id: string): Promise<StoredError | null>;
+  /** Deletes errors created before `before`. Returns how many. */
+  purgeErrors(before: Date): Promise<number>;
 
   listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]>;
 

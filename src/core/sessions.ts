@@ -22,7 +22,7 @@ import type {
 } from "./model.ts";
 import type { Clock, PasswordHasher, SessionQuery, Store } from "./ports.ts";
 import type { CoreSettings } from "./settings.ts";
-import { deriveLogoutToken, mintSessionToken, parseSessionToken, passwordDigest, secretMatches } from "./tokens.ts";
+import { constantTimeEqual, deriveLogoutToken, mintSessionToken, parseSessionToken, passwordDigest, secretMatches } from "./tokens.ts";
 
 /** Where a request came from, as far as the core cares. */
 export interface RequestOrigin {
@@ -279,6 +279,18 @@ export class Sessions {
   /** D4: the Kratos logout token of a session. */
   logoutToken(sessionId: string): string {
     return deriveLogoutToken(this.settings.secret, sessionId);
+  }
+
+  /**
+   * Checks a presented logout token against the session it must belong to (D4), in constant
+   * time: LOGOUT_TOKEN_MISSING or LOGOUT_TOKEN_MISMATCH (a token of another session, or none).
+   * The caller then validates where to go next and only then revokes (research/kratos.md §2.5).
+   */
+  assertLogoutToken(current: AuthenticatedSession, presented: string | undefined): void {
+    if (!presented) throw new CoreError("LOGOUT_TOKEN_MISSING", "Please include a token in the URL query.");
+    if (!constantTimeEqual(presented, this.logoutToken(current.session.id))) {
+      throw new CoreError("LOGOUT_TOKEN_MISMATCH", "The logout token does not belong to this session.");
+    }
   }
 
   /** Deletes the rows of sessions that ended more than `purgeAfterMs` ago. */

@@ -4,13 +4,23 @@
  * documented deviation (docs/adr/0003-cookies.md) kept for client compatibility; every other
  * attribute `__Host-` would enforce is set.
  */
+import { createHash } from "node:crypto";
 
 export const COOKIE_NAMES = {
   kratosSession: "ory_kratos_session",
   assetsSession: "authToken",
 } as const;
 
-export type CookieName = (typeof COOKIE_NAMES)[keyof typeof COOKIE_NAMES];
+/**
+ * Kratos's CSRF cookie: `csrf_token_` + hex SHA-256 of the public base URL
+ * (research/kratos.md §1.6), so two deployments on one host do not share it.
+ */
+export function csrfCookieName(baseUrl: string): string {
+  return "csrf_token_" + createHash("sha256").update(baseUrl).digest("hex");
+}
+
+/** A year, as Kratos keeps its CSRF cookie. */
+export const CSRF_COOKIE_MAX_AGE = 31_536_000;
 
 /**
  * The value of cookie `name`, or null when it is absent or ambiguous. Two cookies of the same
@@ -38,7 +48,7 @@ export interface CookieOptions {
 }
 
 /** `Set-Cookie` for `name`: HttpOnly, SameSite=Lax, Path=/, no Domain, Secure on https (D2). */
-export function serializeCookie(name: CookieName, value: string, options: CookieOptions): string {
+export function serializeCookie(name: string, value: string, options: CookieOptions): string {
   let cookie = `${name}=${value}; Path=/; HttpOnly; SameSite=Lax`;
   if (options.secure) cookie += "; Secure";
   if (options.maxAge !== undefined) {

@@ -109,6 +109,7 @@ function flowRecord(overrides: Partial<Flow> = {}): Flow {
     requestUrl: "https://curfew.example/self-service/login/browser?return_to=%2Faccount",
     returnTo: "https://app.example/after?x=1",
     csrfToken: randomBytes(32).toString("base64url"),
+    view: null,
     ...overrides,
   };
 }
@@ -858,6 +859,29 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it("an unknown flow finds nothing", async () => {
         assert.equal(await store().findFlow(randomUUID()), null);
+      });
+
+      it("saveFlowView replaces the view of a known flow only", async () => {
+        const flow = flowRecord();
+        await store().insertFlow(flow);
+        const view = { values: { identifier: "ALICE" }, messages: [{ id: 4000006, text: "x", type: "error" }] };
+        assert.equal(await store().saveFlowView(flow.id, view), true);
+        assert.deepStrictEqual(await store().findFlow(flow.id), { ...flow, view });
+        assert.equal(await store().saveFlowView(flow.id, null), true);
+        assert.deepStrictEqual(await store().findFlow(flow.id), flow);
+        assert.equal(await store().saveFlowView(randomUUID(), view), false);
+      });
+
+      it("stored errors round-trip, and purgeErrors deletes only those created before the cut-off", async () => {
+        const old = { id: randomUUID(), createdAt: at(P), error: { code: 403, reason: "csrf" } };
+        const recent = { id: randomUUID(), createdAt: at(T), error: { code: 400, nested: { a: [1, "b"] } } };
+        await store().insertError(old);
+        await store().insertError(recent);
+        assert.deepStrictEqual(await store().findError(recent.id), recent);
+        assert.equal(await store().findError(randomUUID()), null);
+        assert.equal(await store().purgeErrors(at(P + DAY)), 1);
+        assert.equal(await store().findError(old.id), null);
+        assert.deepStrictEqual(await store().findError(recent.id), recent);
       });
 
       it("purgeFlows deletes only flows that expired before the cut-off", async () => {

@@ -9,7 +9,7 @@
  * - `"after"`: the call runs and commits, then its answer is lost (an ambiguous commit); the
  *   caller cannot know, so it must not claim success, and a retry must be harmless.
  */
-import type { AuditEvent, Flow, Identity, IdentityRecord, Page, RevocationReason, RevocationTarget, Session } from "../../src/core/model.ts";
+import type { AuditEvent, Flow, Identity, IdentityRecord, Page, RevocationReason, RevocationTarget, Session, StoredError } from "../../src/core/model.ts";
 import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../src/core/ports.ts";
 import { SqlStore } from "../../src/storage/sql/sql-store.ts";
 
@@ -123,8 +123,20 @@ export class FailingStore implements Store {
   findFlow(id: string): Promise<Flow | null> {
     return this.#run("findFlow", () => this.inner.findFlow(id));
   }
+  saveFlowView(id: string, view: unknown): Promise<boolean> {
+    return this.#run("saveFlowView", () => this.inner.saveFlowView(id, view));
+  }
   purgeFlows(before: Date): Promise<number> {
     return this.#run("purgeFlows", () => this.inner.purgeFlows(before));
+  }
+  insertError(error: StoredError): Promise<void> {
+    return this.#run("insertError", () => this.inner.insertError(error));
+  }
+  findError(id: string): Promise<StoredError | null> {
+    return this.#run("findError", () => this.inner.findError(id));
+  }
+  purgeErrors(before: Date): Promise<number> {
+    return this.#run("purgeErrors", () => this.inner.purgeErrors(before));
   }
   listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
     return this.#run("listAuditEvents", () => this.inner.listAuditEvents(query));

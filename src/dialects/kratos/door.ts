@@ -17,6 +17,10 @@ export interface KratosDoorOptions {
   ownOrigins: readonly string[];
   /** When set, every admin call needs `Authorization: Bearer <key>`. */
   adminKey: string | null;
+  /** The built-in pages (D16), or where configuration points them. */
+  ui: { login: string; registration: string; error: string; loggedOut: string };
+  /** Cookies carry `Secure` when the base URL is https (D2). */
+  secureCookies: boolean;
 }
 
 export type KratosApp = FastifyInstance<

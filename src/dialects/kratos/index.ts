@@ -8,9 +8,11 @@ import { adminKeyChecker } from "../../http/admin-key.ts";
 import { BodyError } from "../../http/json-body.ts";
 import { adminRoutes } from "./admin.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
-import { KratosWireError, fromCoreError, sendKratosError } from "./errors.ts";
+import { type KratosError, KratosWireError, fromCoreError, sendKratosError } from "./errors.ts";
 import { schemaRoutes } from "./identity-schema.ts";
-import { selfServiceRoutes } from "./self-service.ts";
+import { flowErrorRoutes, forward } from "./browser.ts";
+import { Redirect, flowRoutes } from "./flows.ts";
+import { logoutRoutes } from "./logout.ts";
 import { sessionRoutes } from "./sessions.ts";
 
 export type { KratosDoorOptions } from "./door.ts";
@@ -26,16 +28,18 @@ function acceptKratosBodiesOnly(app: KratosApp): void {
 
 export async function kratosPublic(app: KratosApp, door: KratosDoorOptions): Promise<void> {
   acceptKratosBodiesOnly(app);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(errorHandlerFor(door));
   app.setNotFoundHandler(notFoundFor(app));
-  selfServiceRoutes(app, door);
+  flowRoutes(app, door);
+  logoutRoutes(app, door);
+  flowErrorRoutes(app, door);
   sessionRoutes(app, door);
   schemaRoutes(app);
 }
 
 export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Promise<void> {
   acceptKratosBodiesOnly(app);
-  app.setErrorHandler(errorHandler);
+  app.setErrorHandler(errorHandlerFor(door));
   app.setNotFoundHandler(notFoundFor(app));
   if (door.adminKey !== null) {
     const keyMatches = adminKeyChecker(door.adminKey);
@@ -79,36 +83,42 @@ const BODY_REASONS: Record<BodyError["problem"], string> = {
 /**
  * Every failure leaves this door in the herodot envelope, never as a bare 500 (SEC-66):
  * core errors by the total map, wire errors as built, Fastify's own (validation, body size,
- * media type) with Kratos's reasons, anything else as a logged, generic 500.
+ * media type) with Kratos's reasons, anything else as a logged, generic 500. On the browser
+ * routes a browser is forwarded to the error page instead (research/kratos.md §1.4).
  */
-function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  if (error instanceof KratosWireError) return sendKratosError(request, reply, error.wire);
-  if (isCoreError(error)) {
-    if (error.code === "STORE_UNAVAILABLE") request.log.error({ err: error.cause }, "store unavailable");
-    return sendKratosError(request, reply, fromCoreError(error));
-  }
-  if (error instanceof BodyError) {
-    return sendKratosError(request, reply, { code: error.problem === "charset" ? 415 : 400, reason: BODY_REASONS[error.problem] });
-  }
+function errorHandlerFor(door: KratosDoorOptions) {
+  return async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof Redirect) return reply.code(303).header("location", error.location).send();
+    const wire = toKratosError(error, request);
+    if (wire.code >= 500 && !isCoreError(error)) request.log.error({ err: error }, "unhandled error");
+    if (isCoreError(error, "STORE_UNAVAILABLE")) request.log.error({ err: error.cause }, "store unavailable");
+    if ((request.routeOptions.config as { browser?: boolean } | undefined)?.browser) return forward(door, request, reply, wire);
+    return sendKratosError(request, reply, wire);
+  };
+}
+
+function toKratosError(error: FastifyError, request: FastifyRequest): KratosError {
+  if (error instanceof KratosWireError) return error.wire;
+  if (isCoreError(error)) return fromCoreError(error);
+  if (error instanceof BodyError) return { code: error.problem === "charset" ? 415 : 400, reason: BODY_REASONS[error.problem] };
   if (error.validation) {
-    return sendKratosError(request, reply, { code: 400, reason: `${error.validationContext ?? "request"} ${error.message.replace(/^[a-z]+\/?/, "")}`.trim() });
+    return { code: 400, reason: `${error.validationContext ?? "request"} ${error.message.replace(/^[a-z]+\/?/, "")}`.trim() };
   }
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return sendKratosError(request, reply, { code: 413, reason: "The request body is larger than this server accepts." });
+      return { code: 413, reason: "The request body is larger than this server accepts." };
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       // D13: Kratos answers a wrong content type with 400 and this reason.
-      return sendKratosError(request, reply, {
+      return {
         code: 400,
         reason: `HTTP ${request.method} Request used unknown HTTP Header "Content-Type: ${String(request.headers["content-type"] ?? "").slice(0, 64)}", only [application/json, application/x-www-form-urlencoded] are supported.`,
-      });
+      };
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return sendKratosError(request, reply, { code: 400, reason: BODY_REASONS.empty });
+      return { code: 400, reason: BODY_REASONS.empty };
   }
   const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return sendKratosError(request, reply, { code: status, reason: error.message });
-  request.log.error({ err: error }, "unhandled error");
-  return sendKratosError(request, reply, { code: 500 });
+  if (status >= 400 && status < 500) return { code: status, reason: error.message };
+  return { code: 500 };
 }
 
 /** For the listeners Kratos owns: a request too malformed to route still gets the herodot envelope. */

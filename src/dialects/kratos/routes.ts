@@ -1,12 +1,17 @@
 /** Route paths of the Kratos door, as Kratos names them (house rule 2). */
 export const ROUTES = {
   createNativeLoginFlow: "/self-service/login/api",
+  createBrowserLoginFlow: "/self-service/login/browser",
   getLoginFlow: "/self-service/login/flows",
   updateLoginFlow: "/self-service/login",
   createNativeRegistrationFlow: "/self-service/registration/api",
+  createBrowserRegistrationFlow: "/self-service/registration/browser",
   getRegistrationFlow: "/self-service/registration/flows",
   updateRegistrationFlow: "/self-service/registration",
   performNativeLogout: "/self-service/logout/api",
+  createBrowserLogoutFlow: "/self-service/logout/browser",
+  updateLogoutFlow: "/self-service/logout",
+  getFlowError: "/self-service/errors",
   toSession: "/sessions/whoami",
   listMySessions: "/sessions",
   disableMySession: "/sessions/:id",

@@ -71,6 +71,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("audit_session").on("audit_events").column("session_id").execute();
     },
   },
+  "0002_flow_views_and_errors": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("flows").addColumn("view", "text").execute();
+      await db.schema
+        .createTable("errors")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("error", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("errors_created").on("errors").column("created_at").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -45,6 +45,13 @@ export interface FlowsTable {
   request_url: string;
   return_to: string | null;
   csrf_token: string | null;
+  view: string | null;
+}
+
+export interface ErrorsTable {
+  id: string;
+  created_at: number | string;
+  error: string;
 }
 
 export interface AuditEventsTable {
@@ -62,6 +69,7 @@ export interface Database {
   identities: IdentitiesTable;
   sessions: SessionsTable;
   flows: FlowsTable;
+  errors: ErrorsTable;
   audit_events: AuditEventsTable;
 }
 

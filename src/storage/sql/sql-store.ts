@@ -18,6 +18,7 @@ import type {
   RevocationReason,
   RevocationTarget,
   Session,
+  StoredError,
 } from "../../core/model.ts";
 import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../core/ports.ts";
 import { openDatabase, type OpenDatabase } from "./connect.ts";
@@ -293,6 +294,7 @@ export class SqlStore implements Store {
           request_url: flow.requestUrl,
           return_to: flow.returnTo,
           csrf_token: flow.csrfToken,
+          view: flow.view === null ? null : JSON.stringify(flow.view),
         })
         .execute(),
     );
@@ -310,7 +312,41 @@ export class SqlStore implements Store {
       requestUrl: row.request_url,
       returnTo: row.return_to,
       csrfToken: row.csrf_token,
+      view: row.view === null ? null : JSON.parse(row.view),
     };
+  }
+
+  async saveFlowView(id: string, view: unknown): Promise<boolean> {
+    const updated = await this.#writes.run((trx) =>
+      trx
+        .updateTable("flows")
+        .set({ view: view === null ? null : JSON.stringify(view) })
+        .where("id", "=", id)
+        .returning("id")
+        .execute(),
+    );
+    return updated.length > 0;
+  }
+
+  async insertError(error: StoredError): Promise<void> {
+    await this.#writes.run((trx) =>
+      trx
+        .insertInto("errors")
+        .values({ id: error.id, created_at: error.createdAt.getTime(), error: JSON.stringify(error.error) })
+        .execute(),
+    );
+  }
+
+  async findError(id: string): Promise<StoredError | null> {
+    const row = await this.db.selectFrom("errors").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? { id: row.id, createdAt: new Date(toNumber(row.created_at)), error: JSON.parse(row.error) } : null;
+  }
+
+  async purgeErrors(before: Date): Promise<number> {
+    const deleted = await this.#writes.run((trx) =>
+      trx.deleteFrom("errors").where("created_at", "<", before.getTime()).returning("id").execute(),
+    );
+    return deleted.length;
   }
 
   async purgeFlows(before: Date): Promise<number> {

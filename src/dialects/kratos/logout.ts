@@ -1,0 +1,148 @@
+/**
+ * Logout, the centre of the Kratos door (research/kratos.md §2; seed 002):
+ * - native: `DELETE /self-service/logout/api {session_token}` → 204;
+ * - browser: `GET /self-service/logout/browser` gives `{logout_url, logout_token}`, and
+ *   `GET /self-service/logout?token=&return_to=` ends the session and answers 303 (or 204 for a
+ *   JSON caller).
+ * Deliberate differences from Kratos (§2.5): `return_to` is validated before anything is
+ * revoked; exactly the session whose logout token matched is revoked, whichever carrier
+ * identified it; nothing is ever reported as logged out without a revocation (INV-1).
+ */
+import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { isCoreError } from "../../core/errors.ts";
+import type { AuthenticatedSession } from "../../core/model.ts";
+import { resolveRedirect } from "../../core/redirect-gate.ts";
+import { isJsonRequest } from "../../http/negotiate.ts";
+import { BrowserCookies, forward, seeOther } from "./browser.ts";
+import { presentedToken } from "./credentials.ts";
+import type { KratosApp, KratosDoorOptions } from "./door.ts";
+import { CORE_ERRORS, NO_ACTIVE_SESSION, fromCoreError, sendKratosError } from "./errors.ts";
+import { ROUTES } from "./routes.ts";
+import * as W from "./wire.ts";
+
+const NativeLogoutBody = Type.Object(
+  { session_token: Type.Optional(Type.String({ maxLength: 1024 })) },
+  { additionalProperties: false },
+);
+
+const ERROR_RESPONSES = { 400: W.GenericError, 401: W.GenericError, 403: W.GenericError, 503: W.GenericError };
+
+export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
+  const { core, baseUrl } = door;
+  const cookies = new BrowserCookies(door);
+
+  /** The session the request carries (header, cookie or bearer), or null; store errors propagate. */
+  async function currentSession(request: FastifyRequest): Promise<AuthenticatedSession | null> {
+    const token = presentedToken(request);
+    if (!token) return null;
+    return core.sessions.authenticate(token.token).catch((error: unknown) => {
+      if (isCoreError(error, "SESSION_INACTIVE") || isCoreError(error, "SESSION_MISSING")) return null;
+      throw error;
+    });
+  }
+
+  app.delete(
+    ROUTES.performNativeLogout,
+    {
+      schema: {
+        operationId: "performNativeLogout",
+        tags: ["frontend"],
+        summary: "Log out with a session token",
+        description:
+          "Revokes the session the token belongs to, durably, before answering 204. A repeat answers 204 again; an unknown token answers 403.",
+        body: NativeLogoutBody,
+        response: { 204: Type.Null(), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const token = request.body.session_token;
+      const refuse = () =>
+        sendKratosError(request, reply, {
+          code: 403,
+          reason: "The provided Ory Session Token could not be found, is invalid, or otherwise malformed.",
+        });
+      if (!token) return refuse();
+      try {
+        await core.sessions.logoutWithToken(token, { actor: "self", door: "kratos" });
+      } catch (error) {
+        if (isCoreError(error, "SESSION_INACTIVE")) return refuse();
+        throw error;
+      }
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    ROUTES.createBrowserLogoutFlow,
+    {
+      config: { browser: true },
+      schema: {
+        operationId: "createBrowserLogoutFlow",
+        tags: ["frontend"],
+        summary: "Get a logout URL for the current browser session",
+        description: "Changes nothing. `return_to` goes through the redirect gate now and again when the URL is used.",
+        querystring: Type.Object({ return_to: Type.Optional(Type.String()) }),
+        response: { 200: Type.Object({ logout_token: Type.String(), logout_url: Type.String() }), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const current = await currentSession(request);
+      if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
+      const query = new URLSearchParams();
+      if (request.query.return_to) {
+        try {
+          query.set("return_to", resolveRedirect(request.query.return_to, door.redirect).href);
+        } catch (error) {
+          if (isCoreError(error)) return forward(door, request, reply, fromCoreError(error));
+          throw error;
+        }
+      }
+      const logoutToken = core.sessions.logoutToken(current.session.id);
+      query.set("token", logoutToken); // keys in sorted order, as Kratos builds the URL (§2.1)
+      return reply.send({ logout_token: logoutToken, logout_url: `${baseUrl}${ROUTES.updateLogoutFlow}?${query.toString()}` });
+    },
+  );
+
+  app.get(
+    ROUTES.updateLogoutFlow,
+    {
+      config: { browser: true },
+      schema: {
+        operationId: "updateLogoutFlow",
+        tags: ["frontend"],
+        summary: "Log out the current browser session",
+        description:
+          "Needs the session (cookie) and its logout token. Validates return_to first, then revokes durably, clears the cookie and answers 303 to return_to (or the configured page), or 204 for a JSON caller. Errors go to the error page, or as JSON to a JSON caller.",
+        querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 512 })), return_to: Type.Optional(Type.String()) }),
+        response: { 204: Type.Null(), ...ERROR_RESPONSES },
+      },
+    },
+    async (request, reply) => {
+      const { token, return_to: returnTo } = request.query;
+      try {
+        // The order of research/kratos.md §2.2, except that return_to is checked before the revocation.
+        if (!token) return await forward(door, request, reply, CORE_ERRORS.LOGOUT_TOKEN_MISSING());
+        const current = await currentSession(request);
+        if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
+        core.sessions.assertLogoutToken(current, token);
+        const next = returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
+        await core.sessions.logout(current, { actor: "self", door: "kratos" });
+        // Only now, after the commit (INV-1): clear the cookie, renew the CSRF secret (SEC-28).
+        cookies.clearSession(reply);
+        cookies.rotateCsrf(reply);
+        if (door.secureCookies) {
+          // SEC-26: not "cache", which stalls Chrome for seconds (REG-33).
+          reply.header("clear-site-data", '"cookies", "storage"');
+        }
+        if (isJsonRequest(request.headers)) return reply.code(204).send(null);
+        return seeOther(reply, next);
+      } catch (error) {
+        // Nothing was revoked and the cookie stays (INV-3); a browser sees why on the error page,
+        // unless the store cannot even keep the error, when it gets the 503 itself.
+        if (isCoreError(error)) return forward(door, request, reply, fromCoreError(error));
+        throw error;
+      }
+    },
+  );
+}
