@@ -12,6 +12,8 @@ import { type Core, createCore } from "./core/index.ts";
 import { type Clock, type PasswordHasher, type Store, systemClock } from "./core/ports.ts";
 import { kratosAdmin, kratosMalformedRequest, kratosPublic, type KratosDoorOptions } from "./dialects/kratos/index.ts";
 import { type HttpApp, createHttpApp } from "./http/app.ts";
+import { cors } from "./http/cors.ts";
+import { webPages } from "./web/pages.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
 
 export interface ServerOptions {
@@ -73,7 +75,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     core,
     malformedRequest: kratosMalformedRequest,
   });
+  cors(publicApp, config.corsOrigins);
   await publicApp.register(kratosPublic, door);
+  await publicApp.register(webPages, door);
 
   const adminBase = new URL(`http://${formatHost(config.adminListen.host)}:${config.adminListen.port}`);
   const adminApp = await createHttpApp({
