@@ -13,6 +13,8 @@ import { type Clock, type PasswordHasher, type Store, systemClock } from "./core
 import { kratosAdmin, kratosMalformedRequest, kratosPublic, type KratosDoorOptions } from "./dialects/kratos/index.ts";
 import { type HttpApp, createHttpApp } from "./http/app.ts";
 import { cors } from "./http/cors.ts";
+import { type AssetsDoorOptions, SERVICES_PREFIX, assetsRedirectLogout, assetsServices } from "./dialects/assets/index.ts";
+import { PREFIX as FIRSTOCK_PREFIX, firstockDoor } from "./dialects/firstock/index.ts";
 import { webPages } from "./web/pages.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
 
@@ -68,7 +70,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const publicApp = await createHttpApp({
     title: "Curfew public API",
-    description: "Self-service sign-in, sessions and sign-out in the Ory Kratos dialect.",
+    description:
+      "Sign-in, sessions and sign-out through four doors over one session core: the Ory Kratos self-service API, the Firstock V4 token API and the WoodWing Assets Server session API, plus the built-in pages.",
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
@@ -78,6 +81,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   cors(publicApp, config.corsOrigins);
   await publicApp.register(kratosPublic, door);
   await publicApp.register(webPages, door);
+  await publicApp.register(firstockDoor, {
+    prefix: FIRSTOCK_PREFIX,
+    core,
+    vendors: config.firstock.vendors,
+    timeZone: config.core.sessions.firstock.dailyCutoff?.timeZone ?? "UTC",
+  });
+  const assets: AssetsDoorOptions = {
+    core,
+    baseUrl,
+    redirect: config.redirect,
+    landingPage: config.assets.landingPage.href,
+    serverVersion: config.assets.serverVersion,
+    statusOkOnError: config.assets.statusOkOnError,
+    secureCookies: door.secureCookies,
+    ownOrigins: door.ownOrigins,
+  };
+  await publicApp.register(assetsServices, { prefix: SERVICES_PREFIX, ...assets });
+  await publicApp.register(assetsRedirectLogout, assets);
 
   const adminBase = new URL(`http://${formatHost(config.adminListen.host)}:${config.adminListen.port}`);
   const adminApp = await createHttpApp({

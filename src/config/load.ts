@@ -9,6 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { type AllowedTarget, type RedirectPolicy, parseAllowedTarget } from "../core/redirect-gate.ts";
 import { DOORS, type Door } from "../core/model.ts";
 import type { CoreSettings, SessionPolicy } from "../core/settings.ts";
+import { type DailyCutoff, validateCutoff } from "../core/daily-cutoff.ts";
 import { type ConfigFile, ConfigSchema } from "./schema.ts";
 
 export class ConfigError extends Error {
@@ -27,6 +28,7 @@ export const ENV_ALIASES: Record<string, string> = {
   CURFEW_DATABASE_URL: "database.url",
   CURFEW_ALLOWED_RETURN_URLS: "selfservice.allowed_return_urls",
   CURFEW_SECRET: "secrets.default",
+  CURFEW_FIRSTOCK_VENDORS: "firstock.vendors",
 };
 
 export interface Config {
@@ -45,6 +47,8 @@ export interface Config {
   ui: { login: URL; registration: URL; error: URL; loggedOut: URL };
   /** Origins allowed to call the public API with credentials (CORS). */
   corsOrigins: string[];
+  firstock: { vendors: { vendorCode: string; apiKey: string }[] };
+  assets: { landingPage: URL; serverVersion: string; statusOkOnError: boolean };
   argon2: { memoryKib: number; iterations: number };
   purgeIntervalMs: number;
   bodyLimit: number;
@@ -80,7 +84,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       continue;
     }
     origin.set(path, name);
-    setPath(input, path, node.type === "array" ? splitList(value) : value);
+    setPath(input, path, path === "firstock.vendors" ? splitVendors(value) : node.type === "array" ? splitList(value) : value);
   }
   const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, Value.Clone(input))) as ConfigFile;
   for (const error of Value.Errors(ConfigSchema, value)) {
@@ -115,6 +119,14 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
       problems.push(`${key(path)}: "${value}" is not an absolute http(s) URL`);
       return new URL("http://invalid.invalid/");
     }
+  };
+  const cutoff = (path: string, time: string, timeZone: string): DailyCutoff => {
+    try {
+      validateCutoff({ time, timeZone });
+    } catch (error) {
+      problems.push(`${key(`${path}.daily_cutoff`)}: ${(error as Error).message}`);
+    }
+    return { time, timeZone };
   };
   const duration = (path: string, value: string): number => {
     const ms = parseDuration(value);
@@ -171,6 +183,7 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
         {
           lifespanMs: o.lifespan ? duration(`session.doors.${door}.lifespan`, o.lifespan) : base.lifespanMs,
           idleTimeoutMs: o.idle_timeout ? duration(`session.doors.${door}.idle_timeout`, o.idle_timeout) : base.idleTimeoutMs,
+          ...("daily_cutoff" in o && o.daily_cutoff ? { dailyCutoff: cutoff(`session.doors.${door}`, o.daily_cutoff, o.timezone) } : {}),
         },
       ];
     }),
@@ -216,6 +229,12 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
         raw.selfservice.flows.logout.after.default_browser_return_url,
         "/ui/logged-out",
       ),
+    },
+    firstock: { vendors: raw.firstock.vendors.map((v) => ({ vendorCode: v.vendor_code, apiKey: v.api_key })) },
+    assets: {
+      landingPage: page("assets.landing_page", raw.assets.landing_page, "/"),
+      serverVersion: raw.assets.server_version,
+      statusOkOnError: raw.assets.status_ok_on_error,
     },
     corsOrigins: raw.serve.public.cors.allowed_origins.map((o) => originOf("serve.public.cors.allowed_origins", o)),
     argon2: { memoryKib: raw.hashers.argon2.memory_kib, iterations: raw.hashers.argon2.iterations },
@@ -278,6 +297,14 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
     node = node[part] as Record<string, unknown>;
   }
   node[parts.at(-1) as string] = value;
+}
+
+/** `CODE:KEY,CODE:KEY` → vendor entries; an entry without a colon is left for the schema to refuse. */
+function splitVendors(value: string): unknown[] {
+  return splitList(value).map((entry) => {
+    const colon = entry.indexOf(":");
+    return colon < 0 ? entry : { vendor_code: entry.slice(0, colon), api_key: entry.slice(colon + 1) };
+  });
 }
 
 function splitList(value: string): string[] {

@@ -84,7 +84,14 @@ export const ConfigSchema = Obj({
       {
         kratos: DoorSession,
         oidc: DoorSession,
-        firstock: DoorSession,
+        firstock: Obj({
+          ...DoorSession.properties,
+          daily_cutoff: Type.String({
+            default: "23:59",
+            description: "Firstock sessions also end at this time of day (HH:MM; empty: no daily cut-off), as broker sessions end daily (D5).",
+          }),
+          timezone: Type.String({ default: "Asia/Kolkata", description: "The IANA time zone of the Firstock daily cut-off." }),
+        }),
         assets: DoorSession,
       },
       "Per-door overrides of lifespan and idle_timeout.",
@@ -118,6 +125,27 @@ export const ConfigSchema = Obj({
           default_browser_return_url: UiUrl("/ui/logged-out", "Where a browser goes after logout when no return_to was given."),
         }),
       }),
+    }),
+  }),
+  firstock: Obj({
+    vendors: Type.Array(
+      Type.Object({ vendor_code: Type.String({ minLength: 1 }), api_key: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      {
+        default: [],
+        description:
+          "Vendor codes and API keys accepted by POST /api/V4/login (Firstock key generation). Empty: Firstock sign-in is refused. Env alias CURFEW_FIRSTOCK_VENDORS=CODE:KEY,CODE:KEY.",
+      },
+    ),
+  }),
+  assets: Obj({
+    landing_page: Type.String({
+      default: "/",
+      description: "Where /logout sends a browser when logoutSuccessUrl is absent or refused (D15); a path is relative to the base URL.",
+    }),
+    server_version: Type.String({ default: "6.0.1.8", description: "The serverVersion the Assets door reports at login." }),
+    status_ok_on_error: Type.Boolean({
+      default: false,
+      description: "Answer Assets errors with HTTP 200 and the error JSON, as Assets' returnStatusOkOnErrorForServicesApi does (D13). Off: real status codes.",
     }),
   }),
   login: Obj({

@@ -132,6 +132,14 @@ export class Identities {
     return publicIdentity(record);
   }
 
+  /** The identity an identifier (email or username, case-insensitive, D9) names, or null. */
+  async findByIdentifier(identifier: string): Promise<Identity | null> {
+    const record = await this.store.findIdentityByIdentifier(identifierKey(identifier)).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    return record ? publicIdentity(record) : null;
+  }
+
   async list(query: IdentityQuery): Promise<Page<Identity>> {
     const page = await this.store.listIdentities(query).catch((e: unknown) => {
       throw asStoreFailure(e);

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure } from "./errors.ts";
 import { identifierKey, publicIdentity } from "./identities.ts";
+import { nextCutoff } from "./daily-cutoff.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { DOORS } from "./model.ts";
 import type {
@@ -112,7 +113,7 @@ export class Sessions {
       secretHash,
       issuedAt: now,
       authenticatedAt: now,
-      expiresAt: new Date(now.getTime() + this.settings.sessions[origin.door].lifespanMs),
+      expiresAt: this.#expiryFrom(now, origin.door),
       lastSeenAt: now,
       revokedAt: null,
       revokedReason: null,
@@ -268,12 +269,19 @@ export class Sessions {
     const now = this.clock.now();
     const session = await this.get(id);
     if (!this.isLive(session, now)) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
-    const expiresAt = new Date(now.getTime() + this.settings.sessions[session.door].lifespanMs);
+    const expiresAt = this.#expiryFrom(now, session.door);
     const extended = await this.store.extendSession(id, expiresAt, now).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
     if (!extended) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
     return { ...session, expiresAt, lastSeenAt: now };
+  }
+
+  /** Absolute expiry of a session begun (or extended) now: its lifespan, cut at the daily cut-off if any (D5). */
+  #expiryFrom(now: Date, door: Door): Date {
+    const policy = this.settings.sessions[door];
+    const end = now.getTime() + policy.lifespanMs;
+    return new Date(policy.dailyCutoff ? Math.min(end, nextCutoff(now, policy.dailyCutoff).getTime()) : end);
   }
 
   /** D4: the Kratos logout token of a session. */

@@ -1,7 +1,10 @@
 /** What the core needs to know from the configuration, already parsed into plain values. */
+import type { DailyCutoff } from "./daily-cutoff.ts";
 import type { Door } from "./model.ts";
 
 export interface SessionPolicy {
+  /** Sessions also end at this time of day (D5: Firstock, daily). */
+  dailyCutoff?: DailyCutoff;
   /** Absolute lifetime from sign-in (D5; ASVS 5.0 7.3.2). */
   lifespanMs: number;
   /** Inactivity after which the session is over (D5; ASVS 5.0 7.3.1). */

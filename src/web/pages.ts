@@ -16,7 +16,7 @@ import { presentedToken } from "../dialects/kratos/credentials.ts";
 import type { KratosApp, KratosDoorOptions } from "../dialects/kratos/door.ts";
 import { type FlowView, flowJson } from "../dialects/kratos/flow-json.ts";
 import { ROUTES } from "../dialects/kratos/routes.ts";
-import { type Html, html, page } from "./html.ts";
+import { type Html, html, page } from "../http/html.ts";
 import { STYLESHEET } from "./style.ts";
 
 export const PAGES = {
