@@ -8,8 +8,15 @@ import type { IncomingHttpHeaders } from "node:http";
 
 export function isCrossSite(headers: IncomingHttpHeaders, ownOrigins: readonly string[]): boolean {
   const site = headers["sec-fetch-site"];
-  if (typeof site === "string" && site !== "") return site !== "same-origin" && site !== "none";
   const origin = headers.origin;
-  if (typeof origin === "string" && origin !== "") return !ownOrigins.includes(origin);
+  const ownOrigin = typeof origin === "string" && origin !== "" && ownOrigins.includes(origin);
+  if (typeof site === "string" && site !== "") {
+    if (site === "same-origin" || site === "none") return false;
+    // A page on a listed sibling origin (`serve.public.cors.allowed_origins`, D12): the browser
+    // says same-site and names the page in Origin, which no page can forge. Cross-site stays
+    // refused: a SameSite=Lax cookie does not travel with a cross-site fetch anyway.
+    return !(site === "same-site" && ownOrigin);
+  }
+  if (typeof origin === "string" && origin !== "") return !ownOrigin;
   return false;
 }

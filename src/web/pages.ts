@@ -109,10 +109,8 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
       type === "login" ? PAGES.login : PAGES.registration,
       { schema: { hide: true, querystring: Type.Object({ flow: Type.Optional(Type.String({ maxLength: 64 })), return_to: Type.Optional(Type.String({ maxLength: 2048 })) }) } },
       async (request, reply) => {
-        const restart = () => {
-          const q = request.query.return_to ? `?return_to=${encodeURIComponent(request.query.return_to)}` : "";
-          return reply.code(303).header("location", `${baseUrl}${initOf[type]}${q}`).send();
-        };
+        const q = request.query.return_to ? `?return_to=${encodeURIComponent(request.query.return_to)}` : "";
+        const restart = () => reply.code(303).header("location", `${baseUrl}${initOf[type]}${q}`).send();
         if (!request.query.flow) return restart();
         let flow: Flow;
         try {
@@ -121,8 +119,20 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
           if (isCoreError(error, "FLOW_NOT_FOUND") || isCoreError(error, "FLOW_EXPIRED")) return restart();
           throw error;
         }
-        // A flow whose CSRF cookie this browser lacks could never be submitted: start afresh.
-        if (flow.kind !== "browser" || !cookies.csrfValid(request, flow.csrfToken ?? undefined)) return restart();
+        if (flow.kind !== "browser") return restart();
+        if (!cookies.csrfValid(request, flow.csrfToken ?? undefined)) {
+          // A flow whose CSRF cookie this browser lacks could never be submitted. A browser that
+          // holds another CSRF cookie (an old tab) starts afresh: the new flow is bound to the cookie
+          // it holds. One that holds none (cookies blocked, a client that keeps none) would be sent
+          // round again for ever, a new flow each time: stop and say why instead.
+          if (cookies.csrfSecret(request) !== null) return restart();
+          return send(
+            reply,
+            type === "login" ? "Sign in" : "Create an account",
+            html`<ul class="messages"><li class="error">This page needs cookies, and your browser did not keep the one we set. Allow cookies for this site, then start again.</li></ul>
+<p class="actions"><a href="${baseUrl}${initOf[type]}${q}">Start again</a></p>`,
+          );
+        }
         const json = flowJson(flow, baseUrl, (flow.view as FlowView | null) ?? {});
         const other =
           type === "login"

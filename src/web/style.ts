@@ -12,7 +12,7 @@ h2 { font-size: 1.15rem; margin: 2rem 0 0.75rem; }
 a { color: var(--accent); }
 form.stack { display: grid; gap: 0.9rem; }
 label { display: grid; gap: 0.3rem; font-weight: 600; }
-input[type=text], input[type=email], input[type=password] { font: inherit; padding: 0.55rem 0.7rem; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
+input[type=text], input[type=email], input[type=password] { font: inherit; font-weight: 400; padding: 0.55rem 0.7rem; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
 button { font: inherit; padding: 0.5rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: var(--bg); cursor: pointer; }
 button.secondary { background: transparent; color: var(--accent); }
 button.danger { border-color: var(--danger); background: transparent; color: var(--danger); }
@@ -22,6 +22,7 @@ button.danger { border-color: var(--danger); background: transparent; color: var
 .messages li.error, .field-error { border-color: var(--danger); color: var(--danger); }
 .field-error { font-weight: 400; font-size: 0.9rem; }
 table { width: 100%; border-collapse: collapse; }
+caption { text-align: left; padding-bottom: 0.5rem; }
 th, td { text-align: left; padding: 0.5rem 0.4rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 td form { margin: 0; }
 .muted { color: var(--muted); font-size: 0.9rem; }

@@ -56,10 +56,9 @@ export class BrowserCookies {
     this.#append(reply, serializeCookie(COOKIE_NAMES.kratosSession, "", { secure: this.door.secureCookies, maxAge: 0 }));
   }
 
+  /** Fastify appends to `set-cookie` by itself; handing it the list again would repeat every cookie. */
   #append(reply: FastifyReply, cookie: string): void {
-    const existing = reply.getHeader("set-cookie");
-    const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)];
-    reply.header("set-cookie", [...list, cookie]);
+    reply.header("set-cookie", cookie);
   }
 }
 

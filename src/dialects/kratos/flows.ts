@@ -257,28 +257,41 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
     };
   }
 
-  /** Checks common to both submissions; returns an answer when the submission stops here. */
+  /**
+   * Checks common to both submissions; true when it has answered and the submission stops here.
+   * A boolean, not the reply: a FastifyReply is thenable and an awaited one resolves to
+   * undefined, so "return the reply" would read as "go on" and sign in after a refusal (SEC-65).
+   */
   async function precheck(
     request: FastifyRequest,
     reply: FastifyReply,
     flow: Flow,
     body: { method: string; csrf_token?: string | undefined },
     view: FlowView,
-  ): Promise<FastifyReply | null> {
+  ): Promise<boolean> {
     const answer = responder(request, reply, flow);
     // D12: a browser flow proves the submission came from our page with the CSRF cookie.
-    if (flow.kind === "browser" && !cookies.csrfValid(request, body.csrf_token)) return answer.refused(CORE_ERRORS.CSRF_VIOLATION());
-    if (body.method !== "password") return answer.invalid({ ...view, messages: [{ id: 4010002, text: STRATEGY_MISSING[flow.type], type: "error" }] });
+    if (flow.kind === "browser" && !cookies.csrfValid(request, body.csrf_token)) {
+      await answer.refused(CORE_ERRORS.CSRF_VIOLATION());
+      return true;
+    }
+    if (body.method !== "password") {
+      await answer.invalid({ ...view, messages: [{ id: 4010002, text: STRATEGY_MISSING[flow.type], type: "error" }] });
+      return true;
+    }
     if (await signedInSession(request)) {
       if (flow.kind === "browser" && !isJsonRequest(request.headers)) {
         // Kratos: 303 onwards for login, 302 for registration (research/kratos.md §4.3, §4.4).
-        return reply.code(flow.type === "login" ? 303 : 302).header("location", door.redirect.defaultUrl.href).send();
+        reply.code(flow.type === "login" ? 303 : 302).header("location", door.redirect.defaultUrl.href).send();
+      } else if (flow.type === "registration") {
+        // Login folds E-ALREADY into the flow as a message; registration answers E-ALREADY-REG (§4.2, §4.4).
+        sendKratosError(request, reply, alreadySignedIn("registration"));
+      } else {
+        await answer.invalid({ ...view, messages: [TEXT.invalid(alreadySignedIn(flow.type).reason as string)] });
       }
-      // Login folds E-ALREADY into the flow as a message; registration answers E-ALREADY-REG (§4.2, §4.4).
-      if (flow.type === "registration") return sendKratosError(request, reply, alreadySignedIn("registration"));
-      return answer.invalid({ ...view, messages: [TEXT.invalid(alreadySignedIn(flow.type).reason as string)] });
+      return true;
     }
-    return null;
+    return false;
   }
 
   app.post(
@@ -301,8 +314,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const body = request.body;
       const identifier = body.identifier ?? body.password_identifier ?? "";
       const view: FlowView = { values: { identifier } };
-      const stop = await precheck(request, reply, flow, body, view);
-      if (stop) return stop;
+      if (await precheck(request, reply, flow, body, view)) return reply;
       const answer = responder(request, reply, flow);
       if (identifier === "") return answer.invalid({ ...view, nodeMessages: { identifier: [TEXT.missing("identifier")] } });
       if (!body.password) return answer.invalid({ ...view, nodeMessages: { password: [TEXT.missing("password")] } });
@@ -338,8 +350,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const values: Record<string, string> = {};
       for (const [k, v] of Object.entries(traits)) if (typeof v === "string") values[`traits.${k}`] = v;
       const view: FlowView = { values };
-      const stop = await precheck(request, reply, flow, body, view);
-      if (stop) return stop;
+      if (await precheck(request, reply, flow, body, view)) return reply;
       const answer = responder(request, reply, flow);
       // The password method needs a password: without this check an identity would be created
       // without one and signed in at once, by anyone naming an unused email.
