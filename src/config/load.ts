@@ -9,8 +9,11 @@ import { parse as parseYaml } from "yaml";
 import { type AllowedTarget, type RedirectPolicy, parseAllowedTarget } from "../core/redirect-gate.ts";
 import { DOORS, type Door } from "../core/model.ts";
 import type { CoreSettings, SessionPolicy } from "../core/settings.ts";
-import { type DailyCutoff, validateCutoff } from "../core/daily-cutoff.ts";
+import { type DailyCutoff, validateCutoffTime, validateCutoffZone } from "../core/daily-cutoff.ts";
 import { type ConfigFile, ConfigSchema } from "./schema.ts";
+
+/** The Firstock API key in curfew.demo.yaml (what `npm start` uses): refused in production. */
+export const DEMO_FIRSTOCK_API_KEY = "demo-api-key-not-for-production";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -121,10 +124,14 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     }
   };
   const cutoff = (path: string, time: string, timeZone: string): DailyCutoff => {
-    try {
-      validateCutoff({ time, timeZone });
-    } catch (error) {
-      problems.push(`${key(`${path}.daily_cutoff`)}: ${(error as Error).message}`);
+    // Each half names its own key: a wrong zone is session.doors.firstock.timezone, not daily_cutoff.
+    const checks = [["daily_cutoff", () => validateCutoffTime(time)], ["timezone", () => validateCutoffZone(timeZone)]] as const;
+    for (const [name, check] of checks) {
+      try {
+        check();
+      } catch (error) {
+        problems.push(`${key(`${path}.${name}`)}: ${(error as Error).message}`);
+      }
     }
     return { time, timeZone };
   };
@@ -165,6 +172,9 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
   const secret = raw.secrets.default === "" ? null : raw.secrets.default;
   if (secret !== null && Buffer.byteLength(secret) < 32) problems.push(`${key("secrets.default")}: must be at least 32 bytes`);
   const production = env.NODE_ENV === "production";
+  if (production && raw.firstock.vendors.some((v) => v.api_key === DEMO_FIRSTOCK_API_KEY)) {
+    problems.push(`${key("firstock.vendors")}: the demo API key of curfew.demo.yaml must not be used when NODE_ENV=production`);
+  }
   if (secret === null && production) problems.push(`secrets.default (CURFEW_SECRET): must be set when NODE_ENV=production (D3)`);
   // Checked now, so a typo stops start-up with the key named rather than at the first query.
   if (!/^(sqlite:.+|postgres:\/\/|postgresql:\/\/)/.test(raw.database.url)) {

@@ -14,11 +14,21 @@ const TIME = /^([01][0-9]|2[0-3]):([0-5][0-9])$/;
 
 /** Throws a plain Error naming the problem (the configuration loader adds the key). */
 export function validateCutoff(cutoff: DailyCutoff): void {
-  if (!TIME.test(cutoff.time)) throw new Error(`"${cutoff.time}" is not a time of day HH:MM`);
+  validateCutoffTime(cutoff.time);
+  validateCutoffZone(cutoff.timeZone);
+}
+
+/** The time half of validateCutoff, so the loader can name the key that is wrong. */
+export function validateCutoffTime(time: string): void {
+  if (!TIME.test(time)) throw new Error(`"${time}" is not a time of day HH:MM`);
+}
+
+/** The zone half of validateCutoff. */
+export function validateCutoffZone(timeZone: string): void {
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: cutoff.timeZone });
+    new Intl.DateTimeFormat("en-US", { timeZone });
   } catch {
-    throw new Error(`"${cutoff.timeZone}" is not an IANA time zone`);
+    throw new Error(`"${timeZone}" is not an IANA time zone`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * "Two commands": `npm install && npm start` gives a working server. This spawns what `npm start`
- * runs — `node --import tsx src/cli/main.ts serve` — as a real process in a fresh, empty working
+ * runs — `node --import tsx src/cli/main.ts serve --config curfew.demo.yaml` — as a real process in a fresh, empty working
  * directory, with nothing configured but the two ports, and checks what an operator sees: health,
  * the OpenAPI document, the SQLite file, the generated secret (D3) and a clean SIGTERM. Then the
  * other half of the promise: a wrong setting stops start-up with the key named (D17).
@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,6 +19,8 @@ import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+/** The demo configuration `npm start` passes (package.json). */
+const DEMO_CONFIG = fileURLToPath(new URL("../../curfew.demo.yaml", import.meta.url));
 const TSX = import.meta.resolve("tsx");
 /** How long a start-up may take before the test gives up (a deadline, not a timed assertion). */
 const START_DEADLINE_MS = 30_000;
@@ -62,7 +65,7 @@ interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function start(cwd: string, env: Record<string, string>, args: string[] = ["serve"]): Running {
+function start(cwd: string, env: Record<string, string>, args: string[] = ["serve", "--config", DEMO_CONFIG]): Running {
   const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   let out = "";
@@ -156,6 +159,18 @@ describe("npm start: the server as an operator starts it", () => {
     assert.equal(registered.status, 200);
     const token = registered.body.session_token as string;
     assert.equal((await json(`${pub}/sessions/whoami`, { headers: { "x-session-token": token } })).status, 200);
+
+    // The demo configuration registers a Firstock vendor, so a Firstock client can sign in too:
+    // the same person, with the hex SHA-256 of the password (D11), gets a jKey.
+    const digest = createHash("sha256").update("a long enough password 1").digest("hex");
+    const firstock = await json(`${pub}/api/V4/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ userId: "operator@example.com", password: digest, TOTP: "", vendorCode: "DEMO_API", apiKey: "demo-api-key-not-for-production" }),
+    });
+    assert.equal(firstock.status, 200);
+    assert.equal(firstock.body.status, "success");
+    assert.equal((await json(`${pub}/sessions/whoami`, { headers: { "x-session-token": firstock.body.data.susertoken } })).status, 200);
 
     assert.deepEqual(await stop(first), { code: 0, signal: null });
 
