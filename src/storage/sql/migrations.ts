@@ -83,6 +83,15 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("errors_created").on("errors").column("created_at").execute();
     },
   },
+  "0003_flow_csrf_token_text": {
+    // The masked CSRF token of a browser flow (pad + secret, base64url) is 86 characters; 0001
+    // declared 64. SQLite ignores declared lengths, PostgreSQL refused every browser flow.
+    async up(db: Kysely<unknown>) {
+      if (db.getExecutor().adapter instanceof PostgresAdapter) {
+        await db.schema.alterTable("flows").alterColumn("csrf_token", (c) => c.setDataType("text")).execute();
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
