@@ -55,11 +55,16 @@ describe("defaults", () => {
     assert.equal(config.logLevel, "info");
   });
 
-  test("D5 default lifetimes are 12 h absolute and 30 min idle at every door", () => {
+  test("D5 default lifetimes are 12 h absolute and 30 min idle at every door, and Firstock also ends daily at 23:59 IST", () => {
     const config = load();
-    for (const door of ["kratos", "oidc", "firstock", "assets"] as const) {
+    for (const door of ["kratos", "oidc", "assets"] as const) {
       assert.deepEqual(config.core.sessions[door], { lifespanMs: 12 * HOUR, idleTimeoutMs: 30 * MINUTE }, door);
     }
+    assert.deepEqual(config.core.sessions.firstock, {
+      lifespanMs: 12 * HOUR,
+      idleTimeoutMs: 30 * MINUTE,
+      dailyCutoff: { time: "23:59", timeZone: "Asia/Kolkata" },
+    });
   });
 
   test("house rule 8 the redirect gate defaults to the base URL, which is always allowed", () => {
@@ -129,7 +134,11 @@ describe("environment (D17)", () => {
       CURFEW_SELFSERVICE__FLOWS__REGISTRATION__ENABLED: "false",
     });
     assert.deepEqual(config.core.sessions.kratos, { lifespanMs: 2 * HOUR, idleTimeoutMs: 10 * MINUTE });
-    assert.deepEqual(config.core.sessions.firstock, { lifespanMs: HOUR, idleTimeoutMs: 10 * MINUTE });
+    assert.deepEqual(config.core.sessions.firstock, {
+      lifespanMs: HOUR,
+      idleTimeoutMs: 10 * MINUTE,
+      dailyCutoff: { time: "23:59", timeZone: "Asia/Kolkata" },
+    });
     assert.equal(config.core.throttle.perIp.max, 7);
     assert.equal(config.core.flows.registrationEnabled, false);
   });

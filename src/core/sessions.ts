@@ -43,6 +43,7 @@ export interface SignedIn extends AuthenticatedSession {
 /** Who is ending a session, for the audit trail. */
 export interface Actor {
   actor: string;
+  /** The door the request came through; null outside the doors (admin API, CLI). */
   door: Door | null;
 }
 
@@ -214,8 +215,10 @@ export class Sessions {
   async revoke(target: RevocationTarget, reason: RevocationReason, by: Actor): Promise<string[]> {
     const now = this.clock.now();
     const result = await this.store
-      .revokeSessions(target, reason, now, (sessionId, identityId, door) =>
-        auditEvent("session.ended", now, { identityId, sessionId, door: by.door ?? door, reason, actor: by.actor }),
+      .revokeSessions(target, reason, now, (sessionId, identityId) =>
+        // The door the end came through, not the one the session began at (that is on its
+        // session.begun): null for the admin API and the CLI, as for an identity's deletion.
+        auditEvent("session.ended", now, { identityId, sessionId, door: by.door, reason, actor: by.actor }),
       )
       .catch((e: unknown) => {
         throw asStoreFailure(e);
@@ -242,6 +245,9 @@ export class Sessions {
     });
     if (!found || !secretMatches(parsed.secret, found.secretHash)) throw inactive();
     if (expectIdentityId !== undefined && found.identityId !== expectIdentityId) throw inactive();
+    // Idle past its timeout, it has already ended (isLive): a logout would otherwise revoke it
+    // and report "logged out" for a token every other check calls dead.
+    if (!this.isLive(found)) return false;
     const ended = await this.revoke({ kind: "session", sessionId: found.id }, "logout", by);
     return ended.length > 0;
   }
