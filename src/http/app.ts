@@ -126,7 +126,11 @@ export async function createHttpApp(options: HttpAppOptions) {
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
 export type { FastifyInstance };
 
-/** Query values that may carry a secret (Kratos logout tokens) are not logged (SEC-06). */
+/**
+ * Query values that may carry a secret (Kratos logout tokens; the Assets door's `password` and
+ * `cred`, which its vendor documents in the query string, research/firstock-assets.md §2.2) are
+ * not logged (SEC-06).
+ */
 function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|session_token|jKey|csrfToken)=)[^&]*/gi, "$1[redacted]");
+  return url.replace(/([?&](?:token|session_token|jKey|csrfToken|password|cred|authcred)=)[^&]*/gi, "$1[redacted]");
 }

@@ -91,7 +91,17 @@ function badRequestError(message: string): AssetsWireError {
 
 const SITE_SAFE = new Set(["same-origin", "same-site", "none"]);
 
+/**
+ * Assets reads parameters from the query string or a form (§2.2), nothing else. The listener's
+ * JSON and text/plain parsers would otherwise accept a body this door then ignores, so a
+ * `text/plain` POST /services/logout would succeed; without them it is 415 (D13).
+ */
+function acceptFormsOnly(app: AssetsApp): void {
+  app.removeContentTypeParser(["application/json", "text/plain"]);
+}
+
 export async function assetsServices(app: AssetsApp, door: AssetsDoorOptions): Promise<void> {
+  acceptFormsOnly(app);
   installErrorHandling(app, door);
   app.setNotFoundHandler((request, reply) => {
     const path = (request.url.split("?", 1)[0] ?? "").slice(SERVICES_PREFIX.length);
@@ -198,7 +208,10 @@ export async function assetsServices(app: AssetsApp, door: AssetsDoorOptions): P
 
 /** `GET|POST /logout?logoutSuccessUrl=` (D15), outside /services. */
 export async function assetsRedirectLogout(app: AssetsApp, door: AssetsDoorOptions): Promise<void> {
-  installErrorHandling(app, door);
+  acceptFormsOnly(app);
+  // status_ok_on_error is Assets' returnStatusOkOnErrorForServicesApi: it covers /services/*
+  // only. /logout answers browsers, for whom a 200 would read as success (INV-1).
+  installErrorHandling(app, { ...door, statusOkOnError: false });
   const { core } = door;
   const session = sessionReader(door);
   const landing = new URL(door.landingPage);
@@ -239,7 +252,9 @@ export async function assetsRedirectLogout(app: AssetsApp, door: AssetsDoorOptio
         const oneStep = typeof site === "string" && site !== "" ? SITE_SAFE.has(site) : typeof origin === "string" && door.ownOrigins.includes(origin);
         if (!oneStep) return confirmationPage(reply, door, csrfFor(door, current.auth), p.logoutSuccessUrl);
       } else if (current.via === "cookie") {
-        session.requireCsrf(request, current, (request.headers["x-csrf-token"] as string | undefined) ?? p.csrfToken);
+        // The header or the form field (D15), never the query string: no token in a URL (DESIGN.md).
+        const field = typeof request.body === "object" && request.body !== null ? (request.body as Params).csrfToken : undefined;
+        session.requireCsrf(request, current, request.headers["x-csrf-token"] ?? field);
       }
       await core.sessions.logout(current.auth, { actor: "self", door: "assets" });
       if (current.via === "cookie") session.clearCookie(reply);
