@@ -85,7 +85,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     prefix: FIRSTOCK_PREFIX,
     core,
     vendors: config.firstock.vendors,
-    timeZone: config.core.sessions.firstock.dailyCutoff?.timeZone ?? "UTC",
+    timeZone: config.raw.session.doors.firstock.timezone,
   });
   const assets: AssetsDoorOptions = {
     core,

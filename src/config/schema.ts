@@ -90,7 +90,7 @@ export const ConfigSchema = Obj({
             default: "23:59",
             description: "Firstock sessions also end at this time of day (HH:MM; empty: no daily cut-off), as broker sessions end daily (D5).",
           }),
-          timezone: Type.String({ default: "Asia/Kolkata", description: "The IANA time zone of the Firstock daily cut-off." }),
+          timezone: Type.String({ default: "Asia/Kolkata", description: "The IANA time zone of the Firstock daily cut-off and of userDetails requestTime." }),
         }),
         assets: DoorSession,
       },
@@ -145,7 +145,8 @@ export const ConfigSchema = Obj({
     server_version: Type.String({ default: "6.0.1.8", description: "The serverVersion the Assets door reports at login." }),
     status_ok_on_error: Type.Boolean({
       default: false,
-      description: "Answer Assets errors with HTTP 200 and the error JSON, as Assets' returnStatusOkOnErrorForServicesApi does (D13). Off: real status codes.",
+      description:
+        "Answer errors of /services/* with HTTP 200 and the error JSON, as Assets' returnStatusOkOnErrorForServicesApi does (D13). Off: real status codes. /logout always uses real status codes.",
     }),
   }),
   login: Obj({

@@ -11,7 +11,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { Type } from "typebox";
 import type { Core } from "../core/index.ts";
-import { assertUtf8, decodeUtf8, parseStrictJson } from "./json-body.ts";
+import { assertIdentityEncoding, assertUtf8, decodeUtf8, parseStrictJson } from "./json-body.ts";
 import { securityHeaders } from "./security-headers.ts";
 
 export interface HttpAppOptions {
@@ -53,6 +53,8 @@ export async function createHttpApp(options: HttpAppOptions) {
           "*.password",
           "*.session_token",
           "*.jKey",
+          "*.apiKey",
+          "*.TOTP",
         ],
         censor: "[redacted]",
       },
@@ -73,6 +75,11 @@ export async function createHttpApp(options: HttpAppOptions) {
     ...(options.rewriteUrl ? { rewriteUrl: (req: import("node:http").IncomingMessage) => options.rewriteUrl!(req.url ?? "/") } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Before any body is read, whichever door's route it is (its error handler words the refusal).
+  app.addHook("preParsing", async (request, _reply, payload) => {
+    assertIdentityEncoding(request.headers["content-encoding"]);
+    return payload;
+  });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
     try {

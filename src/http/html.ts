@@ -57,3 +57,21 @@ ${body}
 </html>
 `.value}`;
 }
+
+/**
+ * The CSP of every page Curfew renders (SEC-71): nothing but our stylesheet, no scripts, no
+ * framing; forms may post to us and, because Chrome applies form-action to the redirect that
+ * follows a post, onwards to the redirect gate's allowed origins.
+ */
+export function contentSecurityPolicy(baseUrl: string, redirect: { defaultUrl: URL; allowed: readonly { protocol: string; host: string }[] }): string {
+  const targets = new Set([new URL(baseUrl).origin, redirect.defaultUrl.origin]);
+  for (const entry of redirect.allowed) targets.add(`${entry.protocol}//${entry.host}`);
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `form-action 'self' ${[...targets].join(" ")}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join("; ");
+}

@@ -6,7 +6,7 @@
  * - nesting is bounded (BAD-J05), and only UTF-8 is accepted (BAD-J06).
  * The scan runs before JSON.parse, on bodies already bounded by the body limit.
  */
-export type BodyProblem = "empty" | "malformed" | "duplicate_key" | "forbidden_key" | "too_deep" | "charset";
+export type BodyProblem = "empty" | "malformed" | "duplicate_key" | "forbidden_key" | "too_deep" | "charset" | "encoding";
 
 export class BodyError extends Error {
   override readonly name = "BodyError";
@@ -88,4 +88,15 @@ export function assertUtf8(contentType: string | undefined): void {
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
     throw new BodyError("charset", `The charset "${charset}" is not supported; send UTF-8.`);
   }
+}
+
+/**
+ * Refuses a body sent with a content coding (BAD-J07): no door decodes one, so a gzip bomb is never
+ * inflated, and a "gzip" body that is really plain JSON is not read as if the header were absent.
+ * RFC 9110 §8.4.1 allows 415 for a coding the server does not accept.
+ */
+export function assertIdentityEncoding(contentEncoding: string | string[] | undefined): void {
+  if (contentEncoding === undefined) return;
+  const coding = String(contentEncoding).trim().toLowerCase();
+  if (coding !== "" && coding !== "identity") throw new BodyError("encoding", "Content-Encoding is not supported; send the body uncompressed.");
 }

@@ -9,14 +9,13 @@ import { Type } from "typebox";
 import { sessionCsrfToken, sessionCsrfTokenMatches } from "../core/csrf.ts";
 import { isCoreError } from "../core/errors.ts";
 import type { AuthenticatedSession, Flow, FlowType, Session } from "../core/model.ts";
-import type { RedirectPolicy } from "../core/redirect-gate.ts";
 import { isCrossSite } from "../http/same-site.ts";
 import { BrowserCookies } from "../dialects/kratos/browser.ts";
 import { presentedToken } from "../dialects/kratos/credentials.ts";
 import type { KratosApp, KratosDoorOptions } from "../dialects/kratos/door.ts";
 import { type FlowView, flowJson } from "../dialects/kratos/flow-json.ts";
 import { ROUTES } from "../dialects/kratos/routes.ts";
-import { type Html, html, page } from "../http/html.ts";
+import { type Html, contentSecurityPolicy, html, page } from "../http/html.ts";
 import { STYLESHEET } from "./style.ts";
 
 export const PAGES = {
@@ -37,23 +36,6 @@ interface Node {
   attributes: { name?: string; type?: string; value?: unknown; required?: boolean; autocomplete?: string };
   messages: { id: number; text: string; type: string }[];
   meta: { label?: { text: string } };
-}
-
-/**
- * CSP for the pages (SEC-71): nothing but our stylesheet; forms may post to us and, because
- * Chrome applies form-action to the redirect after a post, onwards to allowed return URLs.
- */
-export function contentSecurityPolicy(baseUrl: string, redirect: RedirectPolicy): string {
-  const targets = new Set([new URL(baseUrl).origin, redirect.defaultUrl.origin]);
-  for (const entry of redirect.allowed) targets.add(`${entry.protocol}//${entry.host}`);
-  return [
-    "default-src 'none'",
-    "style-src 'self'",
-    "img-src 'self'",
-    `form-action 'self' ${[...targets].join(" ")}`,
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-  ].join("; ");
 }
 
 export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise<void> {

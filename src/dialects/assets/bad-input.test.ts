@@ -99,6 +99,15 @@ describe("Unsupported content types (D13: 415)", () => {
     }
   });
 
+  it("BAD-J07: a form body with a Content-Encoding is refused unread → 415 Assets JSON at every POST endpoint; nothing signs in, nothing ends", async (t) => {
+    const f = await fixture(t);
+    for (const target of f.targets) {
+      const res = await send(f, target, { headers: { ...FORM, "content-encoding": "gzip" }, payload: `username=alice&password=${encodeURIComponent(PASSWORD)}` });
+      assertAssetsError(res, 415, { errorname: "HttpMediaTypeNotSupportedException" });
+      await assertNothingChanged(f, res, target.name);
+    }
+  });
+
   it("§2.9: a multipart/form-data body (Postman's 'formdata' mode) has no parser yet: 415, not a 500 and not a session", async (t) => {
     const f = await fixture(t);
     const payload = `--x\r\nContent-Disposition: form-data; name="username"\r\n\r\nalice\r\n--x\r\nContent-Disposition: form-data; name="password"\r\n\r\n${PASSWORD}\r\n--x--\r\n`;

@@ -18,7 +18,7 @@ import type { Core } from "../../core/index.ts";
 import type { AuthenticatedSession, Identity } from "../../core/model.ts";
 import { type RedirectPolicy, resolveRedirect } from "../../core/redirect-gate.ts";
 import { COOKIE_NAMES, readCookie, serializeCookie } from "../../http/cookies.ts";
-import { html, page } from "../../http/html.ts";
+import { contentSecurityPolicy, html, page } from "../../http/html.ts";
 import { BodyError } from "../../http/json-body.ts";
 import { requestOrigin } from "../../http/request-context.ts";
 import { isCrossSite } from "../../http/same-site.ts";
@@ -246,7 +246,8 @@ export async function assetsRedirectLogout(app: AssetsApp, door: AssetsDoorOptio
         if (readCookie(request.headers.cookie, COOKIE_NAMES.assetsSession)) session.clearCookie(reply);
         return reply.code(302).header("location", next).send();
       }
-      if (request.method === "GET") {
+      // A bearer token is no ambient credential: no other site can have sent it (SEC-55).
+      if (request.method === "GET" && current.via === "cookie") {
         const site = request.headers["sec-fetch-site"];
         const origin = request.headers.origin;
         const oneStep = typeof site === "string" && site !== "" ? SITE_SAFE.has(site) : typeof origin === "string" && door.ownOrigins.includes(origin);
@@ -261,6 +262,17 @@ export async function assetsRedirectLogout(app: AssetsApp, door: AssetsDoorOptio
       return reply.code(302).header("location", next).send();
     },
   });
+
+  // Outside /services there is no not-found handler of ours: answer other methods here, in Assets' words.
+  app.route({
+    method: ["PUT", "DELETE", "PATCH"],
+    url: ROUTES.redirectLogout,
+    schema: { hide: true },
+    handler: async (request, reply) => {
+      reply.header("allow", "GET, POST");
+      return sendAssetsError(reply, { errorcode: 405, errorname: "HttpRequestMethodNotSupportedException", message: `Request method '${request.method.slice(0, 16)}' is not supported` }, false);
+    },
+  });
 }
 
 function csrfFor(door: AssetsDoorOptions, auth: AuthenticatedSession): string {
@@ -270,7 +282,7 @@ function csrfFor(door: AssetsDoorOptions, auth: AuthenticatedSession): string {
 function confirmationPage(reply: FastifyReply, door: AssetsDoorOptions, csrf: string, successUrl: string | undefined): FastifyReply {
   return reply
     .code(200)
-    .header("content-security-policy", `default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`)
+    .header("content-security-policy", contentSecurityPolicy(door.baseUrl, { defaultUrl: new URL(door.landingPage), allowed: door.redirect.allowed }))
     .type("text/html; charset=utf-8")
     .send(
       page({
@@ -353,7 +365,10 @@ function installErrorHandling(app: AssetsApp, door: AssetsDoorOptions): void {
 function toAssetsError(error: FastifyError): AssetsError {
   if (error instanceof AssetsWireError) return error.wire;
   if (isCoreError(error)) return fromCoreError(error);
-  if (error instanceof BodyError) return badRequest("The request body could not be read.");
+  if (error instanceof BodyError) {
+    if (error.problem === "encoding") return { errorcode: 415, errorname: "HttpMediaTypeNotSupportedException", message: error.message };
+    return badRequest("The request body could not be read.");
+  }
   if (error.validation) return badRequest("Invalid request parameters.");
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return { errorcode: 413, errorname: "PayloadTooLargeException", message: "The request body is too large." };
   if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return { errorcode: 415, errorname: "HttpMediaTypeNotSupportedException", message: "Send parameters in the query string or as a form." };

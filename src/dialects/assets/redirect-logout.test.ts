@@ -140,6 +140,15 @@ describe("GET /logout: one step from our own site (D15)", () => {
     assert.equal(setCookies(res).length, 0);
     await assertEnded(pub, bearer(token));
   });
+
+  it("SEC-55: a bearer GET /logout that says nothing of its origin is one step too: a bearer token is no ambient credential", async (t) => {
+    const { pub, adm } = await assetsFor(t);
+    await user(adm);
+    const token = await apiLogin(pub);
+    const res = await getLogout(pub, "/x", bearer(token));
+    assertRedirect(res, `${BASE}/x`);
+    await assertEnded(pub, bearer(token));
+  });
 });
 
 describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)", () => {
@@ -158,6 +167,8 @@ describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)
       const res = await getLogout(pub, "https://app.example.com/after", { ...s.cookie, ...c.headers });
       const f = assertConfirmationPage(res, s);
       assert.equal(f.fields.logoutSuccessUrl, "https://app.example.com/after");
+      // Chrome applies form-action to the redirect after the post: the allowed target must be in it.
+      assert.match(String(res.headers["content-security-policy"]), /form-action 'self'[^;]* https:\/\/app\.example\.com/);
       await assertNothingEnded(pub, s, res);
     });
   }
@@ -263,6 +274,20 @@ describe("POST /logout needs the csrfToken (D15)", () => {
     assertCsrfRefused(res);
     await assertNothingEnded(pub, s, res);
     assertAssetsError(await pub.inject({ method: "GET", url: "/logout?logoutSuccessUrl=a&logoutSuccessUrl=b", headers: s.cookie }), 400);
+  });
+});
+
+describe("/logout with other methods", () => {
+  it("SEC-69: PUT, DELETE and PATCH on /logout → 405 with Allow: GET, POST, in the Assets envelope; nothing ended", async (t) => {
+    const { pub, adm } = await assetsFor(t);
+    await user(adm);
+    const s = await browserLogin(pub);
+    for (const method of ["PUT", "DELETE", "PATCH"] as const) {
+      const res = await pub.inject({ method, url: "/logout", headers: { ...s.cookie, "sec-fetch-site": "same-origin" } });
+      assertAssetsError(res, 405);
+      assert.equal(res.headers.allow, "GET, POST");
+    }
+    await assertLive(pub, s.cookie);
   });
 });
 

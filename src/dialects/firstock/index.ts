@@ -82,16 +82,6 @@ export async function firstockDoor(app: FirstockApp, door: FirstockDoorOptions):
     return sendFailure(reply, failure);
   });
 
-  // BAD-J07: bodies are never decoded, so a content coding would be read as if it were JSON
-  // (RFC 9110 §8.4.1 allows 415). Checked before the body is read, so a bomb is never inflated.
-  app.addHook("onRequest", async (request, reply) => {
-    if (request.is404) return;
-    const coding = String(request.headers["content-encoding"] ?? "identity").trim().toLowerCase();
-    if (coding !== "identity") {
-      return sendFailure(reply, { code: 415, name: "UNSUPPORTED_MEDIA_TYPE", field: "Content-Encoding", message: "Content-Encoding is not supported; send the body uncompressed" });
-    }
-  });
-
   // SEC-50: JSON only. Forms would otherwise be parsed by the listener's form parser.
   app.addHook("preValidation", async (request, reply) => {
     if (request.is404) return; // the not-found handler answers 404/405 in the envelope
@@ -218,6 +208,9 @@ function toFailure(error: FastifyError): FirstockFailure {
   if (isCoreError(error)) return fromCoreError(error);
   if (error instanceof BodyError) {
     if (error.problem === "charset") return { code: 415, name: "UNSUPPORTED_MEDIA_TYPE", field: "Content-Type", message: error.message };
+    if (error.problem === "encoding") {
+      return { code: 415, name: "UNSUPPORTED_MEDIA_TYPE", field: "Content-Encoding", message: "Content-Encoding is not supported; send the body uncompressed" };
+    }
     return badRequest("body", error.problem === "empty" ? "request body is required" : error.message);
   }
   if (error.validation) {

@@ -142,6 +142,18 @@ describe("Content types and sizes (SEC-67, SEC-68, BAD-J04, BAD-J06, D13)", () =
     await assertNothingChanged(f);
   });
 
+  it("BAD-J07: a body with a Content-Encoding (gzip, or plain JSON that claims to be gzip) → 415 herodot, never read", async (t) => {
+    const f = await fixture(t);
+    for (const target of f.targets) {
+      const body = target.name === "performNativeLogout" ? JSON.stringify({ session_token: f.token }) : JSON.stringify({ method: "password", identifier: ALICE.email, password: PASSWORD });
+      for (const coding of ["gzip", "deflate", "br"]) {
+        const res = await send(f, target, body, { ...JSON_TYPE, "content-encoding": coding });
+        assertHerodot(res, 415, { reason: /Content-Encoding/ });
+      }
+    }
+    await assertNothingChanged(f);
+  });
+
   it("BAD-J06: a charset other than UTF-8 (utf-7, latin1, utf-16) → 415 herodot", async (t) => {
     const f = await fixture(t);
     for (const charset of ["utf-7", "latin1", "UTF-16", '"utf-7"']) {

@@ -78,6 +78,7 @@ const BODY_REASONS: Record<BodyError["problem"], string> = {
   forbidden_key: "Unable to decode JSON payload: the body uses a forbidden key.",
   too_deep: "Unable to decode JSON payload: the body is nested too deeply.",
   charset: "Unable to decode JSON payload: only UTF-8 is supported.",
+  encoding: "Unable to decode HTTP Request Body: a Content-Encoding is not supported; send it uncompressed.",
 };
 
 /**
@@ -100,7 +101,7 @@ function errorHandlerFor(door: KratosDoorOptions) {
 function toKratosError(error: FastifyError, request: FastifyRequest): KratosError {
   if (error instanceof KratosWireError) return error.wire;
   if (isCoreError(error)) return fromCoreError(error);
-  if (error instanceof BodyError) return { code: error.problem === "charset" ? 415 : 400, reason: BODY_REASONS[error.problem] };
+  if (error instanceof BodyError) return { code: error.problem === "charset" || error.problem === "encoding" ? 415 : 400, reason: BODY_REASONS[error.problem] };
   if (error.validation) {
     return { code: 400, reason: `${error.validationContext ?? "request"} ${error.message.replace(/^[a-z]+\/?/, "")}`.trim() };
   }
