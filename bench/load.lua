@@ -11,6 +11,11 @@
 --       BENCH_EXHAUSTED (the driver then interrupts wrk, whose main thread would otherwise sleep
 --       the whole -d), and the rate is computed here over the real window (first request handed
 --       out → last token handed out), timed with CLOCK_MONOTONIC.
+--   wrk -tT ... -s bench/load.lua URL -- firstock-logout <tokens file> T <userId>
+--       POST /api/V4/logout {"userId": <userId>, "jKey": …}, each token once, bounded as logout.
+--   wrk -tT ... -s bench/load.lua URL -- assets-logout <tokens file> T
+--       POST /services/logout with Cookie: authToken=… and X-CSRF-TOKEN, each token once,
+--       bounded as logout. Each line of the file is "<token> <csrfToken>".
 --
 -- Each wrk thread takes its own slice of the file (line k goes to thread k mod threads), so no
 -- token is used twice even with -t > 1. Prints one line "BENCH_JSON {...}" from done().
@@ -56,19 +61,29 @@ function init(args)
   -- The thread count comes as an argument: thread k is set up and initialised before thread
   -- k + 1 exists, so setup() cannot tell it.
   nthreads = tonumber(args[3] or "1")
-  if mode ~= "whoami" and mode ~= "whoami-once" and mode ~= "logout" then
-    error("mode must be whoami, whoami-once or logout")
+  local user = args[4]
+  if mode ~= "whoami" and mode ~= "whoami-once" and mode ~= "logout" and mode ~= "firstock-logout" and mode ~= "assets-logout" then
+    error("mode must be whoami, whoami-once, logout, firstock-logout or assets-logout")
   end
+  if mode == "firstock-logout" and not user then error("firstock-logout needs a userId") end
   local k = 0
   for line in io.lines(file) do
     if line ~= "" then
       if k % nthreads == tid then
         n = n + 1
-        if mode ~= "logout" then
+        if mode == "whoami" or mode == "whoami-once" then
           reqs[n] = wrk.format("GET", "/sessions/whoami", { ["X-Session-Token"] = line })
-        else
+        elseif mode == "logout" then
           reqs[n] = wrk.format("DELETE", "/self-service/logout/api",
             { ["Content-Type"] = "application/json" }, '{"session_token":"' .. line .. '"}')
+        elseif mode == "firstock-logout" then
+          reqs[n] = wrk.format("POST", "/api/V4/logout",
+            { ["Content-Type"] = "application/json" }, '{"userId":"' .. user .. '","jKey":"' .. line .. '"}')
+        else
+          local token, csrf = line:match("^(%S+) (%S+)$")
+          if not token then error("assets-logout lines are '<token> <csrfToken>'") end
+          reqs[n] = wrk.format("POST", "/services/logout",
+            { ["Cookie"] = "authToken=" .. token, ["X-CSRF-TOKEN"] = csrf, ["Content-Length"] = "0" })
         end
       end
       k = k + 1

@@ -6,11 +6,19 @@
  *       (sessions JOIN identities), constant-time hash check, 200 JSON or 401.
  *   R2  DELETE /self-service/logout/api {"session_token": …} → the same lookup and check, then
  *       one UPDATE committed on its own with synchronous=FULL (one fsync per logout), 204.
+ *       The same R2, speaking the other doors' logout wires:
+ *       POST /api/V4/logout {"userId", "jKey"} (Firstock) → the lookup joined with the identity,
+ *       userId must name it (username or email), the session must be live; one UPDATE as above;
+ *       Firstock's success envelope, or its 401 INVALID_JKEY.
+ *       POST /services/logout (Assets AJAX) with `Cookie: authToken=…` and `X-CSRF-TOKEN` =
+ *       base64url(HMAC-SHA256(CURFEW_SECRET, "csrf:" + session id)) → the lookup, the CSRF
+ *       check in constant time, the session must be live; one UPDATE as above;
+ *       {"logoutSuccess":true} and the cleared cookie, or Assets' 401 / 403.
  *
- * Usage: node --import tsx bench/reference-server.ts <sqlite file> <port>
+ * Usage: CURFEW_SECRET=… node --import tsx bench/reference-server.ts <sqlite file> <port>
  * Prints "ready <port>" once listening. Listens on 127.0.0.1 only.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Database from "better-sqlite3";
 
@@ -46,6 +54,11 @@ const whoamiQuery = db.prepare<[string], WhoamiRow>(
     WHERE sessions.id = ?`,
 );
 const secretQuery = db.prepare<[string], { secret_hash: string }>(`SELECT secret_hash FROM sessions WHERE id = ?`);
+const liveQuery = db.prepare<[string], { secret_hash: string; revoked_at: number | null; expires_at: number; email: string; username: string | null }>(
+  `SELECT sessions.secret_hash, sessions.revoked_at, sessions.expires_at, identities.email, identities.username
+     FROM sessions JOIN identities ON identities.id = sessions.identity_id
+    WHERE sessions.id = ?`,
+);
 const revoke = db.prepare<[number, string]>(
   `UPDATE sessions SET revoked_at = ?, revoked_reason = 'logout' WHERE id = ? AND revoked_at IS NULL`,
 );
@@ -97,7 +110,8 @@ function whoami(req: IncomingMessage, res: ServerResponse): void {
   );
 }
 
-function logout(req: IncomingMessage, res: ServerResponse): void {
+/** The request's JSON body (at most 4 KiB), or undefined when it is not JSON. */
+function readJson(req: IncomingMessage, then: (body: Record<string, unknown> | undefined) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   req.on("data", (chunk: Buffer) => {
@@ -106,13 +120,23 @@ function logout(req: IncomingMessage, res: ServerResponse): void {
     else chunks.push(chunk);
   });
   req.on("end", () => {
-    let token: unknown;
+    let body: unknown;
     try {
-      token = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { session_token?: unknown }).session_token;
+      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
     } catch {
+      body = undefined;
+    }
+    then(typeof body === "object" && body !== null ? (body as Record<string, unknown>) : undefined);
+  });
+}
+
+function logout(req: IncomingMessage, res: ServerResponse): void {
+  readJson(req, (body) => {
+    if (!body) {
       send(res, 400, JSON.stringify({ error: { code: 400 } }));
       return;
     }
+    const token = body.session_token;
     const parsed = parse(token);
     const row = parsed ? secretQuery.get(parsed[0]) : undefined;
     if (!parsed || !row || !matches(parsed[1], row.secret_hash)) {
@@ -125,10 +149,70 @@ function logout(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
+/** A live session row for the token (not revoked, not expired), or undefined. */
+function liveSession(parsed: [string, string] | null) {
+  const row = parsed ? liveQuery.get(parsed[0]) : undefined;
+  if (!parsed || !row || !matches(parsed[1], row.secret_hash) || row.revoked_at !== null || row.expires_at <= Date.now()) return undefined;
+  return row;
+}
+
+const INVALID_JKEY = JSON.stringify({ status: "failed", code: "401", name: "INVALID_JKEY", error: { field: "jKey", message: "jKey parameter is invalid" } });
+const FIRSTOCK_LOGGED_OUT = JSON.stringify({ status: "success", data: "Successfully logged out" });
+
+function firstockLogout(req: IncomingMessage, res: ServerResponse): void {
+  readJson(req, (body) => {
+    const parsed = parse(body?.jKey);
+    const row = liveSession(parsed);
+    const userId = typeof body?.userId === "string" ? body.userId.toLowerCase() : null;
+    if (!row || userId === null || (userId !== row.email.toLowerCase() && userId !== row.username?.toLowerCase())) {
+      send(res, 401, INVALID_JKEY);
+      return;
+    }
+    revoke.run(Date.now(), parsed![0]);
+    send(res, 200, FIRSTOCK_LOGGED_OUT);
+  });
+}
+
+const CSRF_SECRET = process.env.CURFEW_SECRET ?? "";
+const NOT_LOGGED_IN = JSON.stringify({ errorcode: 401, message: "Not logged in" });
+const INVALID_CSRF = JSON.stringify({ errorcode: 403, errorname: "InvalidCsrfTokenException", message: "Invalid CSRF token" });
+const ASSETS_LOGGED_OUT = JSON.stringify({ logoutSuccess: true });
+
+function authTokenCookie(header: string | undefined): string | null {
+  if (!header) return null;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === "authToken") return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+function assetsLogout(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  req.on("end", () => {
+    const parsed = parse(authTokenCookie(req.headers.cookie));
+    if (!liveSession(parsed)) {
+      send(res, 401, NOT_LOGGED_IN);
+      return;
+    }
+    const expected = Buffer.from(createHmac("sha256", CSRF_SECRET).update("csrf:" + parsed![0]).digest("base64url"));
+    const presented = Buffer.from(String(req.headers["x-csrf-token"] ?? ""));
+    if (expected.length !== presented.length || !timingSafeEqual(expected, presented)) {
+      send(res, 403, INVALID_CSRF);
+      return;
+    }
+    revoke.run(Date.now(), parsed![0]);
+    res.setHeader("set-cookie", "authToken=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax");
+    send(res, 200, ASSETS_LOGGED_OUT);
+  });
+}
+
 const server = createServer((req, res) => {
   const url = req.url ?? "/";
   if (url === "/sessions/whoami" && req.method === "GET") return whoami(req, res);
   if (url === "/self-service/logout/api" && req.method === "DELETE") return logout(req, res);
+  if (url === "/api/V4/logout" && req.method === "POST") return firstockLogout(req, res);
+  if (url === "/services/logout" && req.method === "POST") return assetsLogout(req, res);
   if (url === "/health/alive") return send(res, 200, '{"status":"ok"}');
   send(res, 404, '{"error":{"code":404}}');
 });
