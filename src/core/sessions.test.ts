@@ -482,6 +482,17 @@ describe("INV-3 fail closed: a store that throws is STORE_UNAVAILABLE", () => {
     await rejectsWith(env.failingCore(["touchSession"]).sessions.authenticate(s.token), "STORE_UNAVAILABLE");
   });
 
+  test("INV-3 findLive answers null for no live session, but a store failure still throws", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const s = await env.core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN);
+    assert.equal((await env.core.sessions.findLive(s.token))?.session.id, s.session.id);
+    for (const token of [undefined, null, "", "not-a-token", `${s.session.id}.${"A".repeat(43)}`]) {
+      assert.equal(await env.core.sessions.findLive(token), null);
+    }
+    await rejectsWith(env.failingCore(["findSessionWithIdentity"]).sessions.findLive(s.token), "STORE_UNAVAILABLE");
+  });
+
   test("INV-1 a revocation the store cannot commit is STORE_UNAVAILABLE, never a success", async (t) => {
     const env = await setup(t);
     await createAlice(env.core);

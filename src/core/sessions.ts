@@ -155,6 +155,19 @@ export class Sessions {
     return found;
   }
 
+  /**
+   * authenticate() for callers that treat "no live session" as an answer, not an error: null for
+   * a missing, malformed, unknown or ended token; a store failure still throws (INV-3).
+   */
+  async findLive(token: string | null | undefined): Promise<AuthenticatedSession | null> {
+    try {
+      return await this.authenticate(token);
+    } catch (error) {
+      if (error instanceof CoreError && (error.code === "SESSION_INACTIVE" || error.code === "SESSION_MISSING")) return null;
+      throw error;
+    }
+  }
+
   /** Live: not revoked, before its absolute expiry, and used within its idle timeout (D5). */
   isLive(session: Session, now: Date = this.clock.now()): boolean {
     const t = now.getTime();

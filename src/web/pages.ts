@@ -54,10 +54,7 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
   async function currentSession(request: FastifyRequest): Promise<AuthenticatedSession | null> {
     const token = presentedToken(request);
     if (!token || token.source !== "cookie") return null;
-    return core.sessions.authenticate(token.token).catch((error: unknown) => {
-      if (isCoreError(error, "SESSION_INACTIVE") || isCoreError(error, "SESSION_MISSING")) return null;
-      throw error;
-    });
+    return core.sessions.findLive(token.token);
   }
 
   // A page that cannot be served says so as a page; a store that does not answer is a 503 (INV-3).

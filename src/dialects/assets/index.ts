@@ -318,10 +318,7 @@ function sessionReader(door: AssetsDoorOptions) {
         token = readCookie(request.headers.cookie, COOKIE_NAMES.assetsSession);
       }
       if (!token) return null;
-      const auth = await core.sessions.authenticate(token).catch((error: unknown) => {
-        if (isCoreError(error, "SESSION_INACTIVE") || isCoreError(error, "SESSION_MISSING")) return null;
-        throw error;
-      });
+      const auth = await core.sessions.findLive(token);
       return auth ? { auth, via } : null;
     },
     async require(request: FastifyRequest): Promise<Current> {

@@ -4,7 +4,7 @@
  * {userId, jKey}` ends it, `POST /api/V4/userDetails {userId, jKey}` checks it. JSON bodies
  * only; the jKey travels in the body, never in a URL or a log (SEC-50).
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyError } from "fastify";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { isCoreError } from "../../core/errors.ts";
@@ -95,10 +95,7 @@ export async function firstockDoor(app: FirstockApp, door: FirstockDoorOptions):
   async function ownedSession(userId: string, jKey: string): Promise<{ identity: Identity; auth: AuthenticatedSession } | null> {
     const identity = await core.identities.findByIdentifier(userId);
     if (!identity || jKey === "") return null;
-    const auth = await core.sessions.authenticate(jKey).catch((error: unknown) => {
-      if (isCoreError(error, "SESSION_INACTIVE") || isCoreError(error, "SESSION_MISSING")) return null;
-      throw error;
-    });
+    const auth = await core.sessions.findLive(jKey);
     return auth && auth.identity.id === identity.id ? { identity, auth } : null;
   }
 

@@ -97,10 +97,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
   async function signedInSession(request: FastifyRequest) {
     const token = presentedToken(request);
     if (!token) return null;
-    return core.sessions.authenticate(token.token).catch((error: unknown) => {
-      if (isCoreError(error, "SESSION_INACTIVE") || isCoreError(error, "SESSION_MISSING")) return null;
-      throw error;
-    });
+    return core.sessions.findLive(token.token);
   }
 
   function validatedReturnTo(returnTo: string | undefined): string | null {

@@ -36,10 +36,7 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
   async function currentSession(request: FastifyRequest): Promise<AuthenticatedSession | null> {
     const token = presentedToken(request);
     if (!token) return null;
-    return core.sessions.authenticate(token.token).catch((error: unknown) => {
-      if (isCoreError(error, "SESSION_INACTIVE") || isCoreError(error, "SESSION_MISSING")) return null;
-      throw error;
-    });
+    return core.sessions.findLive(token.token);
   }
 
   app.delete(

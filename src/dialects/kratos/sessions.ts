@@ -3,7 +3,7 @@
  * (research/kratos.md §3.2–§3.5). Any Curfew session token works here, whichever door began it.
  */
 import { Type } from "typebox";
-import { CoreError, isCoreError } from "../../core/errors.ts";
+import { CoreError } from "../../core/errors.ts";
 import type { AuthenticatedSession } from "../../core/model.ts";
 import { isUuid } from "../../core/tokens.ts";
 import { isCrossSite } from "../../http/same-site.ts";
@@ -35,13 +35,9 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
     unauthorized: KratosError,
   ): Promise<{ auth: AuthenticatedSession; token: PresentedToken }> {
     const token = presentedToken(request);
-    if (!token) throw new KratosWireError(unauthorized);
-    try {
-      return { auth: await core.sessions.authenticate(token.token), token };
-    } catch (error) {
-      if (isCoreError(error, "SESSION_INACTIVE") || isCoreError(error, "SESSION_MISSING")) throw new KratosWireError(unauthorized);
-      throw error;
-    }
+    const auth = token ? await core.sessions.findLive(token.token) : null;
+    if (!token || !auth) throw new KratosWireError(unauthorized);
+    return { auth, token };
   }
 
   /**
