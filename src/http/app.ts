@@ -131,6 +131,15 @@ export async function createHttpApp(options: HttpAppOptions) {
 }
 
 export type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
+
+/** What a door plugin is handed: a listener's Fastify instance, typed by its TypeBox schemas. */
+export type DoorApp = FastifyInstance<
+  import("node:http").Server,
+  import("node:http").IncomingMessage,
+  import("node:http").ServerResponse,
+  import("fastify").FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 export type { FastifyInstance };
 
 /**

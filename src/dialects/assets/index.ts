@@ -10,7 +10,6 @@
  * logging out silently; login refuses cross-site browser posts (login CSRF, SEC-65).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { sessionCsrfToken, sessionCsrfTokenMatches } from "../../core/csrf.ts";
 import { isCoreError } from "../../core/errors.ts";
@@ -19,6 +18,7 @@ import type { AuthenticatedSession, Identity } from "../../core/model.ts";
 import { type RedirectPolicy, resolveRedirect } from "../../core/redirect-gate.ts";
 import { COOKIE_NAMES, readCookie, serializeCookie } from "../../http/cookies.ts";
 import { contentSecurityPolicy, html, page } from "../../http/html.ts";
+import type { DoorApp } from "../../http/app.ts";
 import { BodyError } from "../../http/json-body.ts";
 import { requestOrigin } from "../../http/request-context.ts";
 import { isCrossSite } from "../../http/same-site.ts";
@@ -48,14 +48,6 @@ export interface AssetsDoorOptions {
   secureCookies: boolean;
   ownOrigins: readonly string[];
 }
-
-type AssetsApp = import("fastify").FastifyInstance<
-  import("node:http").Server,
-  import("node:http").IncomingMessage,
-  import("node:http").ServerResponse,
-  import("fastify").FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
 
 type Params = Record<string, string>;
 
@@ -96,11 +88,11 @@ const SITE_SAFE = new Set(["same-origin", "same-site", "none"]);
  * JSON and text/plain parsers would otherwise accept a body this door then ignores, so a
  * `text/plain` POST /services/logout would succeed; without them it is 415 (D13).
  */
-function acceptFormsOnly(app: AssetsApp): void {
+function acceptFormsOnly(app: DoorApp): void {
   app.removeContentTypeParser(["application/json", "text/plain"]);
 }
 
-export async function assetsServices(app: AssetsApp, door: AssetsDoorOptions): Promise<void> {
+export async function assetsServices(app: DoorApp, door: AssetsDoorOptions): Promise<void> {
   acceptFormsOnly(app);
   installErrorHandling(app, door);
   app.setNotFoundHandler((request, reply) => {
@@ -207,7 +199,7 @@ export async function assetsServices(app: AssetsApp, door: AssetsDoorOptions): P
 }
 
 /** `GET|POST /logout?logoutSuccessUrl=` (D15), outside /services. */
-export async function assetsRedirectLogout(app: AssetsApp, door: AssetsDoorOptions): Promise<void> {
+export async function assetsRedirectLogout(app: DoorApp, door: AssetsDoorOptions): Promise<void> {
   acceptFormsOnly(app);
   // status_ok_on_error is Assets' returnStatusOkOnErrorForServicesApi: it covers /services/*
   // only. /logout answers browsers, for whom a 200 would read as success (INV-1).
@@ -350,7 +342,7 @@ function secondsUntil(core: Core, at: Date): number {
   return Math.max(0, Math.floor((at.getTime() - core.clock.now().getTime()) / 1000));
 }
 
-function installErrorHandling(app: AssetsApp, door: AssetsDoorOptions): void {
+function installErrorHandling(app: DoorApp, door: AssetsDoorOptions): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const wire = toAssetsError(error);
     if (wire.errorcode >= 500 && !isCoreError(error)) request.log.error({ err: error }, "unhandled error");

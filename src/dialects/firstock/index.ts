@@ -5,12 +5,12 @@
  * only; the jKey travels in the body, never in a URL or a log (SEC-50).
  */
 import type { FastifyError } from "fastify";
-import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { isCoreError } from "../../core/errors.ts";
 import type { Core } from "../../core/index.ts";
 import type { AuthenticatedSession, Identity } from "../../core/model.ts";
 import { constantTimeEqual } from "../../core/tokens.ts";
+import type { DoorApp } from "../../http/app.ts";
 import { BodyError } from "../../http/json-body.ts";
 import { requestOrigin } from "../../http/request-context.ts";
 import {
@@ -39,14 +39,6 @@ export interface FirstockDoorOptions {
   timeZone: string;
 }
 
-type FirstockApp = import("fastify").FastifyInstance<
-  import("node:http").Server,
-  import("node:http").IncomingMessage,
-  import("node:http").ServerResponse,
-  import("fastify").FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
-
 const text = (maxLength: number, minLength = 0) => Type.String({ maxLength, minLength });
 
 const LoginBody = Type.Object(
@@ -72,7 +64,7 @@ const Failure = Type.Object({
 /** Responses are written by envelope.ts as exact strings; these schemas document them. */
 const docs = (success: Type.TSchema) => ({ 200: success, 400: Failure, 401: Failure, 413: Failure, 415: Failure, 429: Failure, 503: Failure });
 
-export async function firstockDoor(app: FirstockApp, door: FirstockDoorOptions): Promise<void> {
+export async function firstockDoor(app: DoorApp, door: FirstockDoorOptions): Promise<void> {
   const { core } = door;
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -1,6 +1,6 @@
 /** What every Kratos handler needs: the core and the few settings of this door. */
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyTypeProviderDefault } from "fastify";
-import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { DoorApp } from "../../http/app.ts";
 import type { Core } from "../../core/index.ts";
 import type { RedirectPolicy } from "../../core/redirect-gate.ts";
 import type { AuthenticatedSession, Identity, Session } from "../../core/model.ts";
@@ -23,15 +23,9 @@ export interface KratosDoorOptions {
   secureCookies: boolean;
 }
 
-export type KratosApp = FastifyInstance<
-  import("node:http").Server,
-  import("node:http").IncomingMessage,
-  import("node:http").ServerResponse,
-  import("fastify").FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
+export type KratosApp = DoorApp;
 
-export type { FastifyReply, FastifyRequest, FastifyTypeProviderDefault };
+export type { FastifyReply, FastifyRequest };
 
 export function sessionView(
   door: KratosDoorOptions,
