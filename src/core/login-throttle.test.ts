@@ -3,23 +3,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isCoreError } from "./errors.ts";
 import { LoginThrottle } from "./login-throttle.ts";
-import type { Clock } from "./ports.ts";
 import type { ThrottleSettings } from "./settings.ts";
-
-class ManualClock implements Clock {
-  constructor(public t = Date.UTC(2026, 0, 1)) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
+import { ManualClock } from "../../test/support/clock.ts";
 
 const MINUTE = 60_000;
 
 function setup(overrides: Partial<ThrottleSettings> = {}) {
-  const clock = new ManualClock();
+  const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const settings: ThrottleSettings = {
     perIdentifier: { max: 3, windowMs: 15 * MINUTE },
     perIp: { max: 5, windowMs: 10 * MINUTE },

@@ -9,21 +9,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isCrossSite } from "./same-site.ts";
 import {
+  ALICE,
   assertDead,
   assertHerodot,
   assertLive,
   byCookie,
-  createIdentity,
   json,
-  kratosFor,
   signIn,
+  withAlice,
   type Kratos,
   type Response,
 } from "../../test/support/kratos.ts";
 
 const BASE = "https://auth.example.com";
 const SPA = "https://app.example.com";
-const ALICE = { email: "alice@example.com", username: "alice" };
 const CONFIG = { "serve.public.base_url": BASE, "serve.public.cors.allowed_origins": [SPA, "http://localhost:3000"] };
 
 function assertNoCors(res: Response, what: string): void {
@@ -39,15 +38,9 @@ function listOf(header: unknown): string[] {
     .filter(Boolean);
 }
 
-async function withAlice(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = CONFIG): Promise<Kratos> {
-  const k = await kratosFor(t, { config });
-  await createIdentity(k.adm, ALICE);
-  return k;
-}
-
 describe("CORS for listed origins (SEC-57)", () => {
   it("SEC-57: a listed origin gets Access-Control-Allow-Origin = that origin (never *), Allow-Credentials true, Vary: Origin, on success and on error", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     const { token } = await signIn(k.pub, ALICE.email);
     for (const origin of [SPA, "http://localhost:3000"]) {
       const ok = await k.pub.inject({ method: "GET", url: "/sessions/whoami", headers: { origin, ...byCookie(token) } });
@@ -65,7 +58,7 @@ describe("CORS for listed origins (SEC-57)", () => {
   });
 
   it("SEC-57: a preflight from a listed origin → 204 with the allowed methods and headers, answered before routing (any path)", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     for (const url of ["/sessions/whoami", "/sessions/00000000-0000-4000-8000-000000000000", "/self-service/logout/browser", "/self-service/login?flow=x"]) {
       const res = await k.pub.inject({
         method: "OPTIONS",
@@ -86,7 +79,7 @@ describe("CORS for listed origins (SEC-57)", () => {
   });
 
   it("SEC-57: an unlisted origin (look-alikes, another scheme or port, null, a sub-domain) gets no CORS headers, on requests and preflights", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     const { token } = await signIn(k.pub, ALICE.email);
     const unlisted = [
       "https://evil.example",
@@ -134,7 +127,7 @@ describe("Cookie-authenticated session changes from a listed origin (D12, SEC-56
   }
 
   it("D12: DELETE /sessions/{id} with the cookie from a listed sibling origin (Origin listed, Sec-Fetch-Site: same-site) → 204; the other session is dead", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     const { current, other } = await sessions(k);
     const res = await k.pub.inject({
       method: "DELETE",
@@ -148,7 +141,7 @@ describe("Cookie-authenticated session changes from a listed origin (D12, SEC-56
   });
 
   it("D12: DELETE /sessions (all others) with the cookie from a listed sibling origin → 200 {count}", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     const { current, other } = await sessions(k);
     const res = await k.pub.inject({ method: "DELETE", url: "/sessions", headers: { ...byCookie(current), origin: SPA, "sec-fetch-site": "same-site" } });
     assert.equal(res.statusCode, 200, res.body);
@@ -158,7 +151,7 @@ describe("Cookie-authenticated session changes from a listed origin (D12, SEC-56
   });
 
   it("D12 / SEC-56: the same call from an unlisted origin, a same-site page without Origin, or Origin: null → 403 security_csrf_violation; nothing revoked", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     const { current, other } = await sessions(k);
     const refused: Record<string, string>[] = [
       { origin: "https://evil.example.com", "sec-fetch-site": "same-site" },
@@ -182,7 +175,7 @@ describe("Cookie-authenticated session changes from a listed origin (D12, SEC-56
   });
 
   it("SEC-56: a listed origin that the browser calls cross-site is refused too (its Lax cookie would not even travel there)", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     const { current, other } = await sessions(k);
     const res = await k.pub.inject({
       method: "DELETE",
@@ -194,7 +187,7 @@ describe("Cookie-authenticated session changes from a listed origin (D12, SEC-56
   });
 
   it("D12: a listed origin without Sec-Fetch-Site (an older browser) passes on its Origin alone", async (t) => {
-    const k = await withAlice(t);
+    const k = await withAlice(t, CONFIG);
     const { current, other } = await sessions(k);
     const res = await k.pub.inject({ method: "DELETE", url: `/sessions/${other.id}`, headers: { ...byCookie(current), origin: SPA } });
     assert.equal(res.statusCode, 204, res.body);

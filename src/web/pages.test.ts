@@ -5,28 +5,30 @@
  * same-site layers (house rule 9) or change nothing; the favicon never sets a cookie.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import type { HttpApp } from "../http/app.ts";
+import { setCookies } from "../../test/support/cookies.ts";
 import {
+  ALICE,
+  BASE,
+  BOB,
+  FORM,
   assertDead,
   assertLive,
   bySessionToken,
   byCookie,
   createIdentity,
+  csrfName,
   json,
   kratosFor,
   signIn,
+  withAlice,
   type FlowJson,
   type Kratos,
   type Response,
 } from "../../test/support/kratos.ts";
 
-const BASE = "http://localhost:4433";
-const ALICE = { email: "alice@example.com", username: "alice" };
-const BOB = { email: "bob@example.com", username: "bob" };
-const CSRF_NAME = "csrf_token_" + createHash("sha256").update(BASE).digest("hex");
-const FORM = { "content-type": "application/x-www-form-urlencoded" };
+const CSRF_NAME = csrfName();
 
 /** SEC-71 / SEC-11: what every page carries. */
 function assertPageHeaders(res: Response, what: string): void {
@@ -42,12 +44,6 @@ function assertPageHeaders(res: Response, what: string): void {
   assert.equal(res.headers["x-content-type-options"], "nosniff", `${what}: nosniff`);
   assert.equal(res.headers["referrer-policy"], "no-referrer", `${what}: no Referer leaves a page`);
   assert.equal(res.headers["x-frame-options"], "DENY", `${what}: no framing (older browsers)`);
-}
-
-function setCookies(res: Response): string[] {
-  const header = res.headers["set-cookie"];
-  if (header === undefined) return [];
-  return Array.isArray(header) ? header : [String(header)];
 }
 
 /** A browser login flow (JSON), with the CSRF cookie that goes with it. */
@@ -75,12 +71,6 @@ async function home(pub: HttpApp, token: string): Promise<Response> {
 
 function post(pub: HttpApp, url: string, fields: Record<string, string>, headers: Record<string, string>): Promise<Response> {
   return pub.inject({ method: "POST", url, headers: { ...FORM, ...headers }, payload: new URLSearchParams(fields).toString() });
-}
-
-async function withAlice(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = {}): Promise<Kratos> {
-  const k = await kratosFor(t, { config });
-  await createIdentity(k.adm, ALICE);
-  return k;
 }
 
 describe("Every page is HTML under a strict CSP, never cached (SEC-71, SEC-11, D16)", () => {

@@ -9,10 +9,10 @@
 import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { type Server, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
 import { COOKIE_NAMES } from "../../src/http/cookies.ts";
-import { type TestServer, startTestServer } from "../support/server.ts";
+import { freePort } from "../support/ports.ts";
+import { type Curfew, startCurfew } from "../support/server.ts";
 
 export const PASSWORD = "correct horse battery staple 42";
 export const SESSION_COOKIE = COOKIE_NAMES.kratosSession;
@@ -58,44 +58,7 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS] });
 }
 
-/** A port nobody listens on right now: bind port 0, read it, let it go. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-export interface Curfew {
-  t: TestServer;
-  /** `http://localhost:<port>`: the configured base URL, the origin the browser sees. */
-  base: string;
-  close(): Promise<void>;
-}
-
-/**
- * A real Curfew whose base URL is the address the browser uses, so the URLs it builds (form
- * actions, redirects, the CSP) point at itself.
- */
-export async function startCurfew(config: Record<string, unknown> = {}): Promise<Curfew> {
-  const port = await freePort();
-  const base = `http://localhost:${port}`;
-  const t = await startTestServer({
-    listen: true,
-    config: {
-      "serve.public.port": port,
-      "serve.public.base_url": base,
-      // Every sign-in here comes from 127.0.0.1; keep the per-IP limit out of the way.
-      "login.rate_limit.per_ip.max": 10_000,
-      ...config,
-    },
-  });
-  return { t, base, close: () => t.close() };
-}
+export { type Curfew, startCurfew };
 
 export interface StaticSite {
   origin: string;

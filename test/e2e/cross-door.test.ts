@@ -80,6 +80,11 @@ async function call(url: string, init: RequestInit = {}): Promise<{ status: numb
   return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
 }
 
+/** Kratos whoami with these credential headers. */
+function whoami(headers: Record<string, string>): ReturnType<typeof call> {
+  return call(`${server.publicUrl}/sessions/whoami`, { headers: { accept: "application/json", ...headers } });
+}
+
 function jsonBody(body: unknown, headers: Record<string, string> = {}): RequestInit {
   return { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
 }
@@ -192,7 +197,7 @@ const CHECKS: readonly Check[] = [
     door: "kratos",
     label: "kratos whoami",
     async live(_p, s) {
-      const res = await call(`${server.publicUrl}/sessions/whoami`, { headers: { accept: "application/json", "x-session-token": s.token } });
+      const res = await whoami({ "x-session-token": s.token });
       if (res.status === 401) return false;
       assert.equal(res.status, 200, res.text);
       const body = res.json();
@@ -486,7 +491,7 @@ describe("D7 every session list shows each session with its door", () => {
 
   it("D7: kratos whoami shows the caller's own door", async () => {
     for (const s of sessions) {
-      const res = await call(`${server.publicUrl}/sessions/whoami`, { headers: { accept: "application/json", "x-session-token": s.token } });
+      const res = await whoami({ "x-session-token": s.token });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json().door, s.door);
     }
@@ -541,30 +546,26 @@ function tokenCarriers(token: string): Record<string, string>[] {
   return [{ "x-session-token": token }, { authorization: `Bearer ${token}` }];
 }
 
+/** Kratos whoami accepts the session in both carriers, as the identity's session begun at `door`. */
+async function assertWhoamiInCarriers(p: Person, s: Held, door: Door): Promise<void> {
+  for (const headers of tokenCarriers(s.token)) {
+    const res = await whoami(headers);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.json().id, s.id);
+    assert.equal(res.json().identity.id, p.id);
+    assert.equal(res.json().door, door);
+  }
+}
+
 describe("D1 any Curfew session token works at the Kratos door", () => {
   it("D1: a Firstock jKey passes Kratos whoami as X-Session-Token and as Bearer", async () => {
     const p = await createPerson();
-    const s = await signInFirstock(p);
-    for (const headers of tokenCarriers(s.token)) {
-      const res = await call(`${server.publicUrl}/sessions/whoami`, { headers: { accept: "application/json", ...headers } });
-      assert.equal(res.status, 200, res.text);
-      assert.equal(res.json().id, s.id);
-      assert.equal(res.json().identity.id, p.id);
-      assert.equal(res.json().door, "firstock");
-    }
+    await assertWhoamiInCarriers(p, await signInFirstock(p), "firstock");
   });
 
   it("D1: an Assets authToken (cookie login and apilogin) passes Kratos whoami as X-Session-Token and as Bearer", async () => {
     const p = await createPerson();
-    for (const s of [await signInAssets(p), await signInAssetsApi(p)]) {
-      for (const headers of tokenCarriers(s.token)) {
-        const res = await call(`${server.publicUrl}/sessions/whoami`, { headers: { accept: "application/json", ...headers } });
-        assert.equal(res.status, 200, res.text);
-        assert.equal(res.json().id, s.id);
-        assert.equal(res.json().identity.id, p.id);
-        assert.equal(res.json().door, "assets");
-      }
-    }
+    for (const s of [await signInAssets(p), await signInAssetsApi(p)]) await assertWhoamiInCarriers(p, s, "assets");
   });
 
   it("D1: a Kratos session token works in the Firstock and Assets carriers", async () => {
@@ -585,7 +586,7 @@ describe("D1 any Curfew session token works at the Kratos door", () => {
     });
     assert.equal(res.status, 204, res.text);
     for (const headers of [...tokenCarriers(s.token), { cookie: `ory_kratos_session=${s.token}` }]) {
-      const who = await call(`${server.publicUrl}/sessions/whoami`, { headers: { accept: "application/json", ...headers } });
+      const who = await whoami(headers);
       assert.equal(who.status, 401, who.text);
     }
     for (const headers of [{ authorization: `Bearer ${s.token}` }, { cookie: `authToken=${s.token}` }] as Record<string, string>[]) {

@@ -10,17 +10,16 @@
  * (research/kratos.md sections, and the security rules INV-2, SEC-12, D12).
  */
 import assert from "node:assert/strict";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
   Configuration,
   FrontendApi,
   type LoginFlow,
   type RegistrationFlow,
-  ResponseError,
   type Session,
 } from "@ory/client-fetch";
-import { type TestServer, startTestServer } from "../support/server.ts";
+import { rejectsWith as rejectsWithBody } from "../support/ory-sdk.ts";
+import { type TestServer, startCurfew } from "../support/server.ts";
 
 const PASSWORD = "correct horse battery staple 42";
 const SESSION_COOKIE = "ory_kratos_session";
@@ -33,31 +32,8 @@ let server: TestServer;
 let base: string;
 let serial = 0;
 
-/** A port nobody listens on right now: listen on port 0, note the port, close. */
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", resolve);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 before(async () => {
-  const port = await freePort();
-  base = `http://localhost:${port}`;
-  server = await startTestServer({
-    listen: true,
-    config: {
-      "serve.public.port": port,
-      "serve.public.base_url": base,
-      "selfservice.allowed_return_urls": [ALLOWED_RETURN],
-      // Every sign-in here comes from 127.0.0.1; keep the per-IP limit out of the way.
-      "login.rate_limit.per_ip.max": 10_000,
-    },
-  });
+  ({ t: server, base } = await startCurfew({ "selfservice.allowed_return_urls": [ALLOWED_RETURN] }));
 });
 
 after(async () => {
@@ -156,17 +132,8 @@ async function signInIn(browser: Browser, identifier: string) {
   return result;
 }
 
-/** The SDK throws ResponseError on any non-2xx; this asserts the status and returns the error body. */
-async function rejectsWith(status: number, call: Promise<unknown>): Promise<{ error: Record<string, unknown> }> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(error instanceof ResponseError, `expected a ResponseError, got ${String(error)}`);
-    assert.equal(error.response.status, status);
-    return (await error.response.json()) as { error: Record<string, unknown> };
-  }
-  assert.fail(`expected HTTP ${status}, but the call succeeded`);
-}
+/** The SDK's ResponseError with this status; its body is the herodot envelope. */
+const rejectsWith = (status: number, call: Promise<unknown>) => rejectsWithBody<{ error: Record<string, unknown> }>(status, call);
 
 /** A live session behind this Cookie header, as the SDK sees it. */
 async function assertLive(cookie: string | undefined): Promise<Session> {

@@ -16,6 +16,7 @@ import {
   type Session,
   type SuccessfulNativeLogin,
 } from "@ory/client-fetch";
+import { rejectsWith } from "../support/ory-sdk.ts";
 import { type TestServer, startTestServer } from "../support/server.ts";
 
 const PASSWORD = "correct horse battery staple 42";
@@ -72,18 +73,6 @@ async function signIn(api: FrontendApi, identifier: string, password = PASSWORD)
 function tokenOf(result: { session_token?: string }): string {
   assert.ok(result.session_token, "the native flow answers with a session token");
   return result.session_token;
-}
-
-/** The SDK throws ResponseError on any non-2xx; this asserts the status and returns the error body. */
-async function rejectsWith(status: number, call: Promise<unknown>): Promise<Record<string, unknown>> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(error instanceof ResponseError, `expected a ResponseError, got ${String(error)}`);
-    assert.equal(error.response.status, status);
-    return (await error.response.json()) as Record<string, unknown>;
-  }
-  assert.fail(`expected HTTP ${status}, but the call succeeded`);
 }
 
 /** INV-2 in the SDK's terms: whoami with the token throws a ResponseError with status 401. */

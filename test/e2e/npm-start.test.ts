@@ -12,11 +12,11 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import { freePort } from "../support/ports.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 /** The demo configuration `npm start` passes (package.json). */
@@ -37,18 +37,6 @@ function freshDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "curfew-start-"));
   dirs.push(dir);
   return dir;
-}
-
-/** A port nobody is listening on right now: listen on 0, note the port, close. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** The environment of a fresh shell: ours without any CURFEW_* setting or NODE_ENV, plus `extra`. */

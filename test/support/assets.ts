@@ -8,33 +8,30 @@
 import assert from "node:assert/strict";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import type { HttpApp } from "../../src/http/app.ts";
-import { type IdentityJson, PASSWORD, createIdentity } from "./kratos.ts";
-import { type TestServer, type TestServerOptions, startTestServer } from "./server.ts";
+import { setCookies } from "./cookies.ts";
+import { ALICE, BASE, BOB, FORM, type IdentityJson, PASSWORD, createIdentity } from "./kratos.ts";
+import { type Door, type TestServerOptions, doorFor } from "./server.ts";
 
-export { PASSWORD };
+/** BASE is the default public base URL (serve.public.base_url), hence the default landing page's origin too. */
+export { ALICE, BASE, BOB, FORM, PASSWORD, setCookies };
 export type Response = LightMyRequestResponse;
 
-export const ALICE = { email: "alice@example.com", username: "alice" };
-export const BOB = { email: "bob@example.com", username: "bob" };
-/** The default public base URL (serve.public.base_url), hence the default landing page's origin. */
-export const BASE = "http://localhost:4433";
-export const FORM = { "content-type": "application/x-www-form-urlencoded" } as const;
 /** What a page of our own origin says about itself (SEC-56). */
 export const SAME_ORIGIN = { "sec-fetch-site": "same-origin" } as const;
 
-export interface Assets {
-  t: TestServer;
-  /** The public listener's app. */
-  pub: HttpApp;
-  /** The admin listener's app (identities are made there, D10). */
-  adm: HttpApp;
-}
+/** A started server; identities are made on the admin listener's app, `adm` (D10). */
+export type Assets = Door;
 
 /** Starts a server for one test and closes it when the test ends. */
-export async function assetsFor(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Assets> {
-  const server = await startTestServer(options);
-  t.after(() => server.close());
-  return { t: server, pub: server.server.publicApp, adm: server.server.adminApp };
+export function assetsFor(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Assets> {
+  return doorFor(t, options);
+}
+
+/** A server for one test in which Alice (ALICE, PASSWORD) exists. */
+export async function assetsWithAlice(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Assets> {
+  const a = await assetsFor(t, options);
+  await user(a.adm);
+  return a;
 }
 
 export function user(adm: HttpApp, traits: { email: string; username?: string } = ALICE): Promise<IdentityJson> {
@@ -66,12 +63,6 @@ export function login(
     return pub.inject({ method: "POST", url: path, headers: { ...FORM, ...options.headers }, payload: form(fields) });
   }
   return pub.inject({ method: "POST", url: `${path}?${form(fields)}`, headers: options.headers ?? {} });
-}
-
-/** Every `Set-Cookie` line of a response. */
-export function setCookies(res: Response): string[] {
-  const raw = res.headers["set-cookie"];
-  return raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
 }
 
 /** The value the response sets `authToken` to, or null when it does not set it. */

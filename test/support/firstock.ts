@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import type { HttpApp } from "../../src/http/app.ts";
-import { type TestServer, type TestServerOptions, startTestServer } from "./server.ts";
+import { type Door, type TestServerOptions, doorFor, startDoor } from "./server.ts";
 
 export type Response = LightMyRequestResponse;
 
@@ -34,31 +34,28 @@ export function sha256hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-export interface Firstock {
-  t: TestServer;
-  pub: HttpApp;
-  adm: HttpApp;
-  close(): Promise<void>;
-}
+export type Firstock = Door;
 
-/** A server with the two test vendors configured and the per-IP sign-in limit out of the way. */
-export async function startFirstock(options: TestServerOptions = {}): Promise<Firstock> {
-  const t = await startTestServer({
+/** The two test vendors configured and the per-IP sign-in limit out of the way, then `options`. */
+function withVendors(options: TestServerOptions): TestServerOptions {
+  return {
     ...options,
     config: {
       "firstock.vendors": VENDORS_CONFIG,
       "login.rate_limit.per_ip.max": 100_000,
       ...options.config,
     },
-  });
-  return { t, pub: t.server.publicApp, adm: t.server.adminApp, close: () => t.close() };
+  };
 }
 
-/** Starts a server for one test and closes it when the test ends. */
-export async function firstockFor(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Firstock> {
-  const f = await startFirstock(options);
-  t.after(() => f.close());
-  return f;
+/** A server with the two test vendors configured and the per-IP sign-in limit out of the way. */
+export function startFirstock(options: TestServerOptions = {}): Promise<Firstock> {
+  return startDoor(withVendors(options));
+}
+
+/** Starts such a server for one test and closes it when the test ends. */
+export function firstockFor(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Firstock> {
+  return doorFor(t, withVendors(options));
 }
 
 /** How many Firstock response bodies were parsed and walked in this process. */

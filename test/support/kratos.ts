@@ -1,14 +1,16 @@
 /**
  * In-process helpers for the Kratos door's tests: a started server with both listeners'
- * Fastify apps, a few SDK-shaped calls over `app.inject`, and the assertions every test of
- * this door repeats (the herodot envelope, SEC-11's Cache-Control).
+ * Fastify apps, a few SDK-shaped calls over `app.inject`, what the browser flows need (the CSRF
+ * cookie's name, a flow's form nodes, the stored error behind the error page), and the
+ * assertions every test of this door repeats (the herodot envelope, SEC-11's Cache-Control).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import type { Static } from "typebox";
 import type * as W from "../../src/dialects/kratos/wire.ts";
 import type { HttpApp } from "../../src/http/app.ts";
-import { type TestServer, type TestServerOptions, startTestServer } from "./server.ts";
+import { type Door, type TestServerOptions, doorFor } from "./server.ts";
 
 export type Response = LightMyRequestResponse;
 export type SessionJson = Static<typeof W.Session>;
@@ -23,18 +25,21 @@ export const PASSWORD = "correct horse battery staple";
 /** A UUID no test ever creates. */
 export const UNKNOWN_ID = "00000000-0000-4000-8000-000000000000";
 
-export interface Kratos {
-  t: TestServer;
-  /** The public listener's app. */
-  pub: HttpApp;
-  /** The admin listener's app. */
-  adm: HttpApp;
-  close(): Promise<void>;
-}
+export const ALICE = { email: "alice@example.com", username: "alice" };
+export const BOB = { email: "bob@example.com", username: "bob" };
+/** The default public base URL (serve.public.base_url). */
+export const BASE = "http://localhost:4433";
+/** A UUID, as a RegExp source. */
+export const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+export const JSON_ACCEPT = { accept: "application/json" };
+export const FORM = { "content-type": "application/x-www-form-urlencoded" } as const;
 
-export async function startKratos(options: TestServerOptions = {}): Promise<Kratos> {
-  const t = await startTestServer(options);
-  return { t, pub: t.server.publicApp, adm: t.server.adminApp, close: () => t.close() };
+/** A started server: `pub` is the public listener's app, `adm` the admin listener's. */
+export type Kratos = Door;
+
+/** research/kratos.md §1.6: `csrf_token_` + lower-case hex SHA-256 of the public base URL. */
+export function csrfName(base = BASE): string {
+  return "csrf_token_" + createHash("sha256").update(base).digest("hex");
 }
 
 export function json<T = unknown>(res: Response): T {
@@ -204,8 +209,81 @@ export function captureLogs(app: HttpApp): { lines: string[]; restore(): void } 
 }
 
 /** Starts a server for one test and closes it when the test ends. */
-export async function kratosFor(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Kratos> {
-  const k = await startKratos(options);
-  t.after(() => k.close());
+export function kratosFor(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Kratos> {
+  return doorFor(t, options);
+}
+
+/** A server for one test in which Alice (ALICE, PASSWORD) exists. */
+export async function withAlice(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = {}): Promise<Kratos> {
+  const k = await kratosFor(t, { config });
+  await createIdentity(k.adm, ALICE);
   return k;
+}
+
+/** `N` of `T`, as a tuple type. */
+type Tuple<N extends number, T, R extends T[] = []> = R["length"] extends N ? R : Tuple<N, T, [...R, T]>;
+
+/** `count` native sign-ins of one identity, oldest first, the clock moved `gapMs` between them. */
+export async function signInSeries<N extends number>(
+  pub: HttpApp,
+  clock: { advance(ms: number): void },
+  identifier: string,
+  count: N,
+  gapMs = 1000,
+): Promise<Tuple<N, SignedIn>> {
+  const out: SignedIn[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i > 0) clock.advance(gapMs);
+    out.push(await signIn(pub, identifier));
+  }
+  return out as Tuple<N, SignedIn>;
+}
+
+/**
+ * `updateLoginFlow` / `updateRegistrationFlow` on the flow with this id, with exactly this body
+ * (an object is sent as JSON, a string as it is, e.g. a url-encoded form) and these headers.
+ */
+export function updateFlow(
+  pub: HttpApp,
+  type: "login" | "registration",
+  flowId: string,
+  payload: Record<string, unknown> | string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return pub.inject({ method: "POST", url: `/self-service/${type}?flow=${flowId}`, headers, payload });
+}
+
+export type UiNode = FlowJson["ui"]["nodes"][number];
+
+/** A node's input attribute (the wire type leaves attributes open). */
+export function attr(node: UiNode, key: string): unknown {
+  return (node.attributes as Record<string, unknown>)[key];
+}
+
+export function nodeNamed(flow: FlowJson, name: string): UiNode {
+  const node = flow.ui.nodes.find((n) => attr(n, "name") === name);
+  assert.ok(node, `node ${name} missing`);
+  return node;
+}
+
+/** The masked CSRF token of a browser flow's `csrf_token` node. */
+export function csrfTokenOf(flow: FlowJson): string {
+  const value = attr(nodeNamed(flow, "csrf_token"), "value");
+  assert.equal(typeof value, "string");
+  return value as string;
+}
+
+/**
+ * The stored error behind a `/ui/error?id=` Location on `base` (research/kratos.md §1.4,
+ * `getFlowError`).
+ */
+export async function flowError(pub: HttpApp, location: string | undefined, base = BASE): Promise<{ id?: string; code: number; reason?: string; message: string }> {
+  assert.ok(location, "a Location");
+  const match = new RegExp(`^${base.replace(/[.]/g, "\\.")}/ui/error\\?id=(${UUID})$`).exec(location);
+  assert.ok(match, `a 303 to the error page, got Location ${location}`);
+  const res = await pub.inject({ method: "GET", url: `/self-service/errors?id=${match[1]}` });
+  assert.equal(res.statusCode, 200, res.body);
+  const body = json<{ id: string; error: { id?: string; code: number; reason?: string; message: string } }>(res);
+  assert.equal(body.id, match[1]);
+  return body.error;
 }

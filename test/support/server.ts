@@ -4,7 +4,11 @@
  */
 import { type Config, loadConfig } from "../../src/config/load.ts";
 import type { Clock, Store } from "../../src/core/ports.ts";
+import type { HttpApp } from "../../src/http/app.ts";
 import { type CurfewServer, createServer } from "../../src/server.ts";
+import { freePort } from "./ports.ts";
+
+export { ManualClock } from "./clock.ts";
 
 export const TEST_SECRET = "test-secret-test-secret-test-secret-0123456789";
 
@@ -52,13 +56,52 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return { server, config, publicUrl, adminUrl, close: () => server.close() };
 }
 
-/** A clock the test moves by hand (house rule 11: time is injected). */
-export class ManualClock implements Clock {
-  constructor(private t: number = Date.parse("2026-11-21T08:00:00Z")) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
+/** A started server as the in-process tests of every door use it: both listeners' Fastify apps. */
+export interface Door {
+  t: TestServer;
+  /** The public listener's app. */
+  pub: HttpApp;
+  /** The admin listener's app. */
+  adm: HttpApp;
+  close(): Promise<void>;
+}
+
+export async function startDoor(options: TestServerOptions = {}): Promise<Door> {
+  const t = await startTestServer(options);
+  return { t, pub: t.server.publicApp, adm: t.server.adminApp, close: () => t.close() };
+}
+
+/** Starts a server for one test and closes it when the test ends. */
+export async function doorFor(t: { after(fn: () => unknown): void }, options: TestServerOptions = {}): Promise<Door> {
+  const door = await startDoor(options);
+  t.after(() => door.close());
+  return door;
+}
+
+/** A real Curfew on real sockets whose public base URL is the address its clients use. */
+export interface Curfew {
+  t: TestServer;
+  /** `http://localhost:<port>`: the configured base URL, the origin a browser sees. */
+  base: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real Curfew whose base URL is the address a browser (or an SDK) uses, so the URLs it builds
+ * (form actions, redirects, `logout_url`, the CSP) point at itself.
+ */
+export async function startCurfew(config: Record<string, unknown> = {}): Promise<Curfew> {
+  const port = await freePort();
+  const base = `http://localhost:${port}`;
+  const t = await startTestServer({
+    listen: true,
+    config: {
+      "serve.public.port": port,
+      "serve.public.base_url": base,
+      // Every sign-in here comes from 127.0.0.1; keep the per-IP limit out of the way.
+      "login.rate_limit.per_ip.max": 10_000,
+      ...config,
+    },
+  });
+  return { t, base, close: () => t.close() };
 }

@@ -21,6 +21,7 @@ import {
   assertEnded,
   assertLive,
   assetsFor,
+  assetsWithAlice,
   authTokenSet,
   bearer,
   browserLogin,
@@ -75,8 +76,7 @@ describe("POST /services/logout (seed 003)", () => {
   });
 
   it("§2.6: without a session (no cookie, an unknown token, a malformed cookie) the answer is {errorcode:401,message:Not logged in}", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const unknown = `00000000-0000-4000-8000-000000000000.${"A".repeat(43)}`;
     const carriers: Record<string, string>[] = [{}, { cookie: `authToken=${unknown}` }, { cookie: "authToken=garbage" }, { cookie: "authToken=" }, { cookie: `other=${s.token}` }];
@@ -89,8 +89,7 @@ describe("POST /services/logout (seed 003)", () => {
   });
 
   it("SEC-58: GET, PUT, PATCH, DELETE and HEAD /services/logout answer 405 with Allow: POST; the session is intact", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     for (const method of ["GET", "PUT", "PATCH", "DELETE", "HEAD"] as const) {
       const res = await pub.inject({ method, url: "/services/logout", headers: { ...s.cookie, "x-csrf-token": s.csrf } });
@@ -109,8 +108,7 @@ describe("POST /services/logout (seed 003)", () => {
   });
 
   it("§2.3: a bearer authToken from apilogin logs out without X-CSRF-TOKEN; no cookie is touched; the token is dead after", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     await assertLive(pub, bearer(token));
     const res = await servicesLogout(pub, bearer(token));
@@ -139,8 +137,7 @@ describe("POST /services/logout (seed 003)", () => {
 
 describe("POST /services/login (§2.2)", () => {
   it('§2.2: a form login answers {"loginSuccess":true,"serverVersion":"6.0.1.8","csrfToken":…} in that key order and sets authToken; Path=/; HttpOnly; SameSite=Lax, no Domain, no Secure on http (D2)', async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const res = await login(pub, ALICE.username);
     assert.equal(res.statusCode, 200, res.body);
     assert.match(String(res.headers["content-type"]), /^application\/json/);
@@ -168,8 +165,7 @@ describe("POST /services/login (§2.2)", () => {
   });
 
   it("§2.2: the credentials may come in the query string, as in the vendor's examples", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const res = await login(pub, ALICE.username, PASSWORD, { via: "query" });
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(json(res).loginSuccess, true);
@@ -179,8 +175,7 @@ describe("POST /services/login (§2.2)", () => {
   });
 
   it("§2.2: cred = base64(username:password) signs in, in the query or the form; a password may itself contain ':'", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub, adm } = await assetsWithAlice(t);
     for (const via of ["query", "form"] as const) {
       const res = await pub.inject({
         method: "POST",
@@ -206,8 +201,7 @@ describe("POST /services/login (§2.2)", () => {
   });
 
   it("D9: the username and the email both sign in, case-insensitively", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     for (const identifier of ["alice", "ALICE", ALICE.email, "Alice@Example.COM"]) {
       const res = await login(pub, identifier);
       assert.equal(json(res).loginSuccess, true, `${identifier}: ${res.body}`);
@@ -215,8 +209,7 @@ describe("POST /services/login (§2.2)", () => {
   });
 
   it("§2.2: returnProfile=true adds userProfile (username, fullName, email, groups, authorities) after csrfToken", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     for (const via of ["form", "query"] as const) {
       const res = await login(pub, ALICE.username, PASSWORD, { via, extra: { returnProfile: "true" } });
       assert.equal(res.statusCode, 200, res.body);
@@ -240,8 +233,7 @@ describe("POST /services/login (§2.2)", () => {
   });
 
   it("D2: behind an https base URL the cookie is also Secure, still without Domain", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: { "serve.public.base_url": "https://auth.example.com" } });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: { "serve.public.base_url": "https://auth.example.com" } });
     const res = await login(pub, ALICE.username);
     const line = setCookies(res)[0]!;
     assert.match(line, /^authToken=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Secure(;|$)/);
@@ -276,8 +268,7 @@ describe("POST /services/login (§2.2)", () => {
   });
 
   it("§2.2: missing credentials are a failed login too (HTTP 200, loginSuccess false), not an error", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const cases = ["", "username=alice", "password=x", `cred=${Buffer.from("no-colon").toString("base64")}`, "cred=", "username=&password=x"];
     for (const q of cases) {
       const res = await pub.inject({ method: "POST", url: `/services/login${q ? "?" + q : ""}` });
@@ -286,8 +277,7 @@ describe("POST /services/login (§2.2)", () => {
   });
 
   it("SEC-12/SEC-28: every login is a new session with a new token and a new csrfToken", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const a = await browserLogin(pub);
     // Logging in again while holding a cookie never reuses it (no session fixation).
     const res = await login(pub, ALICE.username, PASSWORD, { headers: a.cookie });
@@ -319,8 +309,7 @@ describe("POST /services/login (§2.2)", () => {
 
 describe("POST /services/apilogin (§2.3)", () => {
   it("§2.3: answers {loginSuccess, serverVersion, authToken} in that order and sets no cookie; the token is a D1 session token", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     for (const via of ["form", "query"] as const) {
       const res = await login(pub, ALICE.username, PASSWORD, { via, path: "/services/apilogin" });
       assert.equal(res.statusCode, 200, res.body);
@@ -334,8 +323,7 @@ describe("POST /services/apilogin (§2.3)", () => {
   });
 
   it("D14: a failed apilogin is the same HTTP 200 refusal for an unknown user and a wrong password", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const wrong = await login(pub, "alice", "nope", { path: "/services/apilogin" });
     const unknown = await login(pub, "nobody", "nope", { path: "/services/apilogin" });
     assertLoginRefused(wrong);
@@ -344,8 +332,7 @@ describe("POST /services/apilogin (§2.3)", () => {
   });
 
   it("§2.3: the bearer needs no X-CSRF-TOKEN for POST /services/profile either", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     const res = await profile(pub, bearer(token), "POST");
     assert.equal(res.statusCode, 200, res.body);
@@ -355,8 +342,7 @@ describe("POST /services/apilogin (§2.3)", () => {
 
 describe("/services/profile", () => {
   it("GET with the cookie answers the profile; POST needs X-CSRF-TOKEN (§2.5); both say Not logged in without a live session", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
 
     const got = await profile(pub, s.cookie);
@@ -386,8 +372,7 @@ describe("/services/profile", () => {
   });
 
   it("SEC-69: PUT or DELETE /services/profile answer 405 with Allow: GET, POST; an unknown service answers 404, both as Assets JSON", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     for (const method of ["PUT", "DELETE"] as const) {
       const res = await pub.inject({ method, url: "/services/profile", headers: s.cookie });
@@ -512,8 +497,7 @@ describe("Logout under store faults (INV-1, INV-3)", () => {
 
 describe("One session, one token (D1)", () => {
   it("D1: two users' sessions are independent; Bob's logout leaves Alice signed in", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub, adm } = await assetsWithAlice(t);
     await user(adm, BOB);
     const a = await browserLogin(pub, "alice");
     const b = await browserLogin(pub, "bob");

@@ -26,6 +26,7 @@ import {
   assertEnded,
   assertLive,
   assetsFor,
+  assetsWithAlice,
   authTokenSet,
   bearer,
   browserLogin,
@@ -94,8 +95,7 @@ function socketPost(base: string, path: string, headers: Record<string, string |
 
 describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   it("BAD-C01/C02: no X-CSRF-TOKEN, or an empty one, is 403 InvalidCsrfTokenException; the cookie is kept and the session works", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     for (const headers of [{}, { "x-csrf-token": "" }, { "x-csrf-token": " " }] as Record<string, string>[]) {
       const res = await servicesLogout(pub, { ...s.cookie, ...headers });
@@ -106,8 +106,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it("BAD-C03: the token of another live session (another user's, or the same user's other session) is 403", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub, adm } = await assetsWithAlice(t);
     await user(adm, BOB);
     const alice = await browserLogin(pub, "alice");
     const aliceAgain = await browserLogin(pub, "alice");
@@ -123,8 +122,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it("BAD-C04 (SEC-28): the csrfToken from before the last logout and login is 403 with the new session", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const before = await browserLogin(pub);
     await assertRightTokenStillWorks(pub, before);
     const after = await browserLogin(pub);
@@ -138,8 +136,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it("BAD-C05 (SEC-59): one character changed, truncated by one, extended by one, or a case change is 403, never a 500", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const tok = s.csrf;
     const variants = [
@@ -166,8 +163,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it("BAD-C06: a 64 KB X-CSRF-TOKEN is 403 in process and 431 over a socket (Node's header limit), never a 5xx", async (t) => {
-    const a = await assetsFor(t, { listen: true });
-    await user(a.adm);
+    const a = await assetsWithAlice(t, { listen: true });
     const s = await browserLogin(a.pub);
     const huge = "A".repeat(64 * 1024);
     const res = await servicesLogout(a.pub, { ...s.cookie, "x-csrf-token": huge });
@@ -181,8 +177,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it("BAD-C07: non-ASCII, %00 and raw high bytes are 403; an obs-fold continuation line is refused (400) before any route; never a 5xx", async (t) => {
-    const a = await assetsFor(t, { listen: true });
-    await user(a.adm);
+    const a = await assetsWithAlice(t, { listen: true });
     const s = await browserLogin(a.pub);
     for (const v of [`${s.csrf}é`, `é${s.csrf.slice(1)}`, "\u00ff".repeat(43), `${s.csrf}%00`, "%00", encodeURIComponent(s.csrf + "é")]) {
       const res = await servicesLogout(a.pub, { ...s.cookie, "x-csrf-token": v });
@@ -210,8 +205,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it('BAD-C08 (SEC-59): two X-CSRF-TOKEN headers, even both right, arrive joined as "a, b" and are 403', async (t) => {
-    const a = await assetsFor(t, { listen: true });
-    await user(a.adm);
+    const a = await assetsWithAlice(t, { listen: true });
     const s = await browserLogin(a.pub);
     const other = await browserLogin(a.pub);
     for (const pair of [[s.csrf, s.csrf], [s.csrf, other.csrf], [other.csrf, s.csrf], [s.csrf, ""]]) {
@@ -227,8 +221,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it("BAD-C09: the token in the query string or the body instead of the header is 403 (a JSON body is not a carrier at all: 415)", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const attempts: Response[] = [
       await pub.inject({ method: "POST", url: `/services/logout?csrfToken=${s.csrf}`, headers: s.cookie }),
@@ -249,8 +242,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
   });
 
   it("BAD-C10: the right token is accepted whatever the header name's case (x-csrf-token, X-Csrf-Token), over a real socket", async (t) => {
-    const a = await assetsFor(t, { listen: true });
-    await user(a.adm);
+    const a = await assetsWithAlice(t, { listen: true });
     for (const name of ["x-csrf-token", "X-Csrf-Token", "X-CSRF-TOKEN", "x-CsRf-ToKeN"]) {
       const s = await browserLogin(a.pub);
       const res = await socketPost(a.t.publicUrl, "/services/logout", { cookie: `authToken=${s.token}`, [name]: s.csrf });
@@ -263,8 +255,7 @@ describe("X-CSRF-TOKEN on POST /services/logout (SEC-55, BAD-C01..C05)", () => {
 
 describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () => {
   it("BAD-C11: the right token with Origin https://evil.example, null, http://localhost:4433.evil.example or another scheme/port of our host is 403", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     for (const origin of ["https://evil.example", "null", "http://localhost:4433.evil.example", "https://localhost:4433", "http://localhost:4434", "http://localhost", "http://evil.example:4433"]) {
       const res = await servicesLogout(pub, { ...s.cookie, "x-csrf-token": s.csrf, origin });
@@ -277,8 +268,7 @@ describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () 
   });
 
   it("BAD-C12: the right token with Sec-Fetch-Site: cross-site is 403, whatever Origin claims; same-origin passes", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     for (const headers of [{ "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "cross-site", origin: "http://localhost:4433" }] as Record<string, string>[]) {
       const res = await servicesLogout(pub, { ...s.cookie, "x-csrf-token": s.csrf, ...headers });
@@ -290,8 +280,7 @@ describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () 
   });
 
   it("BAD-C13: the right token without the cookie is 401 Not logged in; the session it belongs to stays live", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const res = await servicesLogout(pub, { "x-csrf-token": s.csrf });
     assertAssetsError(res, 401);
@@ -301,8 +290,7 @@ describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () 
   });
 
   it("BAD-C14: Alice's token with Bob's cookie is 403; neither session ends", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub, adm } = await assetsWithAlice(t);
     await user(adm, BOB);
     const alice = await browserLogin(pub, "alice");
     const bob = await browserLogin(pub, "bob");
@@ -313,8 +301,7 @@ describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () 
   });
 
   it("BAD-C15: a cross-site text/plain form POST carrying the token in its body is refused and ends nothing", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     for (const type of ["text/plain", "application/x-www-form-urlencoded"]) {
       const res = await servicesLogout(
@@ -330,8 +317,7 @@ describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () 
   });
 
   it("§2.3: a bearer session needs neither the token nor a same-site request (it is not ambient)", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     const res = await servicesLogout(pub, { ...bearer(token), origin: "https://evil.example" });
     assert.equal(res.body, '{"logoutSuccess":true}');
@@ -341,8 +327,7 @@ describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () 
 
 describe("X-CSRF-TOKEN on POST /services/profile (SEC-55)", () => {
   it("SEC-55: a cookie POST to /services/profile needs the session's token and a same-site request, like logout", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub, adm } = await assetsWithAlice(t);
     await user(adm, BOB);
     const s = await browserLogin(pub);
     const bob = await browserLogin(pub, "bob");
@@ -379,8 +364,7 @@ describe("Login CSRF (SEC-65)", () => {
   });
 
   it("SEC-65: our own page (same-origin), a typed-in request (none) and a non-browser client (neither header) sign in", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     for (const headers of [{ "sec-fetch-site": "same-origin" }, { "sec-fetch-site": "none" }, { origin: "http://localhost:4433" }, {}] as Record<string, string>[]) {
       const res = await login(pub, ALICE.username, undefined, { headers });
       assert.equal(res.statusCode, 200, `${JSON.stringify(headers)}: ${res.body}`);

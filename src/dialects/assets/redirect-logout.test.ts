@@ -24,6 +24,7 @@ import {
   assertEnded,
   assertLive,
   assetsFor,
+  assetsWithAlice,
   bearer,
   browserLogin,
   form,
@@ -102,8 +103,7 @@ function assertConfirmationPage(res: Response, s: CookieSession): { action: stri
 describe("GET /logout: one step from our own site (D15)", () => {
   for (const site of ["same-origin", "same-site", "none"]) {
     it(`D15: Sec-Fetch-Site: ${site} ends the session and answers 302 to the validated logoutSuccessUrl, clearing the cookie`, async (t) => {
-      const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-      await user(adm);
+      const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
       const s = await browserLogin(pub);
       const res = await getLogout(pub, "https://app.example.com/signed-out", { ...s.cookie, "sec-fetch-site": site });
       assertRedirect(res, "https://app.example.com/signed-out");
@@ -112,8 +112,7 @@ describe("GET /logout: one step from our own site (D15)", () => {
   }
 
   it("D15: without logoutSuccessUrl (or with an empty one) the redirect goes to the landing page, the base URL's / by default", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     for (const successUrl of [undefined, ""]) {
       const s = await browserLogin(pub);
       const res = await getLogout(pub, successUrl, { ...s.cookie, "sec-fetch-site": "same-origin" });
@@ -123,8 +122,7 @@ describe("GET /logout: one step from our own site (D15)", () => {
   });
 
   it("D15: a GET that names no Sec-Fetch-Site but comes with our own Origin is one step too", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const res = await getLogout(pub, "/bye", { ...s.cookie, origin: BASE });
     assertRedirect(res, `${BASE}/bye`);
@@ -132,8 +130,7 @@ describe("GET /logout: one step from our own site (D15)", () => {
   });
 
   it("§2.3: a bearer GET /logout ends the bearer session (no cookie to clear)", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     const res = await getLogout(pub, "/x", { ...bearer(token), "sec-fetch-site": "none" });
     assertRedirect(res, `${BASE}/x`);
@@ -142,8 +139,7 @@ describe("GET /logout: one step from our own site (D15)", () => {
   });
 
   it("SEC-55: a bearer GET /logout that says nothing of its origin is one step too: a bearer token is no ambient credential", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     const res = await getLogout(pub, "/x", bearer(token));
     assertRedirect(res, `${BASE}/x`);
@@ -161,8 +157,7 @@ describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)
   ];
   for (const c of cases) {
     it(`D15: a GET with ${c.name} gets a 200 HTML page (with a CSP) whose form POSTs to /logout with the csrfToken; nothing is ended`, async (t) => {
-      const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-      await user(adm);
+      const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
       const s = await browserLogin(pub);
       const res = await getLogout(pub, "https://app.example.com/after", { ...s.cookie, ...c.headers });
       const f = assertConfirmationPage(res, s);
@@ -174,8 +169,7 @@ describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)
   }
 
   it("D15: pressing the page's button (a same-origin form POST of its fields) ends the session and goes to the target", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
     const s = await browserLogin(pub);
     const page = await getLogout(pub, "https://app.example.com/after", { ...s.cookie, "sec-fetch-site": "cross-site" });
     const f = assertConfirmationPage(page, s);
@@ -186,8 +180,7 @@ describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)
   });
 
   it("D15: without logoutSuccessUrl the page has no such field, and its POST goes to the landing page", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const page = await getLogout(pub, undefined, s.cookie);
     const f = assertConfirmationPage(page, s);
@@ -198,8 +191,7 @@ describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)
   });
 
   it("SEC-34: a hostile logoutSuccessUrl is escaped on the page, and still goes through the gate when the form comes back", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
     const s = await browserLogin(pub);
     const hostile = `"><script>alert(1)</script><input name="x" value="`;
     const page = await getLogout(pub, hostile, { ...s.cookie, "sec-fetch-site": "cross-site" });
@@ -214,8 +206,7 @@ describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)
 
 describe("POST /logout needs the csrfToken (D15)", () => {
   it("D15: the right csrfToken as the form field or as X-CSRF-TOKEN → 302 and the session is ended", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
     const a = await browserLogin(pub);
     const byField = await postLogout(pub, { csrfToken: a.csrf, logoutSuccessUrl: "/done" }, a.cookie);
     assertRedirect(byField, `${BASE}/done`);
@@ -228,8 +219,7 @@ describe("POST /logout needs the csrfToken (D15)", () => {
   });
 
   it("D15: without a token, with a wrong, truncated or another session's token, or from another site → 403 Assets JSON, no redirect, nothing ended", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub, adm } = await assetsWithAlice(t);
     await user(adm, BOB);
     const s = await browserLogin(pub);
     const bob = await browserLogin(pub, "bob");
@@ -255,8 +245,7 @@ describe("POST /logout needs the csrfToken (D15)", () => {
   });
 
   it("BAD-C09 / DESIGN (no token in a URL): a csrfToken in the query string of a POST is not accepted", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const res = await pub.inject({ method: "POST", url: `/logout?csrfToken=${s.csrf}`, headers: s.cookie });
     assertCsrfRefused(res);
@@ -267,8 +256,7 @@ describe("POST /logout needs the csrfToken (D15)", () => {
   });
 
   it("D13: /logout is a browser endpoint, not the services API: its refusals keep their real status even with status_ok_on_error", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: { "assets.status_ok_on_error": true } });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: { "assets.status_ok_on_error": true } });
     const s = await browserLogin(pub);
     const res = await postLogout(pub, { csrfToken: "wrong" }, s.cookie);
     assertCsrfRefused(res);
@@ -279,8 +267,7 @@ describe("POST /logout needs the csrfToken (D15)", () => {
 
 describe("/logout with other methods", () => {
   it("SEC-69: PUT, DELETE and PATCH on /logout → 405 with Allow: GET, POST, in the Assets envelope; nothing ended", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     for (const method of ["PUT", "DELETE", "PATCH"] as const) {
       const res = await pub.inject({ method, url: "/logout", headers: { ...s.cookie, "sec-fetch-site": "same-origin" } });
@@ -305,8 +292,7 @@ describe("/logout without a session", () => {
   });
 
   it("a stale or unknown authToken cookie: 302 to the target and the dead cookie is cleared", async (t) => {
-    const { pub, adm } = await assetsFor(t);
-    await user(adm);
+    const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const first = await getLogout(pub, "/a", { ...s.cookie, "sec-fetch-site": "same-origin" });
     await assertLoggedOut(pub, s, first);
@@ -393,8 +379,7 @@ function assertOnList(location: unknown): void {
 
 describe("logoutSuccessUrl through the redirect gate (D15, §4.2, BAD-R01..R40)", () => {
   it("BAD-R01..R40: every refused target goes to the landing page, with or without a session, by GET or by POST; never off the allow-list", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
     for (const [id, raw] of REFUSED) {
       const label = `${id} ${JSON.stringify(raw.slice(0, 60))}`;
       const anonymous = await getLogout(pub, raw, {});
@@ -417,8 +402,7 @@ describe("logoutSuccessUrl through the redirect gate (D15, §4.2, BAD-R01..R40)"
   });
 
   it("BAD-R20, R29..R31, R39: a relative path or an allow-listed absolute URL goes exactly there, in canonical form", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
     for (const [id, raw, location] of ALLOWED) {
       const s = await browserLogin(pub);
       const res = await getLogout(pub, raw, { ...s.cookie, "sec-fetch-site": "same-origin" });
@@ -430,8 +414,7 @@ describe("logoutSuccessUrl through the redirect gate (D15, §4.2, BAD-R01..R40)"
   });
 
   it("BAD-R37 (SEC-70): logoutSuccessUrl given twice, in the query or in query and form, is 400 and ends nothing", async (t) => {
-    const { pub, adm } = await assetsFor(t, { config: ALLOW_LIST });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
     const s = await browserLogin(pub);
     const get = await pub.inject({ method: "GET", url: "/logout?logoutSuccessUrl=a&logoutSuccessUrl=b", headers: { ...s.cookie, "sec-fetch-site": "same-origin" } });
     const same = await pub.inject({ method: "GET", url: "/logout?logoutSuccessUrl=/a&logoutSuccessUrl=/a", headers: { ...s.cookie, "sec-fetch-site": "same-origin" } });
@@ -454,8 +437,7 @@ describe("logoutSuccessUrl through the redirect gate (D15, §4.2, BAD-R01..R40)"
       ["/goodbye", `${BASE}/goodbye`],
       ["https://app.example.com/bye", "https://app.example.com/bye"],
     ] as const) {
-      const { pub, adm } = await assetsFor(t, { config: { ...ALLOW_LIST, "assets.landing_page": landing } });
-      await user(adm);
+      const { pub } = await assetsWithAlice(t, { config: { ...ALLOW_LIST, "assets.landing_page": landing } });
       for (const raw of [undefined, "https://evil.com/", "//evil.com"]) {
         const s = await browserLogin(pub);
         const res = await getLogout(pub, raw, { ...s.cookie, "sec-fetch-site": "same-origin" });
@@ -471,8 +453,7 @@ describe("logoutSuccessUrl through the redirect gate (D15, §4.2, BAD-R01..R40)"
 describe("/logout under store faults (INV-1, INV-3)", () => {
   it("INV-1/INV-3: with revokeSessions failing, a one-step GET and a POST with the token answer 503 Assets JSON, never a redirect; the cookie is kept and the session lives", async (t) => {
     const store = await FailingStore.open();
-    const { pub, adm } = await assetsFor(t, { store, config: ALLOW_LIST });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { store, config: ALLOW_LIST });
     const s = await browserLogin(pub);
     store.fail("revokeSessions");
     const attempts = [
@@ -495,8 +476,7 @@ describe("/logout under store faults (INV-1, INV-3)", () => {
 
   it("INV-1 + D13: even with status_ok_on_error, a /logout that could not commit is 503, never a 2xx", async (t) => {
     const store = await FailingStore.open();
-    const { pub, adm } = await assetsFor(t, { store, config: { "assets.status_ok_on_error": true } });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { store, config: { "assets.status_ok_on_error": true } });
     const s = await browserLogin(pub);
     store.fail("revokeSessions");
     const res = await getLogout(pub, "/x", { ...s.cookie, "sec-fetch-site": "same-origin" });
@@ -508,8 +488,7 @@ describe("/logout under store faults (INV-1, INV-3)", () => {
 
   it("INV-3: with the session lookup failing, /logout answers 503, not the no-session redirect", async (t) => {
     const store = await FailingStore.open();
-    const { pub, adm } = await assetsFor(t, { store });
-    await user(adm);
+    const { pub } = await assetsWithAlice(t, { store });
     const s = await browserLogin(pub);
     store.fail("findSessionWithIdentity");
     const res = await getLogout(pub, "/x", { ...s.cookie, "sec-fetch-site": "same-origin" });

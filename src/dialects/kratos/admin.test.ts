@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  ALICE,
+  BOB,
   PASSWORD,
   UNKNOWN_ID,
   adminSession,
@@ -17,18 +19,30 @@ import {
   createIdentity,
   json,
   kratosFor,
+  nativeLogout,
   signIn,
+  signInSeries,
   submitLogin,
+  withAlice,
   type IdentityJson,
   type Response,
   type SessionJson,
 } from "../../../test/support/kratos.ts";
 import { ManualClock, startTestServer } from "../../../test/support/server.ts";
 
-const ALICE = { email: "alice@example.com", username: "alice" };
-const BOB = { email: "bob@example.com", username: "bob" };
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
+
+/** Alice signed in twice and Bob once, on a server for one test. */
+async function aliceTwiceBobOnce(t: { after(fn: () => unknown): void }) {
+  const { pub, adm } = await kratosFor(t);
+  const alice = await createIdentity(adm, ALICE);
+  await createIdentity(adm, BOB);
+  const a1 = await signIn(pub, ALICE.email);
+  const a2 = await signIn(pub, ALICE.email);
+  const bob = await signIn(pub, BOB.email);
+  return { pub, adm, alice, a1, a2, bob };
+}
 
 describe("Admin identities (D10, research/kratos.md §9)", () => {
   it("D10: POST /admin/identities answers 201 with the identity: schema, traits as given, metadata, never credentials", async (t) => {
@@ -61,16 +75,14 @@ describe("Admin identities (D10, research/kratos.md §9)", () => {
   });
 
   it("D10: the password set through the admin API signs in; an identity created without one cannot", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB, { password: null });
     await signIn(pub, ALICE.email);
     assert.equal((await submitLogin(pub, BOB.email, PASSWORD)).statusCode, 400);
   });
 
   it("D10: a duplicate email or username, in any case, answers 409 and creates nothing", async (t) => {
-    const { adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { adm } = await withAlice(t);
     for (const traits of [{ email: "ALICE@example.com" }, { email: "new@example.com", username: "ALICE" }]) {
       const res = await adm.inject({ method: "POST", url: "/admin/identities", payload: { schema_id: "default", traits } });
       assertHerodot(res, 409);
@@ -147,12 +159,7 @@ describe("Admin identities (D10, research/kratos.md §9)", () => {
   });
 
   it("SEC-17/D6: deleting an identity revokes its sessions first: 204, its tokens stop working, the rows stay inactive", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    const alice = await createIdentity(adm, ALICE);
-    await createIdentity(adm, BOB);
-    const a1 = await signIn(pub, ALICE.email);
-    const a2 = await signIn(pub, ALICE.email);
-    const bob = await signIn(pub, BOB.email);
+    const { pub, adm, alice, a1, a2, bob } = await aliceTwiceBobOnce(t);
     const res = await adm.inject({ method: "DELETE", url: `/admin/identities/${alice.id}` });
     assert.equal(res.statusCode, 204);
     assertNoStore(res);
@@ -184,13 +191,9 @@ describe("Admin identity sessions (research/kratos.md §3.6, §6 items 36, 40–
     const { pub, adm } = await kratosFor(t, { clock });
     const alice = await createIdentity(adm, ALICE, { extra: { metadata_admin: { note: "vip" } } });
     await createIdentity(adm, BOB);
-    const s1 = await signIn(pub, ALICE.email);
-    clock.advance(1000);
-    const s2 = await signIn(pub, ALICE.email);
-    clock.advance(1000);
-    const s3 = await signIn(pub, ALICE.email);
+    const [s1, s2, s3] = await signInSeries(pub, clock, ALICE.email, 3);
     await signIn(pub, BOB.email);
-    assert.equal((await pub.inject({ method: "DELETE", url: "/self-service/logout/api", payload: { session_token: s2.token } })).statusCode, 204);
+    assert.equal((await nativeLogout(pub, s2.token)).statusCode, 204);
 
     const res = await adm.inject({ method: "GET", url: `/admin/identities/${alice.id}/sessions` });
     assert.equal(res.statusCode, 200);
@@ -222,12 +225,7 @@ describe("Admin identity sessions (research/kratos.md §3.6, §6 items 36, 40–
   });
 
   it("Kratos §6.40 (deviation D6): DELETE /admin/identities/{id}/sessions answers 204 and revokes them all; rows stay, inactive", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    const alice = await createIdentity(adm, ALICE);
-    await createIdentity(adm, BOB);
-    const a1 = await signIn(pub, ALICE.email);
-    const a2 = await signIn(pub, ALICE.email);
-    const bob = await signIn(pub, BOB.email);
+    const { pub, adm, alice, a1, a2, bob } = await aliceTwiceBobOnce(t);
     const res = await adm.inject({ method: "DELETE", url: `/admin/identities/${alice.id}/sessions` });
     assert.equal(res.statusCode, 204);
     await assertDead(pub, a1.token);
@@ -304,8 +302,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
   });
 
   it("Kratos §3.6: ?active=true lists live sessions only, ?active=false the ended ones", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const live = await signIn(pub, ALICE.email);
     const ended = await signIn(pub, ALICE.email);
     assert.equal((await adm.inject({ method: "DELETE", url: `/admin/sessions/${ended.session.id}` })).statusCode, 204);
@@ -319,11 +316,8 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
-    const made: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      made.push((await signIn(pub, ALICE.email)).session.id);
-      clock.advance(1000);
-    }
+    const made = (await signInSeries(pub, clock, ALICE.email, 3)).map((s) => s.session.id);
+    clock.advance(1000);
     const big = await adm.inject({ method: "GET", url: "/admin/sessions?page_size=5000" });
     assert.equal(big.statusCode, 200);
     assert.match(String(big.headers.link), /page_size=1000>; rel="first"/);
@@ -359,8 +353,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
   });
 
   it("Kratos §6.33 / §6.34: bad expand → 400; an unknown id → 404; a malformed id → 400; whoami → 307 to the public whoami", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const { session } = await signIn(pub, ALICE.email);
     assertHerodot(await adm.inject({ method: "GET", url: `/admin/sessions/${session.id}?expand=invalid` }), 400);
     assertHerodot(await adm.inject({ method: "GET", url: `/admin/sessions/${UNKNOWN_ID}` }), 404);
@@ -371,8 +364,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
   });
 
   it("Kratos §6.37 / §6.55: DELETE /admin/sessions/{id} answers 204, the session is dead and shows active:false; repeating it is 204", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const target = await signIn(pub, ALICE.email);
     const other = await signIn(pub, ALICE.email);
     const res = await adm.inject({ method: "DELETE", url: `/admin/sessions/${target.session.id}` });
@@ -431,10 +423,9 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
   });
 
   it("D6: extending a revoked session answers 404 and it stays revoked", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
-    assert.equal((await pub.inject({ method: "DELETE", url: "/self-service/logout/api", payload: { session_token: token } })).statusCode, 204);
+    assert.equal((await nativeLogout(pub, token)).statusCode, 204);
     const before = await adminSession(adm, session.id);
     assertHerodot(await adm.inject({ method: "PATCH", url: `/admin/sessions/${session.id}/extend` }), 404);
     await assertDead(pub, token);

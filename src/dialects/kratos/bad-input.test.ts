@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  ALICE,
   PASSWORD,
   assertHerodot,
   assertLive,
@@ -24,7 +25,6 @@ import {
   type Response,
 } from "../../../test/support/kratos.ts";
 
-const ALICE = { email: "alice@example.com", username: "alice" };
 const JSON_TYPE = { "content-type": "application/json" };
 
 interface Fixture {

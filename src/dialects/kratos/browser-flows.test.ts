@@ -6,20 +6,32 @@
  * (SEC-07), rotates the CSRF cookie and always mints a new token (SEC-12).
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { csrfTokenMatches } from "../../core/csrf.ts";
 import type { HttpApp } from "../../http/app.ts";
+import { cookieAttributes, cookieValue, hasSetCookie, setCookie, setCookies } from "../../../test/support/cookies.ts";
 import {
+  ALICE,
+  BASE,
+  FORM,
+  JSON_ACCEPT,
   PASSWORD,
+  UUID,
   assertDead,
   assertHerodot,
   assertLive,
   assertNoStore,
+  attr,
   createIdentity,
+  csrfName,
+  csrfTokenOf,
+  flowError,
   json,
   kratosFor,
+  nodeNamed,
+  updateFlow,
   whoami,
+  withAlice,
   type FlowJson,
   type IdentityJson,
   type Kratos,
@@ -28,56 +40,15 @@ import {
 } from "../../../test/support/kratos.ts";
 import { ManualClock } from "../../../test/support/server.ts";
 
-const BASE = "http://localhost:4433";
-const ALICE = { email: "alice@example.com", username: "alice" };
-const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
-
 /** What a browser navigation sends (Chromium). */
 const NAVIGATION = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
-const JSON_ACCEPT = { accept: "application/json" };
-const FORM = { "content-type": "application/x-www-form-urlencoded" };
-
-/** research/kratos.md §1.6: `csrf_token_` + lower-case hex SHA-256 of the public base URL. */
-function csrfName(base = BASE): string {
-  return "csrf_token_" + createHash("sha256").update(base).digest("hex");
-}
+/** What an HTML form on a page posts. */
+const FORM_POST = { ...FORM, accept: NAVIGATION };
 
 const E_CSRF_REASON =
   "Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.";
 
 // ---- cookies --------------------------------------------------------------------------------
-
-function setCookies(res: Response): string[] {
-  const header = res.headers["set-cookie"];
-  if (header === undefined) return [];
-  return Array.isArray(header) ? header : [String(header)];
-}
-
-/** The raw Set-Cookie line for `name`; fails when there is not exactly one. */
-function setCookie(res: Response, name: string): string {
-  const lines = setCookies(res).filter((line) => line.startsWith(`${name}=`));
-  assert.equal(lines.length, 1, `one Set-Cookie for ${name}, got: ${JSON.stringify(setCookies(res))}`);
-  return lines[0]!;
-}
-
-function hasSetCookie(res: Response, name: string): boolean {
-  return setCookies(res).some((line) => line.startsWith(`${name}=`));
-}
-
-function cookieValue(line: string): string {
-  const first = line.split(";", 1)[0]!;
-  return first.slice(first.indexOf("=") + 1);
-}
-
-/** The attributes of a Set-Cookie line, lower-cased names: `{ path: "/", httponly: "", … }`. */
-function cookieAttributes(line: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of line.split(";").slice(1)) {
-    const [k, ...v] = part.trim().split("=");
-    out.set(k!.toLowerCase(), v.join("="));
-  }
-  return out;
-}
 
 /** A browser's cookie jar, enough for one host. */
 class Jar {
@@ -106,24 +77,6 @@ class Jar {
 
 // ---- flows ----------------------------------------------------------------------------------
 
-type UiNode = FlowJson["ui"]["nodes"][number];
-
-function attr(node: UiNode, key: string): unknown {
-  return (node.attributes as Record<string, unknown>)[key];
-}
-
-function nodeNamed(flow: FlowJson, name: string): UiNode {
-  const node = flow.ui.nodes.find((n) => attr(n, "name") === name);
-  assert.ok(node, `node ${name} missing`);
-  return node;
-}
-
-function csrfTokenOf(flow: FlowJson): string {
-  const value = attr(nodeNamed(flow, "csrf_token"), "value");
-  assert.equal(typeof value, "string");
-  return value as string;
-}
-
 type FlowType = "login" | "registration";
 
 /** `createBrowser{Login,Registration}Flow` as a JSON caller, in this jar; returns the flow. */
@@ -134,16 +87,20 @@ async function browserFlow(pub: HttpApp, type: FlowType, jar: Jar, query = ""): 
   return json<FlowJson>(res);
 }
 
-/** The stored error behind a `/ui/error?id=` Location (research/kratos.md §1.4, `getFlowError`). */
-async function flowError(pub: HttpApp, location: string | undefined): Promise<{ id?: string; code: number; reason?: string; message: string }> {
-  assert.ok(location, "a Location");
-  const match = new RegExp(`^${BASE}/ui/error\\?id=(${UUID})$`).exec(location);
-  assert.ok(match, `a 303 to the error page, got ${location}`);
-  const res = await pub.inject({ method: "GET", url: `/self-service/errors?id=${match[1]}` });
-  assert.equal(res.statusCode, 200, res.body);
-  const body = json<{ id: string; error: { id?: string; code: number; reason?: string; message: string } }>(res);
-  assert.equal(body.id, match[1]);
-  return body.error;
+/** A new browser (an empty jar) and a browser flow it began, as JSON. */
+async function newBrowser(pub: HttpApp, type: FlowType = "login", query = ""): Promise<{ jar: Jar; flow: FlowJson }> {
+  const jar = new Jar();
+  return { jar, flow: await browserFlow(pub, type, jar, query) };
+}
+
+/** What the login form of this flow submits for Alice; `fields` replace or add. */
+function loginFields(flow: FlowJson, fields: Record<string, string> = {}): Record<string, string> {
+  return { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow), ...fields };
+}
+
+/** A browser page's form submission of this flow: url-encoded, Accept as a navigation, plus `headers`. */
+function postForm(pub: HttpApp, type: FlowType, flowId: string, fields: Record<string, string>, headers: Record<string, string>): Promise<Response> {
+  return updateFlow(pub, type, flowId, form(fields), { ...FORM_POST, ...headers });
 }
 
 function form(fields: Record<string, string>): string {
@@ -273,8 +230,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
   });
 
   it("Kratos §4.3 / E-ALREADY: signed in without refresh, a JSON login init → 400 session_already_available; a browser → 303 onwards", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
+    const k = await withAlice(t);
     const jar = await signedInBrowser(k.pub, ALICE.email);
     const json400 = await k.pub.inject({ method: "GET", url: "/self-service/login/browser", headers: { ...JSON_ACCEPT, ...jar.header() } });
     assertHerodot(json400, 400, {
@@ -295,8 +251,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
   });
 
   it("Kratos §4.4 / E-ALREADY-REG: signed in, a JSON registration init → 400 session_already_available; a browser → 303 onwards", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
+    const k = await withAlice(t);
     const jar = await signedInBrowser(k.pub, ALICE.email);
     assertHerodot(await k.pub.inject({ method: "GET", url: "/self-service/registration/browser", headers: { ...JSON_ACCEPT, ...jar.header() } }), 400, {
       id: "session_already_available",
@@ -340,12 +295,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
 /** A browser (jar) that signed in through the browser login flow as JSON. */
 async function signedInBrowser(pub: HttpApp, identifier: string, jar = new Jar()): Promise<Jar> {
   const flow = await browserFlow(pub, "login", jar);
-  const res = await pub.inject({
-    method: "POST",
-    url: `/self-service/login?flow=${flow.id}`,
-    headers: jar.header(),
-    payload: { method: "password", identifier, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-  });
+  const res = await updateFlow(pub, "login", flow.id, loginFields(flow, { identifier }), jar.header());
   assert.equal(res.statusCode, 200, res.body);
   jar.absorb(res);
   assert.ok(jar.get("ory_kratos_session"));
@@ -388,46 +338,37 @@ describe("Submitting a browser flow without the CSRF proof (D12, SEC-65)", () =>
     ];
   }
 
+  /** Alice's server, a victim browser with a `type` flow, the ways to submit it without the proof; creations spied on from here. */
+  async function withoutProof(t: { after(fn: () => unknown): void }, type: FlowType) {
+    const k = await withAlice(t);
+    const { jar, flow } = await newBrowser(k.pub, type);
+    const other = await newBrowser(k.pub, type);
+    const spy = spyCreations(k);
+    return { k, flow, spy, attempts: attacks(jar, flow, other) };
+  }
+
+  async function assertNothingCreated(k: Kratos, spy: { calls(): Promise<number> }): Promise<void> {
+    assert.equal(await spy.calls(), 0, "no sign-in or registration was even attempted");
+    assert.equal(await sessionCount(k), 0, "no session was created");
+    assert.deepEqual(await identityEmails(k), [ALICE.email], "no identity was created");
+  }
+
   for (const type of ["login", "registration"] as const) {
     it(`SEC-65 / Kratos §4.3: a JSON ${type} submission without the proof → 403 security_csrf_violation; nothing created, no session cookie`, async (t) => {
-      const k = await kratosFor(t);
-      await createIdentity(k.adm, ALICE);
-      const jar = new Jar();
-      const flow = await browserFlow(k.pub, type, jar);
-      const other = { jar: new Jar(), flow: {} as FlowJson };
-      other.flow = await browserFlow(k.pub, type, other.jar);
-      const spy = spyCreations(k);
-      for (const attack of attacks(jar, flow, other)) {
-        const res = await k.pub.inject({
-          method: "POST",
-          url: `/self-service/${type}?flow=${flow.id}`,
-          headers: attack.cookie,
-          payload: submission(type, attack.csrf, `mallory-${type}@example.com`),
-        });
+      const { k, flow, spy, attempts } = await withoutProof(t, type);
+      for (const attack of attempts) {
+        const res = await updateFlow(k.pub, type, flow.id, submission(type, attack.csrf, `mallory-${type}@example.com`), attack.cookie);
         assertHerodot(res, 403, { id: "security_csrf_violation", reason: E_CSRF_REASON });
         assert.equal(hasSetCookie(res, "ory_kratos_session"), false, attack.name);
       }
-      assert.equal(await spy.calls(), 0, "no sign-in or registration was even attempted");
-      assert.equal(await sessionCount(k), 0, "no session was created");
-      assert.deepEqual(await identityEmails(k), [ALICE.email], "no identity was created");
+      await assertNothingCreated(k, spy);
     });
 
     it(`SEC-65 / Kratos §1.4: a form ${type} submission without the proof → 303 to the error page with the CSRF reason; nothing created, no session cookie`, async (t) => {
-      const k = await kratosFor(t);
-      await createIdentity(k.adm, ALICE);
-      const jar = new Jar();
-      const flow = await browserFlow(k.pub, type, jar);
-      const other = { jar: new Jar(), flow: {} as FlowJson };
-      other.flow = await browserFlow(k.pub, type, other.jar);
-      const spy = spyCreations(k);
-      for (const attack of attacks(jar, flow, other)) {
+      const { k, flow, spy, attempts } = await withoutProof(t, type);
+      for (const attack of attempts) {
         const fields = submission(type, attack.csrf, `mallory-${type}@example.com`);
-        const res = await k.pub.inject({
-          method: "POST",
-          url: `/self-service/${type}?flow=${flow.id}`,
-          headers: { ...FORM, accept: NAVIGATION, ...attack.cookie },
-          payload: form(flatten(fields)),
-        });
+        const res = await postForm(k.pub, type, flow.id, flatten(fields), attack.cookie);
         assert.equal(res.statusCode, 303, `${attack.name}: ${res.statusCode} ${res.body}`);
         assert.equal(hasSetCookie(res, "ory_kratos_session"), false, attack.name);
         const error = await flowError(k.pub, res.headers.location);
@@ -435,9 +376,7 @@ describe("Submitting a browser flow without the CSRF proof (D12, SEC-65)", () =>
         assert.equal(error.id, "security_csrf_violation");
         assert.equal(error.reason, E_CSRF_REASON);
       }
-      assert.equal(await spy.calls(), 0, "no sign-in or registration was even attempted");
-      assert.equal(await sessionCount(k), 0, "no session was created");
-      assert.deepEqual(await identityEmails(k), [ALICE.email], "no identity was created");
+      await assertNothingCreated(k, spy);
     });
   }
 
@@ -450,11 +389,10 @@ describe("Submitting a browser flow without the CSRF proof (D12, SEC-65)", () =>
     const victim = new Jar();
     await browserFlow(k.pub, "login", victim);
     const spy = spyCreations(k);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, origin: "https://evil.example", "sec-fetch-site": "cross-site", ...victim.header() },
-      payload: form({ method: "password", identifier: "mallory@example.com", password: PASSWORD, csrf_token: csrfTokenOf(flow) }),
+    const res = await postForm(k.pub, "login", flow.id, loginFields(flow, { identifier: "mallory@example.com" }), {
+      origin: "https://evil.example",
+      "sec-fetch-site": "cross-site",
+      ...victim.header(),
     });
     assert.equal(res.statusCode, 303);
     assert.equal(hasSetCookie(res, "ory_kratos_session"), false);
@@ -488,14 +426,8 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   it("Kratos §4.3: JSON success → 200 {session, continue_with:[redirect_browser_to]} with no session_token; the cookie authenticates that session", async (t) => {
     const k = await kratosFor(t);
     const identity = await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: jar.header(),
-      payload: { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-    });
+    const { jar, flow } = await newBrowser(k.pub);
+    const res = await updateFlow(k.pub, "login", flow.id, loginFields(flow), jar.header());
     assert.equal(res.statusCode, 200, res.body);
     assertNoStore(res);
     const body = json<{ session: SessionJson; continue_with: unknown[]; session_token?: string }>(res);
@@ -515,14 +447,8 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     const clock = new ManualClock();
     const k = await kratosFor(t, { clock });
     await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: jar.header(),
-      payload: { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-    });
+    const { jar, flow } = await newBrowser(k.pub);
+    const res = await updateFlow(k.pub, "login", flow.id, loginFields(flow), jar.header());
     assert.equal(res.statusCode, 200, res.body);
     const line = setCookie(res, "ory_kratos_session");
     const attrs = cookieAttributes(line);
@@ -539,16 +465,9 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 
   it("D2 / SEC-07: on an https base URL the session cookie is also Secure", async (t) => {
-    const k = await kratosFor(t, { config: { "serve.public.base_url": "https://auth.example.com" } });
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...FORM, ...jar.header() },
-      payload: form({ method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) }),
-    });
+    const k = await withAlice(t, { "serve.public.base_url": "https://auth.example.com" });
+    const { jar, flow } = await newBrowser(k.pub);
+    const res = await updateFlow(k.pub, "login", flow.id, form(loginFields(flow)), { ...FORM, ...jar.header() });
     assert.equal(res.statusCode, 303, res.body);
     assert.equal(res.headers.location, "https://auth.example.com/");
     const attrs = cookieAttributes(setCookie(res, "ory_kratos_session"));
@@ -558,17 +477,10 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 
   it("research/kratos.md §1.6 / SEC-28: sign-in rotates the CSRF cookie; the old flow token no longer matches it", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
+    const k = await withAlice(t);
+    const { jar, flow } = await newBrowser(k.pub);
     const before = jar.get(csrfName());
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: jar.header(),
-      payload: { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-    });
+    const res = await updateFlow(k.pub, "login", flow.id, loginFields(flow), jar.header());
     assert.equal(res.statusCode, 200, res.body);
     const line = setCookie(res, csrfName());
     const after = cookieValue(line);
@@ -579,8 +491,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 
   it("Kratos §4.3: form success → 303 to the default return URL, or to the flow's return_to", async (t) => {
-    const k = await kratosFor(t, { config: { "selfservice.allowed_return_urls": ["https://app.example.com/"] } });
-    await createIdentity(k.adm, ALICE);
+    const k = await withAlice(t, { "selfservice.allowed_return_urls": ["https://app.example.com/"] });
     for (const [query, expected] of [
       ["", `${BASE}/`],
       [`?return_to=${encodeURIComponent("https://app.example.com/after?x=1")}`, "https://app.example.com/after?x=1"],
@@ -592,12 +503,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
       jar.absorb(init);
       const id = new URL(String(init.headers.location)).searchParams.get("flow")!;
       const flow = json<FlowJson>(await k.pub.inject({ method: "GET", url: `/self-service/login/flows?id=${id}`, headers: jar.header() }));
-      const res = await k.pub.inject({
-        method: "POST",
-        url: `/self-service/login?flow=${id}`,
-        headers: { ...FORM, accept: NAVIGATION, ...jar.header() },
-        payload: form({ method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) }),
-      });
+      const res = await postForm(k.pub, "login", id, loginFields(flow), jar.header());
       assert.equal(res.statusCode, 303, res.body);
       assert.equal(res.headers.location, expected, query);
       assert.equal(res.body, "");
@@ -608,23 +514,15 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 
   it("Kratos §4.3: a JSON success with a return_to names it in continue_with", async (t) => {
-    const k = await kratosFor(t, { config: { "selfservice.allowed_return_urls": ["https://app.example.com/"] } });
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar, "?return_to=https://app.example.com/home");
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...jar.header(), "content-type": "application/json", accept: NAVIGATION },
-      payload: JSON.stringify({ method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) }),
-    });
+    const k = await withAlice(t, { "selfservice.allowed_return_urls": ["https://app.example.com/"] });
+    const { jar, flow } = await newBrowser(k.pub, "login", "?return_to=https://app.example.com/home");
+    const res = await updateFlow(k.pub, "login", flow.id, JSON.stringify(loginFields(flow)), { ...jar.header(), "content-type": "application/json", accept: NAVIGATION });
     assert.equal(res.statusCode, 200, "Content-Type: application/json makes it a JSON request whatever Accept says");
     assert.deepEqual(json<{ continue_with: unknown }>(res).continue_with, [{ action: "redirect_browser_to", redirect_browser_to: "https://app.example.com/home" }]);
   });
 
   it("SEC-12: every sign-in gets a new token, even for the same person in the same browser; a planted session cookie is never promoted", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
+    const k = await withAlice(t);
     const tokens = new Set<string>();
     const ids = new Set<string>();
     for (let i = 0; i < 3; i++) {
@@ -637,12 +535,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     const jar = await signedInBrowser(k.pub, ALICE.email);
     const first = jar.get("ory_kratos_session")!;
     const flow = await browserFlow(k.pub, "login", jar, "?refresh=true");
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...jar.header(), cookie: `${csrfName()}=${jar.get(csrfName())}` },
-      payload: { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-    });
+    const res = await updateFlow(k.pub, "login", flow.id, loginFields(flow), { ...jar.header(), cookie: `${csrfName()}=${jar.get(csrfName())}` });
     assert.equal(res.statusCode, 200, res.body);
     const second = cookieValue(setCookie(res, "ory_kratos_session"));
     tokens.add(first).add(second);
@@ -654,12 +547,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     const victim = new Jar();
     victim.cookies.set("ory_kratos_session", planted);
     const vflow = await browserFlow(k.pub, "login", victim);
-    const vres = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${vflow.id}`,
-      headers: victim.header(),
-      payload: { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(vflow) },
-    });
+    const vres = await updateFlow(k.pub, "login", vflow.id, loginFields(vflow), victim.header());
     assert.equal(vres.statusCode, 200, vres.body);
     const issued = cookieValue(setCookie(vres, "ory_kratos_session"));
     assert.notEqual(issued, planted);
@@ -668,20 +556,13 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 
   it("Kratos §4.3: a browser already signed in that submits a login form → 303 onwards, no new session", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
+    const k = await withAlice(t);
+    const { jar, flow } = await newBrowser(k.pub);
     const signed = await signedInBrowser(k.pub, ALICE.email);
     const before = await sessionCount(k);
     // The old flow, submitted by a browser that has since signed in (its CSRF cookie rotated with the sign-in).
     const cookie = { cookie: `${csrfName()}=${jar.get(csrfName())}; ory_kratos_session=${signed.get("ory_kratos_session")}` };
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, ...cookie },
-      payload: form({ method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) }),
-    });
+    const res = await postForm(k.pub, "login", flow.id, loginFields(flow), cookie);
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, `${BASE}/`);
     assert.equal(hasSetCookie(res, "ory_kratos_session"), false);
@@ -689,24 +570,13 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 
   it("Kratos §4.4: a signed-in browser submitting a registration → JSON 400 E-ALREADY-REG, form 302 onwards; no identity is even attempted", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
+    const k = await withAlice(t);
     const signed = await signedInBrowser(k.pub, ALICE.email);
     const flow = await browserFlow(k.pub, "registration", new Jar().absorbCookie(csrfName(), signed.get(csrfName())!));
     const spy = spyCreations(k);
-    const api = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${flow.id}`,
-      headers: signed.header(),
-      payload: { method: "password", traits: { email: "bob@example.com" }, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-    });
+    const api = await updateFlow(k.pub, "registration", flow.id, { method: "password", traits: { email: "bob@example.com" }, password: PASSWORD, csrf_token: csrfTokenOf(flow) }, signed.header());
     assertHerodot(api, 400, { id: "session_already_available", reason: "A valid session was detected and thus registration is not possible." });
-    const browser = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, ...signed.header() },
-      payload: form({ method: "password", "traits.email": "carol@example.com", password: PASSWORD, csrf_token: csrfTokenOf(flow) }),
-    });
+    const browser = await postForm(k.pub, "registration", flow.id, { method: "password", "traits.email": "carol@example.com", password: PASSWORD, csrf_token: csrfTokenOf(flow) }, signed.header());
     assert.equal(browser.statusCode, 302, "Kratos answers 302 here, unlike its other 303s");
     assert.equal(browser.headers.location, `${BASE}/`);
     assert.equal(hasSetCookie(browser, "ory_kratos_session"), false);
@@ -715,25 +585,13 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 
   it("Kratos §4.2: an unknown method on a browser flow → 400 flow with message 4010002 (JSON) or 303 back to the page (form); nothing attempted", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
+    const k = await withAlice(t);
+    const { jar, flow } = await newBrowser(k.pub);
     const spy = spyCreations(k);
-    const api = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: jar.header(),
-      payload: { method: "totp", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-    });
+    const api = await updateFlow(k.pub, "login", flow.id, loginFields(flow, { method: "totp" }), jar.header());
     assert.equal(api.statusCode, 400);
     assert.equal(json<FlowJson>(api).ui.messages?.[0]?.id, 4010002);
-    const browser = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, ...jar.header() },
-      payload: form({ method: "totp", identifier: ALICE.email, password: PASSWORD, csrf_token: csrfTokenOf(flow) }),
-    });
+    const browser = await postForm(k.pub, "login", flow.id, loginFields(flow, { method: "totp" }), jar.header());
     assert.equal(browser.statusCode, 303);
     assert.equal(browser.headers.location, `${BASE}/ui/login?flow=${flow.id}`);
     assert.equal(await spy.calls(), 0);
@@ -743,16 +601,9 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
 
 describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
   it("Kratos §4.3: a wrong password as JSON → 400 with the flow and message 4000006; no cookie", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: jar.header(),
-      payload: { method: "password", identifier: ALICE.email, password: "not the password", csrf_token: csrfTokenOf(flow) },
-    });
+    const k = await withAlice(t);
+    const { jar, flow } = await newBrowser(k.pub);
+    const res = await updateFlow(k.pub, "login", flow.id, loginFields(flow, { password: "not the password" }), jar.header());
     assert.equal(res.statusCode, 400);
     assertNoStore(res);
     const body = json<FlowJson>(res);
@@ -767,16 +618,9 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
   });
 
   it("Kratos §4.3: a wrong password as a form → 303 back to /ui/login?flow=<same id>, and that page then shows the message", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "login", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, ...jar.header() },
-      payload: form({ method: "password", identifier: ALICE.email, password: "not the password", csrf_token: csrfTokenOf(flow) }),
-    });
+    const k = await withAlice(t);
+    const { jar, flow } = await newBrowser(k.pub);
+    const res = await postForm(k.pub, "login", flow.id, loginFields(flow, { password: "not the password" }), jar.header());
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, `${BASE}/ui/login?flow=${flow.id}`);
     assert.deepEqual(setCookies(res), []);
@@ -788,12 +632,7 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
     assert.equal(await sessionCount(k), 0);
 
     // A missing password: the node's message, on the page.
-    const missing = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, ...jar.header() },
-      payload: form({ method: "password", identifier: ALICE.email, csrf_token: csrfTokenOf(flow) }),
-    });
+    const missing = await postForm(k.pub, "login", flow.id, { method: "password", identifier: ALICE.email, csrf_token: csrfTokenOf(flow) }, jar.header());
     assert.equal(missing.statusCode, 303);
     const again = await k.pub.inject({ method: "GET", url: `/ui/login?flow=${flow.id}`, headers: jar.header() });
     assert.match(again.body, /Property password is missing\./);
@@ -802,14 +641,9 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
 
   it("Kratos §4.4: registration via form (traits.email=…) → 303 onwards with a session cookie; the identity and session exist", async (t) => {
     const k = await kratosFor(t);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "registration", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, ...jar.header() },
-      payload: form({ csrf_token: csrfTokenOf(flow), "traits.email": "bob@example.com", "traits.username": "bob", password: PASSWORD, method: "password" }),
-    });
+    const { jar, flow } = await newBrowser(k.pub, "registration");
+    const fields = { csrf_token: csrfTokenOf(flow), "traits.email": "bob@example.com", "traits.username": "bob", password: PASSWORD, method: "password" };
+    const res = await postForm(k.pub, "registration", flow.id, fields, jar.header());
     assert.equal(res.statusCode, 303, res.body);
     assert.equal(res.headers.location, `${BASE}/`);
     const line = setCookie(res, "ory_kratos_session");
@@ -823,16 +657,9 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
   });
 
   it("Kratos §4.4: a registration form with a taken email → 303 back to the page, which shows message 4000007; no session", async (t) => {
-    const k = await kratosFor(t);
-    await createIdentity(k.adm, ALICE);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "registration", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${flow.id}`,
-      headers: { ...FORM, accept: NAVIGATION, ...jar.header() },
-      payload: form({ csrf_token: csrfTokenOf(flow), "traits.email": "ALICE@example.com", password: PASSWORD, method: "password" }),
-    });
+    const k = await withAlice(t);
+    const { jar, flow } = await newBrowser(k.pub, "registration");
+    const res = await postForm(k.pub, "registration", flow.id, { csrf_token: csrfTokenOf(flow), "traits.email": "ALICE@example.com", password: PASSWORD, method: "password" }, jar.header());
     assert.equal(res.statusCode, 303);
     assert.equal(res.headers.location, `${BASE}/ui/registration?flow=${flow.id}`);
     assert.deepEqual(setCookies(res), []);
@@ -846,14 +673,8 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
 
   it("Kratos §4.4: a JSON registration with an invalid email → 400 flow with the message on traits.email; no identity", async (t) => {
     const k = await kratosFor(t);
-    const jar = new Jar();
-    const flow = await browserFlow(k.pub, "registration", jar);
-    const res = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${flow.id}`,
-      headers: jar.header(),
-      payload: { method: "password", traits: { email: "not an email" }, password: PASSWORD, csrf_token: csrfTokenOf(flow) },
-    });
+    const { jar, flow } = await newBrowser(k.pub, "registration");
+    const res = await updateFlow(k.pub, "registration", flow.id, { method: "password", traits: { email: "not an email" }, password: PASSWORD, csrf_token: csrfTokenOf(flow) }, jar.header());
     assert.equal(res.statusCode, 400, res.body);
     const body = json<FlowJson>(res);
     assert.equal(body.type, "browser");

@@ -7,11 +7,15 @@
  * Clear-Site-Data on https only (SEC-26), and never redirects off the allow-list (SEC-31..35).
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import type { HttpApp } from "../../http/app.ts";
+import { cookieAttributes, cookieValue, hasSetCookie, setCookie, setCookies } from "../../../test/support/cookies.ts";
 import { FailingStore } from "../../../test/support/failing-store.ts";
 import {
+  ALICE,
+  BASE,
+  BOB,
+  JSON_ACCEPT,
   PASSWORD,
   adminSession,
   assertDead,
@@ -22,64 +26,30 @@ import {
   byBearer,
   byCookie,
   createIdentity,
+  csrfName,
+  csrfTokenOf,
+  flowError,
   json,
   kratosFor,
   signIn,
+  updateFlow,
   whoami,
+  withAlice,
   type FlowJson,
   type Kratos,
   type Response,
 } from "../../../test/support/kratos.ts";
 
-const BASE = "http://localhost:4433";
 const LOGGED_OUT = `${BASE}/ui/logged-out`;
-const ALICE = { email: "alice@example.com", username: "alice" };
-const BOB = { email: "bob@example.com", username: "bob" };
-const UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
 const ALLOWED = { "selfservice.allowed_return_urls": ["https://app.example.com/"] };
 
 const NAVIGATION = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-const JSON_ACCEPT = { accept: "application/json" };
 
 const E_NOSESS = "No active session was found in this request.";
 const E_NOTOKEN = "Please include a token in the URL query.";
 const E_MISMATCH = "Unable to log out because the logout token in the URL query does not match the session cookie.";
 
-function csrfName(base = BASE): string {
-  return "csrf_token_" + createHash("sha256").update(base).digest("hex");
-}
-
 // ---- cookies --------------------------------------------------------------------------------
-
-function setCookies(res: Response): string[] {
-  const header = res.headers["set-cookie"];
-  if (header === undefined) return [];
-  return Array.isArray(header) ? header : [String(header)];
-}
-
-function setCookie(res: Response, name: string): string {
-  const lines = setCookies(res).filter((line) => line.startsWith(`${name}=`));
-  assert.equal(lines.length, 1, `one Set-Cookie for ${name}, got: ${JSON.stringify(setCookies(res))}`);
-  return lines[0]!;
-}
-
-function hasSetCookie(res: Response, name: string): boolean {
-  return setCookies(res).some((line) => line.startsWith(`${name}=`));
-}
-
-function cookieValue(line: string): string {
-  const first = line.split(";", 1)[0]!;
-  return first.slice(first.indexOf("=") + 1);
-}
-
-function cookieAttributes(line: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of line.split(";").slice(1)) {
-    const [k, ...v] = part.trim().split("=");
-    out.set(k!.toLowerCase(), v.join("="));
-  }
-  return out;
-}
 
 /** The attributes that must be identical on the setting and the clearing Set-Cookie (SEC-25). */
 function scope(line: string): Record<string, string | undefined> {
@@ -117,12 +87,7 @@ function updateLogout(pub: HttpApp, query: string, headers: Record<string, strin
 /** The stored error behind a 303 to the error page (research/kratos.md §1.4). */
 async function errorPageReason(pub: HttpApp, res: Response, base = BASE): Promise<{ code: number; id?: string; reason?: string }> {
   assert.equal(res.statusCode, 303, `a 303 to the error page, got ${res.statusCode}: ${res.body.slice(0, 300)}`);
-  const location = String(res.headers.location);
-  const match = new RegExp(`^${base.replace(/[.]/g, "\\.")}/ui/error\\?id=(${UUID})$`).exec(location);
-  assert.ok(match, `a 303 to the error page, got Location ${location}`);
-  const stored = await pub.inject({ method: "GET", url: `/self-service/errors?id=${match[1]}` });
-  assert.equal(stored.statusCode, 200);
-  return json<{ error: { code: number; id?: string; reason?: string } }>(stored).error;
+  return flowError(pub, String(res.headers.location), base);
 }
 
 /** A failure changes nothing in the browser: no session cookie cleared, no Clear-Site-Data. */
@@ -137,24 +102,13 @@ async function browserSignIn(pub: HttpApp, email: string): Promise<{ cookies: Re
   assert.equal(init.statusCode, 200);
   const csrf = cookieValue(setCookie(init, csrfName()));
   const flow = json<FlowJson>(init);
-  const node = flow.ui.nodes.find((n) => (n.attributes as Record<string, unknown>).name === "csrf_token");
-  const res = await pub.inject({
-    method: "POST",
-    url: `/self-service/login?flow=${flow.id}`,
-    headers: { cookie: `${csrfName()}=${csrf}` },
-    payload: { method: "password", identifier: email, password: PASSWORD, csrf_token: (node!.attributes as Record<string, unknown>).value },
-  });
+  const payload = { method: "password", identifier: email, password: PASSWORD, csrf_token: csrfTokenOf(flow) };
+  const res = await updateFlow(pub, "login", flow.id, payload, { cookie: `${csrfName()}=${csrf}` });
   assert.equal(res.statusCode, 200, res.body);
   const sessionLine = setCookie(res, "ory_kratos_session");
   const cookies = { ory_kratos_session: cookieValue(sessionLine), [csrfName()]: cookieValue(setCookie(res, csrfName())) };
   const header = { cookie: Object.entries(cookies).map(([k, v]) => `${k}=${v}`).join("; ") };
   return { cookies, header, sessionLine, token: cookies.ory_kratos_session };
-}
-
-async function withAlice(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = {}): Promise<Kratos> {
-  const k = await kratosFor(t, { config });
-  await createIdentity(k.adm, ALICE);
-  return k;
 }
 
 // ---- tests ----------------------------------------------------------------------------------
@@ -265,7 +219,7 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
     const init = await k.pub.inject({ method: "GET", url: "/self-service/login/browser?refresh=true", headers: { ...JSON_ACCEPT, ...browser.header } });
     assert.equal(init.statusCode, 200, init.body);
     const before = json<FlowJson>(init);
-    const t1 = (before.ui.nodes.find((n) => (n.attributes as Record<string, unknown>).name === "csrf_token")!.attributes as Record<string, unknown>).value as string;
+    const t1 = csrfTokenOf(before);
     const flow = await logoutFlow(k.pub, browser.header);
     const res = await follow(k.pub, flow.logout_url, browser.header);
     assert.equal(res.statusCode, 303);
@@ -273,12 +227,8 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
     assert.notEqual(cookieValue(renewed), browser.cookies[csrfName()]);
     assert.match(cookieValue(renewed), /^[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(scope(renewed), { path: "/", domain: undefined, samesite: "Lax", httponly: "", secure: undefined });
-    const after = await k.pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${before.id}`,
-      headers: { cookie: `${csrfName()}=${cookieValue(renewed)}` },
-      payload: { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: t1 },
-    });
+    const payload = { method: "password", identifier: ALICE.email, password: PASSWORD, csrf_token: t1 };
+    const after = await updateFlow(k.pub, "login", before.id, payload, { cookie: `${csrfName()}=${cookieValue(renewed)}` });
     assertHerodot(after, 403, { id: "security_csrf_violation" });
     assert.equal(hasSetCookie(after, "ory_kratos_session"), false);
   });

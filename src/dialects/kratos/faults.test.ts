@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FailingStore, type FaultMode, type StoreMethod } from "../../../test/support/failing-store.ts";
 import {
+  ALICE,
   PASSWORD,
   adminSession,
   assertDead,
@@ -25,6 +26,7 @@ import {
   registrationFlow,
   signIn,
   submitLogin,
+  updateFlow,
   whoami,
   type IdentityJson,
   type Kratos,
@@ -33,7 +35,6 @@ import {
 } from "../../../test/support/kratos.ts";
 import { ManualClock } from "../../../test/support/server.ts";
 
-const ALICE = { email: "alice@example.com", username: "alice" };
 const MINUTE = 60 * 1000;
 
 interface Faulty extends Kratos {
@@ -254,10 +255,10 @@ describe("Sign-in and registration under store faults (INV-3)", () => {
     const flow = await registrationFlow(pub);
     const payload = { method: "password", traits: { email: "new@example.com" }, password: PASSWORD };
     await withFault(store, "insertIdentity", "before", async () => {
-      assertUnavailable(await pub.inject({ method: "POST", url: `/self-service/registration?flow=${flow.id}`, payload }));
+      assertUnavailable(await updateFlow(pub, "registration", flow.id, payload));
     });
     assert.deepEqual(json(await adm.inject({ method: "GET", url: "/admin/identities" })), []);
-    assert.equal((await pub.inject({ method: "POST", url: `/self-service/registration?flow=${flow.id}`, payload })).statusCode, 200);
+    assert.equal((await updateFlow(pub, "registration", flow.id, payload)).statusCode, 200);
   });
 });
 

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  ALICE,
   PASSWORD,
   UNKNOWN_ID,
   adminSession,
@@ -13,6 +14,7 @@ import {
   assertHerodot,
   assertLive,
   assertNoStore,
+  attr,
   byBearer,
   byCookie,
   bySessionToken,
@@ -22,34 +24,23 @@ import {
   kratosFor,
   loginFlow,
   nativeLogout,
+  nodeNamed,
   registrationFlow,
   signIn,
   submitLogin,
+  updateFlow,
   whoami,
+  withAlice,
   type FlowJson,
   type SessionJson,
   type IdentityJson,
 } from "../../../test/support/kratos.ts";
 import { ManualClock } from "../../../test/support/server.ts";
 
-const ALICE = { email: "alice@example.com", username: "alice" };
 const TOKEN_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/;
-
-type UiNode = FlowJson["ui"]["nodes"][number];
-
-/** A node's input attribute (the wire type leaves attributes open). */
-function attr(node: UiNode, key: string): unknown {
-  return (node.attributes as Record<string, unknown>)[key];
-}
 
 function nodeNames(flow: FlowJson): unknown[] {
   return flow.ui.nodes.map((n) => attr(n, "name"));
-}
-
-function nodeNamed(flow: FlowJson, name: string): UiNode {
-  const node = flow.ui.nodes.find((n) => attr(n, "name") === name);
-  assert.ok(node, `node ${name} missing`);
-  return node;
 }
 
 describe("Kratos native login flow (research/kratos.md §4.2)", () => {
@@ -110,8 +101,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 
   it("D14/SEC-62: a wrong password and an unknown identifier get the same status and the same flow body", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
     // Same flow, same shape of identifier: only the identifier itself may differ (it is echoed).
     const wrong = await submitLogin(pub, "alice@example.com", "not the password", { flowId: flow.id });
@@ -138,8 +128,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 
   it("D14/SEC-62: an identity without a password, and a disabled identity, fail exactly like a wrong password", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     await createIdentity(adm, { email: "nopass@example.com" }, { password: null });
     await createIdentity(adm, { email: "off@example.com" }, { state: "inactive" });
     const flow = await loginFlow(pub);
@@ -154,24 +143,15 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 
   it("Kratos §4.2: a missing identifier or password puts message 4000002 on that node", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
-    const noPassword = await pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      payload: { method: "password", identifier: ALICE.email },
-    });
+    const noPassword = await updateFlow(pub, "login", flow.id, { method: "password", identifier: ALICE.email });
     assert.equal(noPassword.statusCode, 400);
     assertNoStore(noPassword);
     assert.deepEqual(nodeNamed(json<FlowJson>(noPassword), "password").messages, [
       { id: 4000002, text: "Property password is missing.", type: "error", context: { property: "password" } },
     ]);
-    const noIdentifier = await pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      payload: { method: "password", password: PASSWORD },
-    });
+    const noIdentifier = await updateFlow(pub, "login", flow.id, { method: "password", password: PASSWORD });
     assert.equal(noIdentifier.statusCode, 400);
     assert.deepEqual(nodeNamed(json<FlowJson>(noIdentifier), "identifier").messages, [
       { id: 4000002, text: "Property identifier is missing.", type: "error", context: { property: "identifier" } },
@@ -179,26 +159,16 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 
   it("Kratos §4.2: the legacy password_identifier field still signs in", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
-    const res = await pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      payload: { method: "password", password_identifier: ALICE.email, password: PASSWORD },
-    });
+    const res = await updateFlow(pub, "login", flow.id, { method: "password", password_identifier: ALICE.email, password: PASSWORD });
     assert.equal(res.statusCode, 200, res.body);
   });
 
   it("Kratos §4.2: an unknown method answers 400 with the flow and a no-strategy message, and signs nobody in", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
-    const res = await pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
-      payload: { method: "totp", identifier: ALICE.email, password: PASSWORD },
-    });
+    const res = await updateFlow(pub, "login", flow.id, { method: "totp", identifier: ALICE.email, password: PASSWORD });
     assert.equal(res.statusCode, 400);
     const body = json<FlowJson>(res);
     assert.equal(body.id, flow.id);
@@ -245,23 +215,17 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 
   it("Kratos §4.2: a registration flow cannot be submitted as a login flow (404), nor the reverse", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const reg = await registrationFlow(pub);
     assertHerodot(await submitLogin(pub, ALICE.email, PASSWORD, { flowId: reg.id }), 404);
     const login = await loginFlow(pub);
-    const res = await pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${login.id}`,
-      payload: { method: "password", traits: { email: "new@example.com" }, password: PASSWORD },
-    });
+    const res = await updateFlow(pub, "registration", login.id, { method: "password", traits: { email: "new@example.com" }, password: PASSWORD });
     assertHerodot(res, 404);
     assertHerodot(await pub.inject({ method: "GET", url: `/self-service/login/flows?id=${reg.id}` }), 404);
   });
 
   it("Kratos §4.2 (E-ALREADY): createNativeLoginFlow with a live session answers 400 session_already_available; refresh=true and dead tokens pass", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     for (const headers of [bySessionToken(token), byBearer(token), byCookie(token)]) {
       const res = await pub.inject({ method: "GET", url: "/self-service/login/api", headers });
@@ -295,8 +259,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 
   it("SEC-12: every sign-in issues a new token, and an earlier token stays its own session", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const tokens = new Set<string>();
     const ids = new Set<string>();
     for (let i = 0; i < 4; i++) {
@@ -310,8 +273,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 
   it("SEC-05: a well-formed token the server never issued is refused, and signing in never adopts it", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const forged = `${UNKNOWN_ID}.${"A".repeat(43)}`;
     await assertDead(pub, forged);
     const { token } = await signIn(pub, ALICE.email, PASSWORD, bySessionToken(forged));
@@ -330,11 +292,7 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
       nodeNames(flow),
       ["traits.email", "traits.username", "password", "method"],
     );
-    const res = await pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${flow.id}`,
-      payload: { method: "password", traits: { email: "Bob@Example.com", username: "bob" }, password: PASSWORD },
-    });
+    const res = await updateFlow(pub, "registration", flow.id, { method: "password", traits: { email: "Bob@Example.com", username: "bob" }, password: PASSWORD });
     assert.equal(res.statusCode, 200, res.body);
     assertNoStore(res);
     assert.equal(res.headers["set-cookie"], undefined);
@@ -354,11 +312,7 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
     const { pub, adm } = await kratosFor(t);
     for (const email of ["ü@example.com", "a..b@example.com", "x@-example.com"]) {
       const flow = await registrationFlow(pub);
-      const res = await pub.inject({
-        method: "POST",
-        url: `/self-service/registration?flow=${flow.id}`,
-        payload: { method: "password", traits: { email }, password: PASSWORD },
-      });
+      const res = await updateFlow(pub, "registration", flow.id, { method: "password", traits: { email }, password: PASSWORD });
       assert.equal(res.statusCode, 200, `${email}: ${res.body.slice(0, 200)}`);
       const { session_token } = json<{ session_token: string }>(res);
       assert.equal((await assertLive(pub, session_token)).identity?.traits.email, email);
@@ -371,15 +325,10 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
   });
 
   it("Kratos §4.4: a duplicate identifier (email or username, any case) answers the 400 flow with 4000007", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     for (const traits of [{ email: "ALICE@example.com" }, { email: "other@example.com", username: "Alice" }]) {
       const flow = await registrationFlow(pub);
-      const res = await pub.inject({
-        method: "POST",
-        url: `/self-service/registration?flow=${flow.id}`,
-        payload: { method: "password", traits, password: PASSWORD },
-      });
+      const res = await updateFlow(pub, "registration", flow.id, { method: "password", traits, password: PASSWORD });
       assert.equal(res.statusCode, 400, res.body);
       const body = json<FlowJson>(res);
       assert.equal(body.ui.messages?.[0]?.id, 4000007);
@@ -418,18 +367,12 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
   });
 
   it("Kratos §4.4 (E-ALREADY-REG): registration with a live session answers 400 session_already_available and creates nothing", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     const init = await pub.inject({ method: "GET", url: "/self-service/registration/api", headers: bySessionToken(token) });
     assertHerodot(init, 400, { id: "session_already_available", reason: "A valid session was detected and thus registration is not possible." });
     const flow = await registrationFlow(pub);
-    const submit = await pub.inject({
-      method: "POST",
-      url: `/self-service/registration?flow=${flow.id}`,
-      headers: bySessionToken(token),
-      payload: { method: "password", traits: { email: "second@example.com" }, password: PASSWORD },
-    });
+    const submit = await updateFlow(pub, "registration", flow.id, { method: "password", traits: { email: "second@example.com" }, password: PASSWORD }, bySessionToken(token));
     assertHerodot(submit, 400, { id: "session_already_available" });
     assert.equal(json<unknown[]>(await adm.inject({ method: "GET", url: "/admin/identities" })).length, 1);
   });
@@ -443,8 +386,7 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
 
 describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () => {
   it("Kratos §6.1: native logout answers 204 with no body; the row stays, active:false in the admin view", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     const res = await nativeLogout(pub, token);
     assert.equal(res.statusCode, 204);
@@ -457,8 +399,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
   });
 
   it("Kratos §6.2 / SEC-24: repeating the logout with the same token answers 204 again and changes nothing", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     assert.equal((await nativeLogout(pub, token)).statusCode, 204);
     for (let i = 0; i < 3; i++) assert.equal((await nativeLogout(pub, token)).statusCode, 204);
@@ -467,8 +408,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
   });
 
   it("Kratos §6.3: an unknown or invalid token answers 403 E-NATIVE and ends nothing", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     const [id, secret] = token.split(".") as [string, string];
     const wrongSecret = `${id}.${secret.slice(0, -1)}${secret.endsWith("A") ? "B" : "A"}`;
@@ -484,8 +424,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
   });
 
   it("Kratos §6.4: an empty body object or an empty token answers 403", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await nativeLogout(pub), 403, { id: null });
     assertHerodot(await nativeLogout(pub, ""), 403, { id: null });
@@ -493,8 +432,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
   });
 
   it("INV-2: after native logout the old token is refused everywhere, in every carrier", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     const other = await signIn(pub, ALICE.email);
     assert.equal((await nativeLogout(pub, token)).statusCode, 204);
@@ -514,8 +452,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
   });
 
   it("Kratos §2.3: native logout ends the session named in the body only, whatever credential headers come with it", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const first = await signIn(pub, ALICE.email);
     const second = await signIn(pub, ALICE.email);
     const res = await pub.inject({
@@ -530,8 +467,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
   });
 
   it("Kratos §6.61: after a logout the same identity signs in again with a new token", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assert.equal((await nativeLogout(pub, token)).statusCode, 204);
     const again = await signIn(pub, ALICE.email);
@@ -592,8 +528,7 @@ describe("Sign-in throttling (D13, SEC-60, SEC-61)", () => {
   });
 
   it("SEC-61/D13: attempts per client IP beyond max answer 429 with Retry-After; X-Forwarded-For does not help; other IPs are unaffected", async (t) => {
-    const { pub, adm } = await kratosFor(t, { config: { "login.rate_limit.per_ip.max": 3 } });
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t, { "login.rate_limit.per_ip.max": 3 });
     const ip = "192.0.2.10";
     for (let i = 0; i < 3; i++) {
       const res = await submitLogin(pub, `user${i}@example.com`, "wrong password", { remoteAddress: ip });
@@ -613,11 +548,7 @@ describe("Sign-in throttling (D13, SEC-60, SEC-61)", () => {
     const { pub } = await kratosFor(t, { config: { "login.rate_limit.per_ip.max": 2 } });
     const register = async (email: string) => {
       const flow = await registrationFlow(pub);
-      return pub.inject({
-        method: "POST",
-        url: `/self-service/registration?flow=${flow.id}`,
-        payload: { method: "password", traits: { email }, password: PASSWORD },
-      });
+      return updateFlow(pub, "registration", flow.id, { method: "password", traits: { email }, password: PASSWORD });
     };
     assert.equal((await register("one@example.com")).statusCode, 200);
     assert.equal((await register("two@example.com")).statusCode, 200);
@@ -647,19 +578,10 @@ describe("What never leaks (SEC-06, SEC-11)", () => {
     // Bodies the parser or the validator refuse, each carrying a secret.
     bodies.push(
       (
-        await pub.inject({
-          method: "POST",
-          url: `/self-service/login?flow=${flow.id}`,
-          headers: { "content-type": "application/json" },
-          payload: `{"method":"password","identifier":"${ALICE.email}","password":"${wrongPassword}",}`,
-        })
+        await updateFlow(pub, "login", flow.id, `{"method":"password","identifier":"${ALICE.email}","password":"${wrongPassword}",}`, { "content-type": "application/json" })
       ).body,
       (
-        await pub.inject({
-          method: "POST",
-          url: `/self-service/login?flow=${flow.id}`,
-          payload: { method: "password", identifier: ALICE.email, password: wrongPassword, extra: token },
-        })
+        await updateFlow(pub, "login", flow.id, { method: "password", identifier: ALICE.email, password: wrongPassword, extra: token })
       ).body,
       (await pub.inject({ method: "DELETE", url: "/self-service/logout/api", payload: { session_token: token, extra: 1 } })).body,
       (await pub.inject({ method: "DELETE", url: `/self-service/logout/api?session_token=${token}`, payload: {} })).body,
@@ -677,8 +599,7 @@ describe("What never leaks (SEC-06, SEC-11)", () => {
   });
 
   it("SEC-11: every answer of the self-service API carries Cache-Control: no-store", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
     const responses = [
       await pub.inject({ method: "GET", url: "/self-service/login/api" }),

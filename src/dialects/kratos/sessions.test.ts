@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  ALICE,
+  BASE,
   PASSWORD,
   UNKNOWN_ID,
   adminSession,
@@ -19,18 +21,20 @@ import {
   createIdentity,
   json,
   kratosFor,
+  nativeLogout,
   signIn,
+  signInSeries,
+  submitLogin,
   whoami,
+  withAlice,
   type Response,
   type SessionJson,
 } from "../../../test/support/kratos.ts";
 import { ManualClock } from "../../../test/support/server.ts";
 
-const ALICE = { email: "alice@example.com", username: "alice" };
 const BOB = { email: "bob@example.com" };
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
-const BASE = "http://localhost:4433";
 
 describe("whoami (research/kratos.md §3.2)", () => {
   it("Kratos §6.21: whoami with X-Session-Token answers 200 with the expanded session, the identity id header, and no secrets", async (t) => {
@@ -63,8 +67,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
   });
 
   it("Kratos §6.21: whoami answers on GET, POST, PUT, PATCH and DELETE (DELETE /sessions/whoami is whoami, not a revocation)", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"] as const) {
       const res = await whoami(pub, bySessionToken(token), method);
@@ -76,8 +79,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
   });
 
   it("Kratos §1.5 / §6.28: the ory_kratos_session cookie authenticates, and whoami re-issues no cookie", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     const res = await whoami(pub, { cookie: `theme=dark; ory_kratos_session=${token}; other=1` });
     assert.equal(res.statusCode, 200);
@@ -86,8 +88,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
   });
 
   it("Kratos §6.30 / §6.52: Authorization: Bearer authenticates as a fallback, case-insensitively, and sets no cookie", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     for (const authorization of [`Bearer ${token}`, `bearer ${token}`, `BEARER ${token}`]) {
       const res = await whoami(pub, { authorization });
@@ -101,8 +102,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
   });
 
   it("Kratos §1.5: X-Session-Token wins over a valid cookie and a valid Bearer; the cookie wins over Bearer", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB);
     const a = await signIn(pub, ALICE.email);
     const b = await signIn(pub, BOB.email);
@@ -120,16 +120,14 @@ describe("whoami (research/kratos.md §3.2)", () => {
   });
 
   it("Kratos §1.5 / §6.52: an invalid X-Session-Token is a 401 even beside a valid cookie or Bearer (no fallback)", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await whoami(pub, { "x-session-token": "invalid", ...byCookie(token) }), 401, { id: null });
     assertHerodot(await whoami(pub, { "x-session-token": "invalid", ...byBearer(token) }), 401, { id: null });
   });
 
   it("SEC-10: two ory_kratos_session cookies with different values authenticate nobody, in either order", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB);
     const victim = await signIn(pub, ALICE.email);
     const attacker = await signIn(pub, BOB.email);
@@ -144,8 +142,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
   });
 
   it("Kratos §1.3 (E-WHOAMI): every 401 of whoami has no error.id, the E-WHOAMI reason, and sets no cookie", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     const [id, secret] = token.split(".") as [string, string];
     const cases: Record<string, string>[] = [
@@ -174,15 +171,10 @@ describe("whoami (research/kratos.md §3.2)", () => {
   });
 
   it("Kratos §6.54 (deviation, SEC-61): the device records the socket's IP and the User-Agent; forwarded headers are ignored", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
-    const flow = json<{ id: string }>(await pub.inject({ method: "GET", url: "/self-service/login/api" }));
-    const res = await pub.inject({
-      method: "POST",
-      url: `/self-service/login?flow=${flow.id}`,
+    const { pub } = await withAlice(t);
+    const res = await submitLogin(pub, ALICE.email, PASSWORD, {
       remoteAddress: "198.51.100.20",
       headers: { "user-agent": "phone/2", "x-forwarded-for": "203.0.113.9", "true-client-ip": "203.0.113.10", "x-real-ip": "203.0.113.11" },
-      payload: { method: "password", identifier: ALICE.email, password: PASSWORD },
     });
     assert.equal(res.statusCode, 200);
     const device = json<{ session: SessionJson }>(res).session.devices[0];
@@ -263,15 +255,9 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
     await createIdentity(adm, BOB);
-    const older = await signIn(pub, ALICE.email);
-    clock.advance(1000);
-    const revoked = await signIn(pub, ALICE.email);
-    clock.advance(1000);
-    const newer = await signIn(pub, ALICE.email);
-    clock.advance(1000);
-    const current = await signIn(pub, ALICE.email);
+    const [older, revoked, newer, current] = await signInSeries(pub, clock, ALICE.email, 4);
     await signIn(pub, BOB.email);
-    assert.equal((await pub.inject({ method: "DELETE", url: "/self-service/logout/api", payload: { session_token: revoked.token } })).statusCode, 204);
+    assert.equal((await nativeLogout(pub, revoked.token)).statusCode, 204);
 
     const res = await pub.inject({ method: "GET", url: "/sessions", headers: bySessionToken(current.token) });
     assert.equal(res.statusCode, 200);
@@ -314,12 +300,8 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
-    const others: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      others.push((await signIn(pub, ALICE.email)).session.id);
-      clock.advance(1000);
-    }
-    const current = await signIn(pub, ALICE.email);
+    const [o1, o2, o3, current] = await signInSeries(pub, clock, ALICE.email, 4);
+    const others = [o1, o2, o3].map((s) => s.session.id);
     const seen: string[] = [];
     let url: string | null = "/sessions?page_size=2";
     let pages = 0;
@@ -344,8 +326,7 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
   });
 
   it("Kratos §3.3: a malformed page_size answers 400", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     for (const q of ["page_size=abc", "page_size=-1", "per_page=1e3"]) {
       assertHerodot(await pub.inject({ method: "GET", url: `/sessions?${q}`, headers: bySessionToken(token) }), 400);
@@ -355,8 +336,7 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
 
 describe("DELETE /sessions (research/kratos.md §3.4)", () => {
   it("Kratos §6.24: ends every other session of the caller → 200 {count}; the current one and other identities' stay live", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB);
     const others = [await signIn(pub, ALICE.email), await signIn(pub, ALICE.email)];
     const bob = await signIn(pub, BOB.email);
@@ -374,12 +354,11 @@ describe("DELETE /sessions (research/kratos.md §3.4)", () => {
   });
 
   it("Kratos §6.56 (deviation): count is the number of sessions this call ended; already-ended ones are not counted again", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const ended = await signIn(pub, ALICE.email);
     await signIn(pub, ALICE.email);
     const current = await signIn(pub, ALICE.email);
-    assert.equal((await pub.inject({ method: "DELETE", url: "/self-service/logout/api", payload: { session_token: ended.token } })).statusCode, 204);
+    assert.equal((await nativeLogout(pub, ended.token)).statusCode, 204);
     const first = await pub.inject({ method: "DELETE", url: "/sessions", headers: bySessionToken(current.token) });
     assert.deepEqual(json(first), { count: 1 });
     const again = await pub.inject({ method: "DELETE", url: "/sessions", headers: bySessionToken(current.token) });
@@ -387,8 +366,7 @@ describe("DELETE /sessions (research/kratos.md §3.4)", () => {
   });
 
   it("Kratos §3.4 (E-MYSESS): without a live session it answers 401 and ends nothing", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await pub.inject({ method: "DELETE", url: "/sessions" }), 401, { id: null, reason: "No valid session cookie found." });
     assertHerodot(await pub.inject({ method: "DELETE", url: "/sessions", headers: bySessionToken("garbage") }), 401);
@@ -398,8 +376,7 @@ describe("DELETE /sessions (research/kratos.md §3.4)", () => {
 
 describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
   it("Kratos §6.25: ending another own session answers 204; only that one is dead", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     const target = await signIn(pub, ALICE.email);
     const bystander = await signIn(pub, ALICE.email);
     const current = await signIn(pub, ALICE.email);
@@ -414,8 +391,7 @@ describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
   });
 
   it("Kratos §6.26: the current session cannot be ended here → 400 'cannot revoke current session', and it stays live", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const current = await signIn(pub, ALICE.email);
     const res = await pub.inject({ method: "DELETE", url: `/sessions/${current.session.id}`, headers: bySessionToken(current.token) });
     const body = assertHerodot(res, 400);
@@ -424,13 +400,12 @@ describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
   });
 
   it("Kratos §6.27: an already-ended, unknown or other user's session id answers 204 and changes nothing", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB);
     const ended = await signIn(pub, ALICE.email);
     const bob = await signIn(pub, BOB.email);
     const current = await signIn(pub, ALICE.email);
-    assert.equal((await pub.inject({ method: "DELETE", url: "/self-service/logout/api", payload: { session_token: ended.token } })).statusCode, 204);
+    assert.equal((await nativeLogout(pub, ended.token)).statusCode, 204);
     for (const id of [ended.session.id, UNKNOWN_ID, bob.session.id]) {
       const res = await pub.inject({ method: "DELETE", url: `/sessions/${id}`, headers: bySessionToken(current.token) });
       assert.equal(res.statusCode, 204, id);
@@ -441,8 +416,7 @@ describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
   });
 
   it("Kratos §3.5: the session is checked first (401), then the id: a malformed UUID answers 400", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await pub.inject({ method: "DELETE", url: "/sessions/not-a-uuid" }), 401);
     for (const id of ["not-a-uuid", "00000000-0000-4000-8000-00000000000", `${UNKNOWN_ID}x`]) {
@@ -475,8 +449,7 @@ describe("D12: cookie-authenticated revocations prove they are same-site", () =>
   ];
 
   it("D12: DELETE /sessions with a cookie and Sec-Fetch-Site: cross-site or a foreign Origin → 403 security_csrf_violation, nothing revoked", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const other = await signIn(pub, ALICE.email);
     const current = await signIn(pub, ALICE.email);
     for (const headers of crossSite) {
@@ -489,8 +462,7 @@ describe("D12: cookie-authenticated revocations prove they are same-site", () =>
   });
 
   it("D12: DELETE /sessions/{id} with a cookie from another site → 403, nothing revoked", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const other = await signIn(pub, ALICE.email);
     const current = await signIn(pub, ALICE.email);
     for (const headers of crossSite) {
@@ -501,8 +473,7 @@ describe("D12: cookie-authenticated revocations prove they are same-site", () =>
   });
 
   it("D12: Sec-Fetch-Site decides over Origin when both are sent", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const other = await signIn(pub, ALICE.email);
     const current = await signIn(pub, ALICE.email);
     const res = await pub.inject({
@@ -515,8 +486,7 @@ describe("D12: cookie-authenticated revocations prove they are same-site", () =>
   });
 
   it("D12: a same-origin cookie call passes (Sec-Fetch-Site same-origin or none, or our own Origin), and so does one with neither header", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const current = await signIn(pub, ALICE.email);
     for (const headers of [{ "sec-fetch-site": "same-origin" }, { "sec-fetch-site": "none" }, { origin: BASE }, {}]) {
       const victim = await signIn(pub, ALICE.email);
@@ -529,8 +499,7 @@ describe("D12: cookie-authenticated revocations prove they are same-site", () =>
   });
 
   it("D12: token-authenticated calls need no same-site proof, even when a browser says cross-site", async (t) => {
-    const { pub, adm } = await kratosFor(t);
-    await createIdentity(adm, ALICE);
+    const { pub } = await withAlice(t);
     const current = await signIn(pub, ALICE.email);
     for (const auth of [bySessionToken(current.token), byBearer(current.token)]) {
       const victim = await signIn(pub, ALICE.email);
