@@ -25,29 +25,6 @@ export type CoreErrorCode =
   | "CSRF_VIOLATION"
   | "STORE_UNAVAILABLE";
 
-export const CORE_ERROR_CODES = [
-  "CREDENTIALS_INVALID",
-  "RATE_LIMITED",
-  "IDENTIFIER_TAKEN",
-  "TRAITS_INVALID",
-  "PASSWORD_REJECTED",
-  "IDENTITY_NOT_FOUND",
-  "IDENTITY_INACTIVE",
-  "SESSION_MISSING",
-  "SESSION_INACTIVE",
-  "SESSION_NOT_FOUND",
-  "CANNOT_REVOKE_CURRENT_SESSION",
-  "LOGOUT_TOKEN_MISSING",
-  "LOGOUT_TOKEN_MISMATCH",
-  "RETURN_TO_INVALID",
-  "RETURN_TO_NOT_ALLOWED",
-  "FLOW_NOT_FOUND",
-  "FLOW_EXPIRED",
-  "REGISTRATION_DISABLED",
-  "CSRF_VIOLATION",
-  "STORE_UNAVAILABLE",
-] as const satisfies readonly CoreErrorCode[];
-
 export interface CoreErrorDetails {
   /** Seconds until a rate-limited caller may try again (RATE_LIMITED). */
   retryAfterSeconds?: number;

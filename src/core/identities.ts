@@ -11,7 +11,8 @@ import { passwordDigest } from "./tokens.ts";
 
 export const SCHEMA_ID = "default";
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// No white space and no control characters (RFC 5321 allows neither; PostgreSQL cannot store U+0000).
+const EMAIL = /^[^\s@\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+\.[^\s@\x00-\x1f\x7f]+$/;
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** SEC-64: bound the input before hashing; never truncate silently. */
 export const PASSWORD_MIN_LENGTH = 8;

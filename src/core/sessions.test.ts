@@ -8,28 +8,18 @@ import { randomUUID } from "node:crypto";
 import { describe, test, type TestContext } from "node:test";
 import { argon2Hasher } from "../crypto/argon2-hasher.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
-import { auditEvent } from "./audit.ts";
 import { type CoreErrorCode, isCoreError } from "./errors.ts";
 import { type Core, createCore } from "./index.ts";
-import type { IdentityRecord } from "./model.ts";
-import type { Clock, PasswordHasher, Store } from "./ports.ts";
+import type { PasswordHasher, Store } from "./ports.ts";
 import { LAST_SEEN_GRANULARITY_MS, type RequestOrigin } from "./sessions.ts";
 import type { CoreSettings, SessionPolicy } from "./settings.ts";
 import { passwordDigest } from "./tokens.ts";
+import { ManualClock } from "../../test/support/clock.ts";
+import { insertPreDigestIdentity } from "../../test/support/records.ts";
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
-
-class ManualClock implements Clock {
-  t = Date.UTC(2026, 0, 1, 8, 0, 0);
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
 
 const DEFAULT_POLICY: SessionPolicy = { lifespanMs: 12 * HOUR, idleTimeoutMs: 30 * MINUTE };
 /** A door with a short absolute lifetime, to reach absolute expiry before the idle timeout. */
@@ -95,7 +85,7 @@ interface Env {
 async function setup(t: TestContext): Promise<Env> {
   const sql = await SqlStore.open("sqlite::memory:");
   t.after(() => sql.close());
-  const clock = new ManualClock();
+  const clock = new ManualClock(Date.UTC(2026, 0, 1, 8, 0, 0));
   const hasher = countingHasher(argon2Hasher({ memoryKib: 64, iterations: 1 }));
   const store = wrapStore(sql);
   const core = createCore({ store, hasher, clock, settings });
@@ -432,21 +422,7 @@ describe("password digest verifier (D11)", () => {
     const { core, sql, clock } = await setup(t);
     const hasher = argon2Hasher({ memoryKib: 64, iterations: 1 });
     const now = clock.now();
-    const record: IdentityRecord = {
-      id: randomUUID(),
-      schemaId: "default",
-      traits: { email: "old@example.com" },
-      state: "active",
-      stateChangedAt: now,
-      createdAt: now,
-      updatedAt: now,
-      metadataPublic: null,
-      metadataAdmin: null,
-      externalId: null,
-      passwordHash: await hasher.hash(PASSWORD),
-      digestHash: null,
-    };
-    await sql.insertIdentity(record, auditEvent("identity.created", now, { identityId: record.id, actor: "test" }));
+    const record = await insertPreDigestIdentity(sql, { email: "old@example.com" }, await hasher.hash(PASSWORD), now);
     const digest = { kind: "digest", digest: passwordDigest(PASSWORD) } as const;
     await rejectsWith(core.sessions.signIn("old@example.com", digest, ORIGIN), "CREDENTIALS_INVALID");
 

@@ -178,26 +178,12 @@ export class Sessions {
     );
   }
 
-  /** When the session ends if nothing else happens: the earlier of absolute and idle expiry. */
-  endsAt(session: Session): Date {
-    const idle = session.lastSeenAt.getTime() + this.settings.sessions[session.door].idleTimeoutMs;
-    return new Date(Math.min(session.expiresAt.getTime(), idle));
-  }
-
   async get(id: string): Promise<Session> {
     const session = await this.store.findSession(id).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
     if (!session) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
     return session;
-  }
-
-  async getWithIdentity(id: string): Promise<AuthenticatedSession> {
-    const found = await this.store.findSessionWithIdentity(id).catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
-    if (!found) throw new CoreError("SESSION_NOT_FOUND", "Unable to locate the resource");
-    return found;
   }
 
   async list(query: Omit<SessionQuery, "now" | "idleBefore">): Promise<Page<Session>> {
@@ -247,8 +233,8 @@ export class Sessions {
   /**
    * Logout by presenting the session token itself (Kratos `performNativeLogout`, Firstock
    * logout). Ends a live session; an unknown or malformed token is SESSION_INACTIVE. A
-   * session that has already ended answers `false` and changes nothing, so each door can say
-   * what its vendor says for a repeat.
+   * session that had already ended answers `false` (one ended only by idleness is revoked now,
+   * durably), so each door can say what its vendor says for a repeat.
    */
   async logoutWithToken(token: string, by: Actor, expectIdentityId?: string): Promise<boolean> {
     const parsed = parseSessionToken(token);
@@ -258,11 +244,15 @@ export class Sessions {
     });
     if (!found || !secretMatches(parsed.secret, found.secretHash)) throw inactive();
     if (expectIdentityId !== undefined && found.identityId !== expectIdentityId) throw inactive();
-    // Idle past its timeout, it has already ended (isLive): a logout would otherwise revoke it
-    // and report "logged out" for a token every other check calls dead.
-    if (!this.isLive(found)) return false;
-    const ended = await this.revoke({ kind: "session", sessionId: found.id }, "logout", by);
-    return ended.length > 0;
+    const now = this.clock.now();
+    const live = this.isLive(found, now);
+    // Revoked even when idle past its timeout: idleness is computed from the clock and the
+    // configured timeout, and a longer timeout after a restart would revive a session its owner
+    // was told had ended (INV-1, INV-2). Already revoked or past its absolute expiry: no write.
+    const revocable = found.revokedAt === null && now.getTime() < found.expiresAt.getTime();
+    const ended = revocable ? await this.revoke({ kind: "session", sessionId: found.id }, "logout", by) : [];
+    // Idle, it had already ended (isLive) before this logout: the door answers as for a repeat.
+    return live && ended.length > 0;
   }
 
   /** A user ends one of their own other sessions (Kratos `disableMySession`). */

@@ -28,17 +28,26 @@ export const CSRF_COOKIE_MAX_AGE = 31_536_000;
  * nobody: we never guess which one is the victim's.
  */
 export function readCookie(header: string | undefined, name: string): string | null {
-  if (!header || !header.includes(name)) return null;
-  let found: string | null = null;
+  const values = cookieValues(header, name);
+  return values.length === 1 && values[0] !== "" ? values[0]! : null;
+}
+
+/**
+ * The distinct values the request gives cookie `name` (an empty one included), in order. More
+ * than one is the ambiguity readCookie refuses to resolve; a logout must not read it as "no
+ * session" either (SEC-10: a sibling domain's cookie can be sent before ours).
+ */
+export function cookieValues(header: string | undefined, name: string): string[] {
+  if (!header || !header.includes(name)) return [];
+  const values: string[] = [];
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
     let value = part.slice(eq + 1).trim();
     if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    if (found !== null && found !== value) return null;
-    found = value;
+    if (!values.includes(value)) values.push(value);
   }
-  return found === "" ? null : found;
+  return values;
 }
 
 export interface CookieOptions {

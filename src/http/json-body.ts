@@ -10,6 +10,13 @@ export type BodyProblem = "empty" | "malformed" | "duplicate_key" | "forbidden_k
 
 export class BodyError extends Error {
   override readonly name = "BodyError";
+  /**
+   * For routes without a door's error handler (health, /docs, the pages), which answer by
+   * Fastify's `statusCode` convention: bad input is a 4xx there too, never a 500 (SEC-66).
+   */
+  get statusCode(): 400 | 415 {
+    return this.problem === "charset" || this.problem === "encoding" ? 415 : 400;
+  }
   constructor(
     readonly problem: BodyProblem,
     message: string,

@@ -16,7 +16,7 @@ import { isCoreError } from "../../core/errors.ts";
 import type { Core } from "../../core/index.ts";
 import type { AuthenticatedSession, Identity } from "../../core/model.ts";
 import { type RedirectPolicy, resolveRedirect } from "../../core/redirect-gate.ts";
-import { COOKIE_NAMES, readCookie, serializeCookie } from "../../http/cookies.ts";
+import { COOKIE_NAMES, cookieValues, readCookie, serializeCookie } from "../../http/cookies.ts";
 import { contentSecurityPolicy, html, page } from "../../http/html.ts";
 import type { DoorApp } from "../../http/app.ts";
 import { BodyError } from "../../http/json-body.ts";
@@ -82,6 +82,8 @@ function badRequestError(message: string): AssetsWireError {
 }
 
 const SITE_SAFE = new Set(["same-origin", "same-site", "none"]);
+
+const AMBIGUOUS_COOKIE: AssetsError = badRequest("More than one authToken cookie was sent; nothing was changed. Clear this site's cookies, then sign out again.");
 
 /**
  * Assets reads parameters from the query string or a form (§2.2), nothing else. The listener's
@@ -234,8 +236,15 @@ export async function assetsRedirectLogout(app: DoorApp, door: AssetsDoorOptions
       const next = target(p.logoutSuccessUrl);
       const current = await session.find(request);
       if (!current) {
+        // "Signed out" only when nothing this request carries names a live session (INV-1).
+        // Two authToken cookies (one tossed in by a sibling domain, SEC-10) authenticate nobody
+        // but prove nothing either; a dead bearer takes precedence over the cookie (as at
+        // /services/logout) but does not end the cookie's session.
+        const cookies = cookieValues(request.headers.cookie, COOKIE_NAMES.assetsSession);
+        if (cookies.length > 1) throw new AssetsWireError(AMBIGUOUS_COOKIE);
+        if (cookies[0] && (await core.sessions.findLive(cookies[0]))) throw new AssetsWireError(NOT_LOGGED_IN);
         // Nothing to end: no session is live here. Say nothing false; just go on.
-        if (readCookie(request.headers.cookie, COOKIE_NAMES.assetsSession)) session.clearCookie(reply);
+        if (cookies[0]) session.clearCookie(reply);
         return reply.code(302).header("location", next).send();
       }
       // A bearer token is no ambient credential: no other site can have sent it (SEC-55).

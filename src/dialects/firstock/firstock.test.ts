@@ -9,9 +9,8 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { after, describe, test } from "node:test";
-import { auditEvent } from "../../core/audit.ts";
-import type { IdentityRecord } from "../../core/model.ts";
 import { argon2Hasher } from "../../crypto/argon2-hasher.ts";
+import type { HttpApp } from "../../http/app.ts";
 import { FailingStore } from "../../../test/support/failing-store.ts";
 import {
   INVALID_JKEY,
@@ -36,6 +35,7 @@ import {
   walkedResponses,
 } from "../../../test/support/firstock.ts";
 import { bySessionToken, createIdentity, submitLogin, whoami } from "../../../test/support/kratos.ts";
+import { insertPreDigestIdentity } from "../../../test/support/records.ts";
 import { ManualClock } from "../../../test/support/server.ts";
 
 const MINUTE = 60_000;
@@ -48,6 +48,13 @@ function person(): { email: string; username: string } {
   return { email: `Person.${serial}@Example.COM`, username: `Person_${serial}` };
 }
 
+/** A fresh person, stored through the admin API (D10). */
+async function storedPerson(adm: HttpApp): Promise<{ email: string; username: string }> {
+  const p = person();
+  await createIdentity(adm, p);
+  return p;
+}
+
 after(() => {
   // Every Firstock answer in this file went through the walker; make sure it really ran.
   assert.ok(walkedResponses > 50, `only ${walkedResponses} Firstock responses were walked`);
@@ -56,8 +63,7 @@ after(() => {
 describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", () => {
   test("login success: {status, data: {actid, userName, susertoken, email}} in that key order, actid = userName = username", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const res = await firstockLogin(pub, p.username);
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
@@ -83,8 +89,7 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
 
   test("logout success is exactly {\"status\":\"success\",\"data\":\"Successfully logged out\"} with HTTP 200", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     const res = await logout(pub, p.username, susertoken);
     assert.equal(res.statusCode, 200);
@@ -94,8 +99,7 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
 
   test("INVALID_JKEY is exactly the seed's failure with HTTP 401", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const res = await logout(pub, p.username, `${randomUUID()}.${randomBytes(32).toString("base64url")}`);
     assert.equal(res.statusCode, 401);
     assert.equal(
@@ -107,8 +111,7 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
 
   test("D14: a wrong password and an unknown userId get the same INVALID_PASSWORD, byte for byte, same status and headers", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const wrong = await firstockLogin(pub, p.username, "not the password at all");
     const unknown = await firstockLogin(pub, "Nobody_At_All");
     const unknownEmail = await firstockLogin(pub, "nobody@example.com");
@@ -138,8 +141,7 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
   test("userDetails success (research §1.5): actid, email, exchange, orarr, requestTime in the cut-off's zone, uprev, userName", async (t) => {
     const clock = new ManualClock(Date.parse("2026-11-21T08:00:00Z"));
     const { pub, adm } = await firstockFor(t, { clock });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     const res = await userDetails(pub, p.username, susertoken);
     assert.equal(res.statusCode, 200, res.body);
@@ -154,8 +156,7 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
 describe("the §1.8 checklist", () => {
   test("§1.2: the password is the lowercase hex SHA-256 of the password; the plain password, or the digest of a wrong one, is INVALID_PASSWORD", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const plain = await post(pub, "login", { ...loginBody(p.username), password: PASSWORD });
     assert.equal(plain.body, INVALID_PASSWORD);
     const wrongDigest = await post(pub, "login", { ...loginBody(p.username), password: sha256hex(PASSWORD + " ") });
@@ -170,8 +171,7 @@ describe("the §1.8 checklist", () => {
   test("§1.2: vendorCode and apiKey must be a configured pair; any other pair is refused without an identity lookup or a password check", async (t) => {
     const store = await FailingStore.open();
     const { pub, adm } = await firstockFor(t, { store, config: { "login.rate_limit.per_ip.max": 3 } });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const lookups = store.callCount("findIdentityByIdentifier");
     const refused = [
       { vendorCode: VENDOR.vendorCode, apiKey: OTHER_VENDOR.apiKey },
@@ -196,15 +196,13 @@ describe("the §1.8 checklist", () => {
 
   test("§1.2: with no vendors configured, every Firstock sign-in is refused", async (t) => {
     const { pub, adm } = await firstockFor(t, { config: { "firstock.vendors": [] } });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     assertFailure(await firstockLogin(pub, p.username), 401, "INVALID_APIKEY");
   });
 
   test("§1.2: TOTP is accepted and ignored (any string, empty included)", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     for (const TOTP of ["", "897623", "000000", "not-a-code"]) {
       const res = await firstockLogin(pub, p.username, PASSWORD, { TOTP });
       assert.equal(res.statusCode, 200, `TOTP ${JSON.stringify(TOTP)}: ${res.body}`);
@@ -213,8 +211,7 @@ describe("the §1.8 checklist", () => {
 
   test("§1.5: the jKey works at userDetails, and each login is its own session (research §1.6)", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const first = await signInFirstock(pub, p.username);
     const second = await signInFirstock(pub, p.username);
     assert.notEqual(first.susertoken, second.susertoken);
@@ -227,8 +224,7 @@ describe("the §1.8 checklist", () => {
 
   test("§1.3: after logout, userDetails and logout with that jKey answer INVALID_JKEY; a repeat logout is 401, never 5xx (BAD-J21)", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     assert.equal((await logout(pub, p.username, susertoken)).body, LOGOUT_SUCCESS);
     await assertJKeyDead(pub, p.username, susertoken);
@@ -239,8 +235,7 @@ describe("the §1.8 checklist", () => {
 
   test("D9: userId is the username or the email, matched case-insensitively, at login, userDetails and logout", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     for (const userId of [p.username, p.username.toUpperCase(), p.email, p.email.toLowerCase(), p.email.toUpperCase()]) {
       const data = await signInFirstock(pub, userId);
       assert.equal(data.actid, p.username, "actid is the username as stored, whatever identifier was typed");
@@ -301,8 +296,7 @@ describe("the §1.8 checklist", () => {
 
   test("BAD-J25: a structurally valid but random jKey, and one with the right id and a wrong secret, are INVALID_JKEY and end nothing", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     const [id] = susertoken.split(".") as [string];
     assertInvalidJKey(await logout(pub, p.username, `${randomUUID()}.${randomBytes(32).toString("base64url")}`));
@@ -315,8 +309,7 @@ describe("the §1.8 checklist", () => {
 
   test("D1: the jKey is a Curfew session token: Kratos whoami accepts it, and a Firstock logout ends it at every door", async (t) => {
     const { pub, adm } = await firstockFor(t);
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     const who = await whoami(pub, bySessionToken(susertoken));
     assert.equal(who.statusCode, 200, who.body);
@@ -340,21 +333,7 @@ describe("the §1.8 checklist", () => {
     const p = person();
     const now = server.server.core.clock.now();
     // As an identity stored before D11 (or imported) looks: a password verifier, no digest verifier.
-    const record: IdentityRecord = {
-      id: randomUUID(),
-      schemaId: "default",
-      traits: p,
-      state: "active",
-      stateChangedAt: now,
-      createdAt: now,
-      updatedAt: now,
-      metadataPublic: null,
-      metadataAdmin: null,
-      externalId: null,
-      passwordHash: await argon2Hasher(server.config.argon2).hash(PASSWORD),
-      digestHash: null,
-    };
-    await server.server.store.insertIdentity(record, auditEvent("identity.created", now, { identityId: record.id, actor: "test" }));
+    const record = await insertPreDigestIdentity(server.server.store, p, await argon2Hasher(server.config.argon2).hash(PASSWORD), now);
 
     // Until then the Firstock door cannot verify the digest: the same answer as a wrong password.
     assert.equal((await firstockLogin(pub, p.username)).body, INVALID_PASSWORD);
@@ -376,8 +355,7 @@ describe("the §1.8 checklist", () => {
 
   test("§1.4/§4.1: repeated wrong passwords are throttled with API_RATE_LIMIT, HTTP 429 and Retry-After", async (t) => {
     const { pub, adm } = await firstockFor(t, { config: { "login.rate_limit.per_identifier.max": 3 } });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     for (let i = 0; i < 3; i++) assert.equal((await firstockLogin(pub, p.username, "wrong password")).body, INVALID_PASSWORD);
     const limited = await firstockLogin(pub, p.username);
     assertFailure(limited, 429, "API_RATE_LIMIT");
@@ -389,8 +367,7 @@ describe("D5: a Firstock session ends at the daily cut-off (default 23:59 Asia/K
   test("BAD-J20: a session begun at 18:00 UTC works until 18:28:59 and is INVALID_JKEY from 18:29:00, at userDetails and at logout", async (t) => {
     const clock = new ManualClock(Date.parse("2026-11-21T18:00:00Z"));
     const { pub, adm } = await firstockFor(t, { clock });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     clock.advance(28 * MINUTE + 59 * SECOND);
     await assertJKeyLive(pub, p.username, susertoken);
@@ -409,8 +386,7 @@ describe("D5: a Firstock session ends at the daily cut-off (default 23:59 Asia/K
       clock,
       config: { "session.doors.firstock.daily_cutoff": "17:00", "session.doors.firstock.timezone": "UTC" },
     });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     clock.advance(9 * MINUTE + 59 * SECOND);
     await assertJKeyLive(pub, p.username, susertoken);
@@ -421,8 +397,7 @@ describe("D5: a Firstock session ends at the daily cut-off (default 23:59 Asia/K
   test("an empty daily_cutoff turns the cut-off off: a session begun at 18:00 UTC outlives 18:29 UTC", async (t) => {
     const clock = new ManualClock(Date.parse("2026-11-21T18:00:00Z"));
     const { pub, adm } = await firstockFor(t, { clock, config: { "session.doors.firstock.daily_cutoff": "" } });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     clock.advance(20 * MINUTE);
     await assertJKeyLive(pub, p.username, susertoken);
@@ -433,8 +408,7 @@ describe("D5: a Firstock session ends at the daily cut-off (default 23:59 Asia/K
   test("a lifespan shorter than the time to the cut-off ends the session first", async (t) => {
     const clock = new ManualClock(Date.parse("2026-11-21T08:00:00Z"));
     const { pub, adm } = await firstockFor(t, { clock, config: { "session.doors.firstock.lifespan": "10m" } });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     clock.advance(10 * MINUTE - SECOND);
     await assertJKeyLive(pub, p.username, susertoken);
@@ -446,15 +420,15 @@ describe("D5: a Firstock session ends at the daily cut-off (default 23:59 Asia/K
   test("an idle jKey (30 min unused) is INVALID_JKEY at userDetails and at logout alike", async (t) => {
     const clock = new ManualClock(Date.parse("2026-11-21T08:00:00Z"));
     const { t: server, pub, adm } = await firstockFor(t, { clock });
-    const p = person();
-    await createIdentity(adm, p);
+    const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
     clock.advance(30 * MINUTE);
     assertInvalidJKey(await logout(pub, p.username, susertoken));
     await assertJKeyDead(pub, p.username, susertoken);
-    // The logout changed nothing: the ended session was not revoked after the fact.
+    // Idleness is computed from clock and configuration; the owner's logout makes the end durable,
+    // so a longer idle timeout after a restart cannot revive it (INV-1, INV-2; src/core/review.test.ts).
     const session = await server.server.store.findSession(susertoken.split(".")[0]!);
-    assert.equal(session?.revokedAt, null);
+    assert.equal(session?.revokedAt?.getTime(), clock.now().getTime());
   });
 });
 
@@ -462,8 +436,7 @@ describe("INV-1 / INV-3 with a failing store (D19, SEC-52)", () => {
   async function withStore(t: { after(fn: () => unknown): void }) {
     const store = await FailingStore.open();
     const f = await firstockFor(t, { store });
-    const p = person();
-    await createIdentity(f.adm, p);
+    const p = await storedPerson(f.adm);
     const { susertoken } = await signInFirstock(f.pub, p.username);
     return { ...f, store, p, jKey: susertoken };
   }

@@ -11,6 +11,7 @@ import { resolveRedirect } from "../../core/redirect-gate.ts";
 import type { SignedIn } from "../../core/sessions.ts";
 import { acceptsJson, isJsonRequest } from "../../http/negotiate.ts";
 import { requestOrigin } from "../../http/request-context.ts";
+import { isCrossSite } from "../../http/same-site.ts";
 import { BrowserCookies, forward, seeOther } from "./browser.ts";
 import { presentedToken } from "./credentials.ts";
 import { type KratosApp, type KratosDoorOptions, ownSessionView } from "./door.ts";
@@ -267,8 +268,11 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
     view: FlowView,
   ): Promise<boolean> {
     const answer = responder(request, reply, flow);
-    // D12: a browser flow proves the submission came from our page with the CSRF cookie.
-    if (flow.kind === "browser" && !cookies.csrfValid(request, body.csrf_token)) {
+    // D12, house rule 9: a browser flow proves the submission came from our page, in two layers:
+    // the token bound to the CSRF cookie, and a same-site check. The SameSite=Lax cookie alone is
+    // no second layer against a sibling sub-domain, which can both toss a CSRF cookie of its own
+    // (SEC-10) and post same-site with it (login CSRF, SEC-65).
+    if (flow.kind === "browser" && (isCrossSite(request.headers, door.ownOrigins) || !cookies.csrfValid(request, body.csrf_token))) {
       await answer.refused(CORE_ERRORS.CSRF_VIOLATION());
       return true;
     }

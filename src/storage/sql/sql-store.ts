@@ -101,6 +101,7 @@ export class SqlStore implements Store {
   }
 
   async findIdentityByIdentifier(identifier: string): Promise<IdentityRecord | null> {
+    if (!storable(identifier)) return null;
     const key = identifier.toLowerCase();
     const column = key.includes("@") ? "email_key" : "username_key";
     const row = await this.db.selectFrom("identities").selectAll().where(column, "=", key).executeTakeFirst();
@@ -110,10 +111,11 @@ export class SqlStore implements Store {
   async listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>> {
     let q = this.db.selectFrom("identities").selectAll().orderBy("id").limit(query.limit + 1);
     if (query.identifier !== undefined) {
+      if (!storable(query.identifier)) return { items: [], next: null };
       const key = query.identifier.toLowerCase();
       q = q.where((eb) => eb.or([eb("email_key", "=", key), eb("username_key", "=", key)]));
     }
-    if (query.cursor) q = q.where("id", ">", query.cursor);
+    if (query.cursor && storable(query.cursor)) q = q.where("id", ">", query.cursor);
     const rows = await q.execute();
     const items = rows.slice(0, query.limit).map(identityFromRow);
     return { items, next: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
@@ -220,9 +222,6 @@ export class SqlStore implements Store {
   }
 
   async touchSession(id: string, lastSeenAt: Date): Promise<void> {
-    const cached = this.#cache?.get(id);
-    // Never backwards, as the row itself (below): touches of concurrent requests can land out of order.
-    if (cached && cached.session.lastSeenAt < lastSeenAt) cached.session = { ...cached.session, lastSeenAt };
     await this.#writes.run((trx) =>
       trx
         .updateTable("sessions")
@@ -231,6 +230,11 @@ export class SqlStore implements Store {
         .where("last_seen_at", "<", lastSeenAt.getTime())
         .execute(),
     );
+    // Only after the commit: a cached activity the row does not have would keep an idle session
+    // alive here after a failed write, and the next touch would revive it in the row (INV-2).
+    const cached = this.#cache?.get(id);
+    // Never backwards, as the row itself (above): touches of concurrent requests can land out of order.
+    if (cached && cached.session.lastSeenAt < lastSeenAt) cached.session = { ...cached.session, lastSeenAt };
   }
 
   async revokeSessions(
@@ -390,6 +394,7 @@ async function revokeWhere(
     .where("revoked_at", "is", null)
     .where("expires_at", ">", at);
   if (target.kind === "session") {
+    if (!storable(target.sessionId)) return [];
     q = q.where("id", "=", target.sessionId);
     if (target.identityId !== undefined) q = q.where("identity_id", "=", target.identityId);
   } else {
@@ -512,15 +517,27 @@ function encodeCursor(s: Session): string {
   return Buffer.from(JSON.stringify([s.issuedAt.getTime(), s.id])).toString("base64url");
 }
 
-/** A cursor that does not decode is treated as "from the start" rather than an error. */
+/**
+ * A cursor that does not decode is treated as "from the start" rather than an error. Only what
+ * encodeCursor writes decodes: PostgreSQL refuses a fraction or 1e300 for a bigint, and a store
+ * error would answer bad input with 503 "the store did not answer".
+ */
 function decodeCursor(cursor: string): { issuedAt: number; id: string } | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") return { issuedAt: v[0], id: v[1] };
+    if (Array.isArray(v) && Number.isSafeInteger(v[0]) && typeof v[1] === "string" && storable(v[1])) return { issuedAt: v[0], id: v[1] };
   } catch {
     // fall through
   }
   return null;
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000 and refuses any query that binds it, so such a value can
+ * name nothing: it is answered as "none" here instead of failing as a store error (503) would.
+ */
+function storable(value: string): boolean {
+  return !value.includes("\0");
 }
 
 function isUniqueViolation(error: unknown): boolean {
