@@ -124,8 +124,16 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async listen() {
       await publicApp.listen({ host: config.publicListen.host, port: config.publicListen.port });
       await adminApp.listen({ host: config.adminListen.host, port: config.adminListen.port });
+      let purging = false;
       purgeTimer = setInterval(() => {
-        core.purge().catch((error: unknown) => publicApp.log.warn({ err: error }, "purge failed"));
+        if (purging) return; // a slow purge is not overlapped by the next one
+        purging = true;
+        core
+          .purge()
+          .catch((error: unknown) => publicApp.log.warn({ err: error }, "purge failed"))
+          .finally(() => {
+            purging = false;
+          });
       }, config.purgeIntervalMs);
       purgeTimer.unref();
       const port = (app: HttpApp) => (app.server.address() as AddressInfo).port;

@@ -43,9 +43,15 @@ program
     const server = await createServer(config());
     const { publicUrl, adminUrl } = await server.listen();
     server.publicApp.log.info(`public API on ${server.config.baseUrl.href} (listening at ${publicUrl}); admin API on ${adminUrl}; docs at /docs`);
-    const stop = async () => {
-      await server.close();
-      process.exit(0);
+    const stop = () => {
+      // Let in-flight requests (and their commits) finish; a close that fails still exits, non-zero.
+      server.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(`curfew: shutting down: ${(error as Error).message}`);
+          process.exit(1);
+        },
+      );
     };
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);

@@ -88,3 +88,20 @@ describe("validateTraits (review)", () => {
     assert.deepEqual(validateTraits({ email: "ü@example.com" }), { email: "ü@example.com" });
   });
 });
+
+describe("Sessions.authenticate with a short idle timeout", () => {
+  test("D5: with idle_timeout under two minutes, use every 40 s of a 60 s timeout keeps the session alive; 61 s of silence ends it", async (t) => {
+    const store = await SqlStore.open("sqlite::memory:");
+    t.after(() => store.close());
+    const clock = new ManualClock();
+    const core = createCore({ store, hasher: noHashing, clock, settings: settings(MINUTE) });
+    const identity = await core.identities.create({ traits: { email: "short@example.com" } }, "test");
+    const signed = await core.sessions.begin(identity, { door: "kratos", ipAddress: null, userAgent: null });
+    for (let i = 0; i < 5; i++) {
+      clock.advance(40_000);
+      assert.equal((await core.sessions.findLive(signed.token))?.session.id, signed.session.id, `use ${i + 1}`);
+    }
+    clock.advance(61_000);
+    assert.equal(await core.sessions.findLive(signed.token), null);
+  });
+});

@@ -147,7 +147,10 @@ export class Sessions {
     if (!found || !secretMatches(parsed.secret, found.session.secretHash)) throw inactive();
     const now = this.clock.now();
     if (!this.isLive(found.session, now) || found.identity.state !== "active") throw inactive();
-    if (now.getTime() - found.session.lastSeenAt.getTime() >= LAST_SEEN_GRANULARITY_MS) {
+    // At most once a minute, and at least twice per idle timeout, so a short timeout (under two
+    // minutes) still sees the activity that keeps a session alive.
+    const granularity = Math.min(LAST_SEEN_GRANULARITY_MS, this.settings.sessions[found.session.door].idleTimeoutMs / 2);
+    if (now.getTime() - found.session.lastSeenAt.getTime() >= granularity) {
       await this.store.touchSession(found.session.id, now).catch((e: unknown) => {
         throw asStoreFailure(e);
       });

@@ -12,6 +12,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { sessionCsrfToken, sessionCsrfTokenMatches } from "../../core/csrf.ts";
+import { parseSessionToken } from "../../core/tokens.ts";
 import { isCoreError } from "../../core/errors.ts";
 import type { Core } from "../../core/index.ts";
 import type { AuthenticatedSession, Identity } from "../../core/model.ts";
@@ -82,6 +83,8 @@ function badRequestError(message: string): AssetsWireError {
 }
 
 const SITE_SAFE = new Set(["same-origin", "same-site", "none"]);
+
+const AMBIGUOUS_CREDENTIALS: AssetsError = badRequest("A bearer token and an authToken cookie of another session were sent; nothing was changed.");
 
 const AMBIGUOUS_COOKIE: AssetsError = badRequest("More than one authToken cookie was sent; nothing was changed. Clear this site's cookies, then sign out again.");
 
@@ -257,6 +260,13 @@ export async function assetsRedirectLogout(app: DoorApp, door: AssetsDoorOptions
         // The header or the form field (D15), never the query string: no token in a URL (DESIGN.md).
         const field = typeof request.body === "object" && request.body !== null ? (request.body as Params).csrfToken : undefined;
         session.requireCsrf(request, current, request.headers["x-csrf-token"] ?? field);
+      }
+      // A bearer beside a cookie of another session: ending the bearer's session and sending the
+      // browser to the success page would tell it a lie about its own session (INV-1).
+      if (current.via === "bearer") {
+        const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.assetsSession);
+        const cookieSession = cookie ? parseSessionToken(cookie)?.sessionId : undefined;
+        if (cookieSession !== undefined && cookieSession !== current.auth.session.id) throw new AssetsWireError(AMBIGUOUS_CREDENTIALS);
       }
       await core.sessions.logout(current.auth, { actor: "self", door: "assets" });
       if (current.via === "cookie") session.clearCookie(reply);

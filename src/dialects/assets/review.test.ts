@@ -73,3 +73,22 @@ describe("Assets GET /logout (review)", () => {
     assert.equal(again.headers.location, "http://localhost:4433/bye");
   });
 });
+
+describe("Assets /logout with a bearer and another session's cookie (review)", () => {
+  it("INV-1: a live bearer beside the cookie of another live session is refused (400): neither session ends, the cookie stays, no redirect", async (t) => {
+    const { pub, token: cookieToken, live } = await signedIn(t);
+    const api = await pub.inject({ method: "POST", url: `/services/apilogin?username=alice&password=${encodeURIComponent(PASSWORD)}` });
+    const bearer = JSON.parse(api.body).authToken as string;
+    const res = await pub.inject({
+      method: "GET",
+      url: "/logout?logoutSuccessUrl=/bye",
+      headers: { authorization: `Bearer ${bearer}`, cookie: `authToken=${cookieToken}`, ...SAME_ORIGIN },
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.headers.location, undefined);
+    assert.equal(setCookies(res).length, 0);
+    assert.equal(await live(), true);
+    const profile = await pub.inject({ method: "GET", url: "/services/profile", headers: { authorization: `Bearer ${bearer}` } });
+    assert.equal(profile.statusCode, 200, "the bearer session lives too");
+  });
+});

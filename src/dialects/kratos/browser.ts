@@ -82,7 +82,14 @@ export async function forward(
     throw storeError;
   }
   if (error.retryAfter !== undefined) reply.header("retry-after", String(error.retryAfter));
-  return seeOther(reply, `${door.ui.error}?id=${id}`);
+  return seeOther(reply, withQuery(door.ui.error, "id", id));
+}
+
+/** A configured page URL with one more query parameter (the URL may carry a query of its own). */
+export function withQuery(page: string, name: string, value: string): string {
+  const url = new URL(page);
+  url.searchParams.set(name, value);
+  return url.href;
 }
 
 /** 303 See Other: the browser follows with a GET, whatever the method was (Kratos uses 303 throughout). */

@@ -12,7 +12,7 @@ import type { SignedIn } from "../../core/sessions.ts";
 import { acceptsJson, isJsonRequest } from "../../http/negotiate.ts";
 import { requestOrigin } from "../../http/request-context.ts";
 import { isCrossSite } from "../../http/same-site.ts";
-import { BrowserCookies, forward, seeOther } from "./browser.ts";
+import { BrowserCookies, forward, seeOther, withQuery } from "./browser.ts";
 import { presentedToken } from "./credentials.ts";
 import { type KratosApp, type KratosDoorOptions, ownSessionView } from "./door.ts";
 import { CORE_ERRORS, type KratosError, KratosWireError, fromCoreError, sendKratosError } from "./errors.ts";
@@ -164,7 +164,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
         const csrf = cookies.csrfTokenFor(request, reply);
         const flow = await core.flows.create(type, "browser", baseUrl + request.url, returnTo, csrf);
         if (json) return reply.send(flowJson(flow, baseUrl));
-        return seeOther(reply, `${uiUrl(type)}?flow=${flow.id}`);
+        return seeOther(reply, withQuery(uiUrl(type), "flow", flow.id));
       },
     );
 
@@ -202,7 +202,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
         const csrf = kind === "browser" ? (expired?.csrfToken ?? null) : null;
         const replacement = await core.flows.create(type, kind, baseUrl + initRoute(type, kind), expired?.returnTo ?? null, csrf);
         if (kind === "browser" && !isJsonRequest(request.headers)) {
-          throw new Redirect(`${uiUrl(type)}?flow=${replacement.id}`);
+          throw new Redirect(withQuery(uiUrl(type), "flow", replacement.id));
         }
         const expiredAt = error.details.expiredAt ?? core.clock.now();
         throw new KratosWireError({
@@ -231,7 +231,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       async invalid(view: FlowView): Promise<FastifyReply> {
         if (browser) await core.flows.saveView(flow.id, view);
         if (json) return reply.code(400).send(flowJson(flow, baseUrl, view));
-        return seeOther(reply, `${uiUrl(flow.type)}?flow=${flow.id}`);
+        return seeOther(reply, withQuery(uiUrl(flow.type), "flow", flow.id));
       },
       async signedIn(signed: SignedIn, extra: { identity?: Identity } = {}): Promise<FastifyReply> {
         const session = ownSessionView(door, signed);

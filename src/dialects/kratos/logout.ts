@@ -13,11 +13,13 @@ import { Type } from "typebox";
 import { isCoreError } from "../../core/errors.ts";
 import type { AuthenticatedSession } from "../../core/model.ts";
 import { resolveRedirect } from "../../core/redirect-gate.ts";
+import { parseSessionToken } from "../../core/tokens.ts";
+import { COOKIE_NAMES, readCookie } from "../../http/cookies.ts";
 import { isJsonRequest } from "../../http/negotiate.ts";
 import { BrowserCookies, forward, seeOther } from "./browser.ts";
 import { presentedToken } from "./credentials.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
-import { CORE_ERRORS, NO_ACTIVE_SESSION, fromCoreError, sendKratosError } from "./errors.ts";
+import { CORE_ERRORS, type KratosError, NO_ACTIVE_SESSION, fromCoreError, sendKratosError } from "./errors.ts";
 import { ROUTES } from "./routes.ts";
 import * as W from "./wire.ts";
 
@@ -25,6 +27,11 @@ const NativeLogoutBody = Type.Object(
   { session_token: Type.Optional(Type.String({ maxLength: 1024 })) },
   { additionalProperties: false },
 );
+
+const CONFLICTING_CREDENTIALS: KratosError = {
+  code: 400,
+  reason: "The request carries credentials of two different sessions; nothing was changed. Send only the session cookie.",
+};
 
 const ERROR_RESPONSES = { 400: W.GenericError, 401: W.GenericError, 403: W.GenericError, 503: W.GenericError };
 
@@ -123,6 +130,14 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
         const current = await currentSession(request);
         if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
         core.sessions.assertLogoutToken(current, token);
+        // The cookie is cleared and the browser told it is signed out: that is only true when the
+        // cookie names the session being revoked. Another carrier for another session beside it
+        // is refused, and nothing changes.
+        const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.kratosSession);
+        const cookieSession = cookie ? parseSessionToken(cookie)?.sessionId : undefined;
+        if (cookieSession !== undefined && cookieSession !== current.session.id) {
+          return await forward(door, request, reply, CONFLICTING_CREDENTIALS);
+        }
         const next = returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
         await core.sessions.logout(current, { actor: "self", door: "kratos" });
         // Only now, after the commit (INV-1): clear the cookie, renew the CSRF secret (SEC-28).

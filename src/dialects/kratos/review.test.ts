@@ -76,3 +76,45 @@ describe("Kratos browser flow submissions (review)", () => {
     });
   }
 });
+
+describe("Kratos browser logout with credentials of two sessions (review)", () => {
+  it("INV-1: session A in X-Session-Token with session B's cookie is refused (400) and ends neither; the cookie is kept", async (t) => {
+    const server = await startTestServer();
+    t.after(() => server.close());
+    const { core, publicApp: pub } = server.server;
+    const identity = await core.identities.create({ traits: { email: EMAIL }, password: PASSWORD }, "test");
+    const origin = { door: "kratos", ipAddress: "127.0.0.1", userAgent: "test" } as const;
+    const a = await core.sessions.begin(identity, origin);
+    const b = await core.sessions.begin(identity, origin);
+    const res = await pub.inject({
+      method: "GET",
+      url: `/self-service/logout?token=${core.sessions.logoutToken(a.session.id)}`,
+      headers: { accept: "application/json", "x-session-token": a.token, cookie: `ory_kratos_session=${b.token}` },
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.ok(!sessionCookieSet(res), "the cookie of B is not cleared");
+    assert.equal((await core.sessions.findLive(a.token))?.session.id, a.session.id, "A still live");
+    assert.equal((await core.sessions.findLive(b.token))?.session.id, b.session.id, "B still live");
+    // With the cookie of the same session, the logout goes through.
+    const ok = await pub.inject({
+      method: "GET",
+      url: `/self-service/logout?token=${core.sessions.logoutToken(a.session.id)}`,
+      headers: { accept: "application/json", "x-session-token": a.token, cookie: `ory_kratos_session=${a.token}` },
+    });
+    assert.equal(ok.statusCode, 204, ok.body);
+    assert.equal(await core.sessions.findLive(a.token), null);
+  });
+});
+
+describe("Configured page URLs with a query of their own (review)", () => {
+  it("D16: a login ui_url that already has a query gets ?flow= added as a parameter, not a second '?'", async (t) => {
+    const server = await startTestServer({ config: { "selfservice.flows.login.ui_url": "https://app.example.com/login?theme=dark" } });
+    t.after(() => server.close());
+    const res = await server.server.publicApp.inject({ method: "GET", url: "/self-service/login/browser", headers: { accept: "text/html" } });
+    assert.equal(res.statusCode, 303);
+    const location = new URL(String(res.headers.location));
+    assert.equal(location.origin + location.pathname, "https://app.example.com/login");
+    assert.equal(location.searchParams.get("theme"), "dark");
+    assert.match(location.searchParams.get("flow") ?? "", /^[0-9a-f-]{36}$/);
+  });
+});
