@@ -44,7 +44,6 @@ export const CORE_ERRORS = {
   TRAITS_INVALID: (e) => badRequest(e.message),
   PASSWORD_REJECTED: (e) => badRequest(e.message),
   IDENTITY_NOT_FOUND: () => NOT_LOGGED_IN,
-  IDENTITY_INACTIVE: () => NOT_LOGGED_IN,
   SESSION_MISSING: () => NOT_LOGGED_IN,
   SESSION_INACTIVE: () => NOT_LOGGED_IN,
   SESSION_NOT_FOUND: () => NOT_LOGGED_IN,

@@ -96,7 +96,6 @@ export const CORE_ERRORS = {
   TRAITS_INVALID: (e) => ({ code: 400, reason: e.message }),
   PASSWORD_REJECTED: (e) => ({ code: 400, reason: e.message }),
   IDENTITY_NOT_FOUND: () => ({ code: 404, message: "Unable to locate the resource" }),
-  IDENTITY_INACTIVE: () => NO_ACTIVE_SESSION,
   SESSION_MISSING: () => NO_ACTIVE_SESSION,
   SESSION_INACTIVE: () => NO_ACTIVE_SESSION,
   SESSION_NOT_FOUND: () => ({ code: 404, message: "Unable to locate the resource" }),
