@@ -10,53 +10,20 @@ import { describe, it } from "node:test";
 import { sql } from "kysely";
 import pg from "pg";
 import type { AuditEvent, IdentityRecord, Session } from "../../core/model.ts";
+import { identityRecord, sessionRecord } from "../../../test/support/records.ts";
 import { SqlStore } from "./sql-store.ts";
 
 const T = Date.UTC(2031, 0, 1, 12, 0, 0);
 const MINUTE = 60_000;
-
-function identityRecord(): IdentityRecord {
-  const t = randomBytes(5).toString("hex");
-  return {
-    id: randomUUID(),
-    schemaId: "default",
-    traits: { email: `review.${t}@example.org`, username: `review_${t}` },
-    state: "active",
-    stateChangedAt: new Date(T),
-    createdAt: new Date(T),
-    updatedAt: new Date(T),
-    metadataPublic: null,
-    metadataAdmin: null,
-    externalId: null,
-    passwordHash: null,
-    digestHash: null,
-  };
-}
-
-function sessionRecord(identityId: string): Session {
-  return {
-    id: randomUUID(),
-    identityId,
-    door: "kratos",
-    secretHash: randomBytes(32).toString("base64url"),
-    issuedAt: new Date(T),
-    authenticatedAt: new Date(T),
-    expiresAt: new Date(T + 12 * 60 * MINUTE),
-    lastSeenAt: new Date(T),
-    revokedAt: null,
-    revokedReason: null,
-    device: { ipAddress: null, userAgent: null },
-  };
-}
 
 function event(type: AuditEvent["type"], identityId: string, sessionId: string | null = null): AuditEvent {
   return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self" };
 }
 
 async function seeded(store: SqlStore): Promise<{ identity: IdentityRecord; session: Session }> {
-  const identity = identityRecord();
+  const identity = identityRecord(new Date(T));
   await store.insertIdentity(identity, event("identity.created", identity.id));
-  const session = sessionRecord(identity.id);
+  const session = sessionRecord(identity.id, new Date(T));
   await store.insertSession(session, event("session.begun", identity.id, session.id));
   return { identity, session };
 }

@@ -13,6 +13,7 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { AuditEvent, Door, IdentityRecord, Session } from "../../core/model.ts";
 import { describeStoreContract } from "../store.contract.ts";
+import { identityRecord, sessionRecord } from "../../../test/support/records.ts";
 import { SqlStore } from "./sql-store.ts";
 
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
@@ -83,40 +84,6 @@ if (POSTGRES_URL) {
 
 // ---- what only the SQL store promises --------------------------------------------------------
 
-function identityRecord(): IdentityRecord {
-  const t = randomBytes(5).toString("hex");
-  return {
-    id: randomUUID(),
-    schemaId: "default",
-    traits: { email: `sql.${t}@example.org`, username: `sql_${t}` },
-    state: "active",
-    stateChangedAt: new Date(T),
-    createdAt: new Date(T),
-    updatedAt: new Date(T),
-    metadataPublic: null,
-    metadataAdmin: null,
-    externalId: null,
-    passwordHash: null,
-    digestHash: null,
-  };
-}
-
-function sessionRecord(identityId: string): Session {
-  return {
-    id: randomUUID(),
-    identityId,
-    door: "kratos",
-    secretHash: randomBytes(32).toString("base64url"),
-    issuedAt: new Date(T),
-    authenticatedAt: new Date(T),
-    expiresAt: new Date(T + 12 * HOUR),
-    lastSeenAt: new Date(T),
-    revokedAt: null,
-    revokedReason: null,
-    device: { ipAddress: null, userAgent: null },
-  };
-}
-
 function event(type: AuditEvent["type"], identityId: string, sessionId: string | null = null, extra: Partial<AuditEvent> = {}): AuditEvent {
   return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self", ...extra };
 }
@@ -125,9 +92,9 @@ const ended = (actor: string) => (sessionId: string, identityId: string, door: D
   event("session.ended", identityId, sessionId, { at: new Date(T + HOUR), door, reason: "logout", actor });
 
 async function seed(store: SqlStore, sessions: number): Promise<{ identity: IdentityRecord; sessions: Session[] }> {
-  const identity = identityRecord();
+  const identity = identityRecord(new Date(T));
   await store.insertIdentity(identity, event("identity.created", identity.id));
-  const made = Array.from({ length: sessions }, () => sessionRecord(identity.id));
+  const made = Array.from({ length: sessions }, () => sessionRecord(identity.id, new Date(T)));
   await Promise.all(made.map((s) => store.insertSession(s, event("session.begun", identity.id, s.id))));
   return { identity, sessions: made };
 }
