@@ -84,6 +84,11 @@ function badRequestError(message: string): AssetsWireError {
 
 const SITE_SAFE = new Set(["same-origin", "same-site", "none"]);
 
+/** Spring's answer to a known path asked with the wrong method (research/firstock-assets.md §2.8). */
+function methodNotAllowed(method: string): AssetsError {
+  return { errorcode: 405, errorname: "HttpRequestMethodNotSupportedException", message: `Request method '${method.slice(0, 16)}' is not supported` };
+}
+
 const AMBIGUOUS_CREDENTIALS: AssetsError = badRequest("A bearer token and an authToken cookie of another session were sent; nothing was changed.");
 
 const AMBIGUOUS_COOKIE: AssetsError = badRequest("More than one authToken cookie was sent; nothing was changed. Clear this site's cookies, then sign out again.");
@@ -105,7 +110,7 @@ export async function assetsServices(app: DoorApp, door: AssetsDoorOptions): Pro
     const post = [ROUTES.login, ROUTES.apiLogin, ROUTES.logout].includes(path as never);
     if (post || path === ROUTES.profile) {
       reply.header("allow", post ? "POST" : "GET, POST");
-      return sendAssetsError(reply, { errorcode: 405, errorname: "HttpRequestMethodNotSupportedException", message: `Request method '${request.method.slice(0, 16)}' is not supported` }, door.statusOkOnError);
+      return sendAssetsError(reply, methodNotAllowed(request.method), door.statusOkOnError);
     }
     return sendAssetsError(reply, { errorcode: 404, message: "Not found" }, door.statusOkOnError);
   });
@@ -281,7 +286,7 @@ export async function assetsRedirectLogout(app: DoorApp, door: AssetsDoorOptions
     schema: { hide: true },
     handler: async (request, reply) => {
       reply.header("allow", "GET, POST");
-      return sendAssetsError(reply, { errorcode: 405, errorname: "HttpRequestMethodNotSupportedException", message: `Request method '${request.method.slice(0, 16)}' is not supported` }, false);
+      return sendAssetsError(reply, methodNotAllowed(request.method), false);
     },
   });
 }
