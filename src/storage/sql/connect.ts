@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from "kysely";
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, SqliteDialect, type SqliteDatabase } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.ts";
 
@@ -51,9 +51,66 @@ export function openDatabase(url: string): OpenDatabase {
     query_timeout: 10_000,
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
   });
-  // An idle client that loses its server must not crash the process; the next query fails instead.
-  pool.on("error", () => {});
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect, sqlite: null };
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: survivingLostConnections(pool) }) }), dialect, sqlite: null };
+}
+
+/**
+ * The pool as Kysely uses it, made safe against connections that break (a PostgreSQL restart,
+ * a failover, `pg_terminate_backend`, a network cut), idle or checked out.
+ *
+ * - pg emits 'error' on a client whose connection breaks, and an EventEmitter 'error' nobody
+ *   listens for is thrown: the process exits. pg-pool listens only while a client is idle (it
+ *   removes its listener on checkout and adds it back on release), then removes the client and
+ *   re-emits on the pool. So the pool gets a listener, and every client one of its own from
+ *   'connect' on, which marks it broken.
+ * - The query that was running is failed by pg itself (the server's FATAL error, or "Connection
+ *   terminated unexpectedly"); nothing here turns that into a result, so the store throws and the
+ *   core answers STORE_UNAVAILABLE, a 503, never a success (INV-1, INV-3).
+ * - A broken client is released with an error, which pg-pool's documented contract takes as
+ *   "destroy this client", so it is never handed out again. This matters because the server's
+ *   FATAL message (57P01 for pg_terminate_backend) reaches the running query before the socket
+ *   closes: Kysely releases the client at once, while pg still thinks it usable, and pg-pool
+ *   would give it to the next waiting query. The query's own error marks the client broken
+ *   first (its catch runs before Kysely's, which awaits it).
+ */
+function survivingLostConnections(pool: pg.Pool): PostgresPool {
+  const broken = new WeakSet<pg.PoolClient>();
+  const guarded = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  pool.on("error", () => {}); // an idle client: pg-pool has already removed it
+  pool.on("connect", (client) => {
+    client.on("error", () => broken.add(client));
+  });
+  const guard = (client: pg.PoolClient): PostgresPoolClient => ({
+    // Only the (sql, parameters) form: Kysely passes a cursor only when its config names one, and
+    // ours does not; hence the cast past the cursor overload.
+    query: ((sql: string, parameters: readonly unknown[]) =>
+      client.query(sql, [...parameters]).catch((error: unknown) => {
+        if (endsTheSession(error)) broken.add(client);
+        throw error;
+      })) as unknown as PostgresPoolClient["query"],
+    release: () => client.release(broken.has(client) ? new Error("the connection to PostgreSQL was lost") : undefined),
+  });
+  return {
+    async connect() {
+      const client = await pool.connect();
+      // One object per client: Kysely keys its connections by the client it is given.
+      let facade = guarded.get(client);
+      if (!facade) guarded.set(client, (facade = guard(client)));
+      return facade;
+    },
+    end: () => pool.end(),
+  };
+}
+
+/**
+ * A server error after which the session is over (PostgreSQL protocol, ErrorResponse: a FATAL or
+ * PANIC severity closes the connection). The severity field may be translated (lc_messages), so
+ * the SQLSTATE classes that mean it are checked too: 57P (operator intervention: shutdown,
+ * pg_terminate_backend, database dropped, idle_session_timeout) and 08 (connection exception).
+ */
+function endsTheSession(error: unknown): boolean {
+  if (!(error instanceof pg.DatabaseError)) return false;
+  return error.severity === "FATAL" || error.severity === "PANIC" || /^(57P|08)/.test(error.code ?? "");
 }
 
 /** How many distinct statements are kept; Kysely's SQL is parameterised, so the store needs a few dozen. */
@@ -61,7 +118,7 @@ const STATEMENTS_KEPT = 256;
 
 /**
  * Kysely's SQLite driver prepares every query it runs, and preparing costs more than the indexed
- * lookup itself (DESIGN.md "Performance", lever 3). This hands it the database with a cache of
+ * lookup itself. This hands it the database with a cache of
  * prepared statements keyed by their SQL text: the same statements, compiled once. A statement
  * still iterating (`busy`, a streamed query) is never handed out twice; the cache is bounded and
  * drops its oldest entry when full. Results are identical: binding, stepping and errors are
