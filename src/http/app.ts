@@ -82,6 +82,13 @@ export async function createHttpApp(options: HttpAppOptions) {
   });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    // Many HTTP clients send `Content-Type: application/json` on every call, a bodiless DELETE
+    // included. Like Kratos, which decodes a body only where the operation has one, an empty body
+    // on a route that declares none is no body at all, not a malformed one.
+    if ((body as Buffer).length === 0 && request.routeOptions.schema?.body === undefined) {
+      done(null, undefined);
+      return;
+    }
     try {
       assertUtf8(request.headers["content-type"]);
       done(null, parseStrictJson(decodeUtf8(body as Buffer)));

@@ -142,6 +142,25 @@ describe("Content types and sizes (SEC-67, SEC-68, BAD-J04, BAD-J06, D13)", () =
     await assertNothingChanged(f);
   });
 
+  it("BAD-J01: Content-Type: application/json with no body on an operation that takes none is no body, as in Kratos: the call goes through", async (t) => {
+    const f = await fixture(t);
+    const other = await signIn(f.k.pub, ALICE.email);
+    const third = await signIn(f.k.pub, ALICE.email);
+    const caller = { ...JSON_TYPE, "x-session-token": f.token };
+    const one = await f.k.pub.inject({ method: "DELETE", url: `/sessions/${other.session.id}`, headers: caller });
+    assert.equal(one.statusCode, 204, one.body);
+    const rest = await f.k.pub.inject({ method: "DELETE", url: "/sessions", headers: caller });
+    assert.equal(rest.statusCode, 200, rest.body);
+    assert.deepEqual(JSON.parse(rest.body), { count: 1 });
+    await assertLive(f.k.pub, f.token);
+    for (const s of [other, third]) assert.equal((await whoami(f.k.pub, bySessionToken(s.token))).statusCode, 401);
+    const admin = await f.k.adm.inject({ method: "DELETE", url: `/admin/identities/${f.identityId}/sessions`, headers: JSON_TYPE });
+    assert.equal(admin.statusCode, 204, admin.body);
+    assert.equal((await whoami(f.k.pub, bySessionToken(f.token))).statusCode, 401);
+    // Where the operation has a body, an empty one is still refused.
+    assertHerodot(await f.k.pub.inject({ method: "DELETE", url: "/self-service/logout/api", headers: JSON_TYPE, payload: "" }), 400);
+  });
+
   it("BAD-J07: a body with a Content-Encoding (gzip, or plain JSON that claims to be gzip) → 415 herodot, never read", async (t) => {
     const f = await fixture(t);
     for (const target of f.targets) {
