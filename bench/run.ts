@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: Curfew's whoami and its logouts at three doors (Kratos native logout, Firstock
- * logout, Assets AJAX logout) against bare references measured in the same run (D20; DESIGN.md
- * "Performance: what the figures say"). Not part of CI: it prints the figures and whether the
+ * logout, Assets AJAX logout) against bare references measured in the same run (D20;
+ * docs/adr/0005-group-commit-and-cache.md). Not part of CI: it prints the figures and whether the
  * targets were met, and exits 0 either way.
  *
  *   1. Seeds one identity (username `bench`, the Firstock userId) and the sessions THROUGH THE

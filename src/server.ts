@@ -1,30 +1,73 @@
 /**
- * The composition root: configuration → storage → core → doors → listeners. The only module
- * that knows every other; nothing imports it but the CLI and the tests.
+ * The composition root: configuration → store → core (`openCore`, which the CLI shares) → doors
+ * → listeners, and the background jobs. The only module that knows every other; nothing imports
+ * it but the CLI and the tests.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { BackgroundJobs } from "./background-jobs.ts";
 import type { Config } from "./config/load.ts";
 import { argon2Hasher } from "./crypto/argon2-hasher.ts";
 import { type Core, createCore } from "./core/index.ts";
 import { type Clock, type PasswordHasher, type Store, systemClock } from "./core/ports.ts";
 import { kratosAdmin, kratosMalformedRequest, kratosPublic, type KratosDoorOptions } from "./dialects/kratos/index.ts";
-import { type HttpApp, createHttpApp } from "./http/app.ts";
-import { cors } from "./http/cors.ts";
+import { webPages } from "./dialects/kratos/ui/pages.ts";
 import { type AssetsDoorOptions, SERVICES_PREFIX, assetsRedirectLogout, assetsServices } from "./dialects/assets/index.ts";
 import { PREFIX as FIRSTOCK_PREFIX, firstockDoor } from "./dialects/firstock/index.ts";
-import { webPages } from "./web/pages.ts";
+import { type HttpApp, createHttpApp } from "./http/app.ts";
+import { cors } from "./http/cors.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
 
-export interface ServerOptions {
+export interface CoreOptions {
   /** Replaces the SQL store (tests inject a failing wrapper, D19). */
   store?: Store;
   clock?: Clock;
   hasher?: PasswordHasher;
   /** Where a generated secret is kept (D3); default ./data. */
   dataDir?: string;
+  /**
+   * What to do without a configured secret (D3): `create` one in the data directory on first
+   * start, as the server does; or `existing`: use the kept one if there is one, else a secret that
+   * lives only in this process (the CLI mints no proofs, and must not leave a second secret behind).
+   */
+  secret?: "create" | "existing";
+  /** Where the composition says what it did (a generated secret); default stderr. */
+  say?: (message: string) => void;
+}
+
+export interface OpenedCore {
+  core: Core;
+  store: Store;
+}
+
+/** config → store → core: the one composition the server and the CLI share. */
+export async function openCore(config: Config, options: CoreOptions = {}): Promise<OpenedCore> {
+  const say = options.say ?? ((m: string) => console.error(m));
+  const dataDir = options.dataDir ?? "data";
+  const secret =
+    config.secret ??
+    (options.secret === "existing" ? (readSecret(dataDir) ?? randomBytes(32).toString("base64url")) : loadOrCreateSecret(dataDir, say));
+  const store = options.store ?? (await SqlStore.open(config.databaseUrl, { migrate: true }));
+  const core = createCore({
+    store,
+    hasher: options.hasher ?? argon2Hasher(config.argon2),
+    clock: options.clock ?? systemClock,
+    settings: { ...config.core, secret },
+  });
+  return { core, store };
+}
+
+export interface ServerOptions extends Omit<CoreOptions, "secret"> {}
+
+export interface Listening {
+  /** URLs to reach each listener from this machine (useful with port 0). */
+  publicUrl: string;
+  adminUrl: string;
+  /** What each listener is bound to, as `host:port` (0.0.0.0 or :: is every interface). */
+  publicBound: string;
+  adminBound: string;
 }
 
 export interface CurfewServer {
@@ -33,25 +76,17 @@ export interface CurfewServer {
   store: Store;
   publicApp: HttpApp;
   adminApp: HttpApp;
-  /** Starts both listeners; returns their base URLs (useful with port 0). */
-  listen(): Promise<{ publicUrl: string; adminUrl: string }>;
+  /** Starts both listeners and the background jobs. */
+  listen(): Promise<Listening>;
+  /**
+   * Stops accepting, lets in-flight requests finish (and with them every pending group commit:
+   * no acknowledged logout is lost), stops the jobs, then closes the store.
+   */
   close(): Promise<void>;
 }
 
-export async function openStore(config: Config): Promise<SqlStore> {
-  return SqlStore.open(config.databaseUrl, { migrate: true });
-}
-
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<CurfewServer> {
-  const clock = options.clock ?? systemClock;
-  const secret = config.secret ?? loadOrCreateSecret(options.dataDir ?? "data", (m) => console.error(m));
-  const store = options.store ?? (await openStore(config));
-  const core = createCore({
-    store,
-    hasher: options.hasher ?? argon2Hasher(config.argon2),
-    clock,
-    settings: { ...config.core, secret },
-  });
+  const { core, store } = await openCore(config, { ...options, secret: "create" });
   const baseUrl = config.baseUrl.href.replace(/\/$/, "");
   const door: KratosDoorOptions = {
     core,
@@ -109,12 +144,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logLevel: config.logLevel,
     core,
     malformedRequest: kratosMalformedRequest,
-    // Kratos's admin port adds the /admin prefix when it is missing (research/kratos.md §1.1).
+    // Kratos's admin port adds the /admin prefix when it is missing.
     rewriteUrl: (url) => (/^\/(admin|health|docs)(\/|$|\?)/.test(url) ? url : `/admin${url}`),
   });
   await adminApp.register(kratosAdmin, door);
 
-  let purgeTimer: NodeJS.Timeout | null = null;
+  const jobs = new BackgroundJobs((job, error) => publicApp.log.warn({ err: error, job }, "background job failed"));
+  jobs.add({ name: "purge", everyMs: config.purgeIntervalMs, run: () => core.purge() });
+
   return {
     config,
     core,
@@ -124,28 +161,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async listen() {
       await publicApp.listen({ host: config.publicListen.host, port: config.publicListen.port });
       await adminApp.listen({ host: config.adminListen.host, port: config.adminListen.port });
-      let purging = false;
-      purgeTimer = setInterval(() => {
-        if (purging) return; // a slow purge is not overlapped by the next one
-        purging = true;
-        core
-          .purge()
-          .catch((error: unknown) => publicApp.log.warn({ err: error }, "purge failed"))
-          .finally(() => {
-            purging = false;
-          });
-      }, config.purgeIntervalMs);
-      purgeTimer.unref();
-      const port = (app: HttpApp) => (app.server.address() as AddressInfo).port;
+      jobs.start();
+      const address = (app: HttpApp) => app.server.address() as AddressInfo;
+      const bound = (a: AddressInfo) => `${formatHost(a.address)}:${a.port}`;
       return {
-        publicUrl: `http://127.0.0.1:${port(publicApp)}`,
-        adminUrl: `http://${formatHost(config.adminListen.host)}:${port(adminApp)}`,
+        publicUrl: `http://127.0.0.1:${address(publicApp).port}`,
+        adminUrl: `http://${formatHost(config.adminListen.host)}:${address(adminApp).port}`,
+        publicBound: bound(address(publicApp)),
+        adminBound: bound(address(adminApp)),
       };
     },
     async close() {
-      if (purgeTimer) clearInterval(purgeTimer);
-      await publicApp.close();
-      await adminApp.close();
+      await Promise.all([publicApp.close(), adminApp.close()]);
+      await jobs.stop();
       await store.close();
     },
   };
@@ -155,16 +183,22 @@ function formatHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
+/** The kept secret of a data directory, when there is a usable one. */
+function readSecret(dataDir: string): string | null {
+  const file = resolve(dataDir, "curfew.secret");
+  if (!existsSync(file)) return null;
+  const secret = readFileSync(file, "utf8").trim();
+  return Buffer.byteLength(secret) >= 32 ? secret : null;
+}
+
 /**
  * D3: without a configured secret, generate one on first start and keep it (mode 0600), so
  * logout tokens stay valid across restarts. Production refuses to start without one (load.ts).
  */
 export function loadOrCreateSecret(dataDir: string, say: (message: string) => void): string {
+  const kept = readSecret(dataDir);
+  if (kept !== null) return kept;
   const file = resolve(dataDir, "curfew.secret");
-  if (existsSync(file)) {
-    const secret = readFileSync(file, "utf8").trim();
-    if (Buffer.byteLength(secret) >= 32) return secret;
-  }
   mkdirSync(dirname(file), { recursive: true });
   const secret = randomBytes(32).toString("base64url");
   writeFileSync(file, secret + "\n", { mode: 0o600 });

@@ -15,7 +15,7 @@ import { configurationReference } from "../src/config/reference.ts";
 import { ROUTES as ASSETS_ROUTES, SERVICES_PREFIX } from "../src/dialects/assets/index.ts";
 import { PREFIX as FIRSTOCK_PREFIX, ROUTES as FIRSTOCK_ROUTES } from "../src/dialects/firstock/index.ts";
 import { ROUTES as KRATOS_ROUTES } from "../src/dialects/kratos/routes.ts";
-import { PAGES } from "../src/web/pages.ts";
+import { PAGES } from "../src/dialects/kratos/ui/pages.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");

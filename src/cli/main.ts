@@ -1,32 +1,72 @@
 /**
  * The `curfew` command line (D17): serve, migrate, and the operator's identity and session
- * commands. It works on the configured store directly, through the same core as the server.
+ * commands. It works on the configured store directly, through the same composition and core as
+ * the server (`openCore`), and prints what the admin API would answer (snake_case JSON).
+ *
+ * Exit codes: 0 done; 1 refused or failed (an unknown id, as the admin API's 404; a store that
+ * did not answer); 2 a usage error; 78 a configuration error (EX_CONFIG).
  */
-import { Command, Option } from "commander";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, loadConfig, type Config } from "../config/load.ts";
 import { configurationReference } from "../config/reference.ts";
-import { argon2Hasher } from "../crypto/argon2-hasher.ts";
-import { createCore, isCoreError, type Core } from "../core/index.ts";
-import { systemClock } from "../core/ports.ts";
-import { createServer, loadOrCreateSecret, openStore } from "../server.ts";
+import { type Core, isCoreError } from "../core/index.ts";
+import type { Actor, Identity, Session } from "../core/model.ts";
+import { isUuid } from "../core/tokens.ts";
+import { identityJson, sessionJson } from "../dialects/kratos/serialize.ts";
+import { createServer, openCore } from "../server.ts";
+import { describeDatabaseUrl } from "../storage/sql/connect.ts";
+import { SqlStore } from "../storage/sql/sql-store.ts";
+
+const CLI: Actor = { actor: "cli", door: null };
+
+/** A mistake in how a command was called: exit 2, like commander's own usage errors. */
+class UsageError extends Error {}
+/** A refusal the admin API would answer 404 or 409: exit 1, with the reason. */
+class Refused extends Error {}
 
 const program = new Command()
   .name("curfew")
   .description("Curfew: a self-hosted session server where logout means logged out.")
   .addOption(new Option("-c, --config <file>", "YAML configuration file").env("CURFEW_CONFIG"))
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
 
 function config(): Config {
   return loadConfig({ ...(program.opts().config ? { file: program.opts().config as string } : {}) });
 }
 
+/**
+ * Where the database is, said on stderr by every command that opens it: relative paths depend on
+ * the working directory (D17), and an operator must never act on another database unknowingly.
+ * Only `migrate` (and `serve`) may create a SQLite database; every other command refuses to work
+ * on one that does not exist, rather than creating an empty one (and a second secret) beside it.
+ */
+function databaseOf(cfg: Config, { mayCreate }: { mayCreate: boolean }): { created: boolean } {
+  const { dialect, location } = describeDatabaseUrl(cfg.databaseUrl);
+  if (dialect !== "sqlite" || location === ":memory:") {
+    console.error(`curfew: database ${dialect === "sqlite" ? "sqlite::memory:" : `postgres at ${location}`}`);
+    return { created: false };
+  }
+  const file = resolve(location);
+  const exists = existsSync(file);
+  if (!exists && !mayCreate) {
+    throw new Refused(
+      `no database at ${file} (database.url "${cfg.databaseUrl}", relative to the working directory). Run this where the server runs, pass --config, or create it with \`curfew migrate\`.`,
+    );
+  }
+  console.error(`curfew: database ${file}${exists ? "" : " (new)"}`);
+  return { created: !exists };
+}
+
 /** Runs `work` with a core over the configured store, closing the store afterwards. */
-async function withCore<T>(work: (core: Core) => Promise<T>): Promise<T> {
+async function withCore<T>(work: (core: Core, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = config();
-  const store = await openStore(cfg);
+  databaseOf(cfg, { mayCreate: false });
+  const { core, store } = await openCore(cfg, { secret: "existing" });
   try {
-    const secret = cfg.secret ?? loadOrCreateSecret("data", (m) => console.error(m));
-    return await work(createCore({ store, hasher: argon2Hasher(cfg.argon2), clock: systemClock, settings: { ...cfg.core, secret } }));
+    return await work(core, cfg);
   } finally {
     await store.close();
   }
@@ -36,15 +76,68 @@ function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
 }
 
+function baseUrlOf(cfg: Config): string {
+  return cfg.baseUrl.href.replace(/\/$/, "");
+}
+
+/**
+ * Sessions as the admin API lists them with `expand=identity` and `expand=devices`: the identity is
+ * null for one whose identity was deleted (its row is kept, revoked, D6).
+ */
+async function sessionViews(core: Core, cfg: Config, sessions: Session[]) {
+  const identities = new Map<string, Identity | null>();
+  for (const s of sessions) {
+    if (identities.has(s.identityId)) continue;
+    identities.set(
+      s.identityId,
+      await core.identities.get(s.identityId).catch((error: unknown) => {
+        if (isCoreError(error) && error.code === "IDENTITY_NOT_FOUND") return null;
+        throw error;
+      }),
+    );
+  }
+  return sessions.map((s) => {
+    const identity = identities.get(s.identityId) ?? null;
+    const active = core.sessions.isLive(s) && (identity === null || identity.state === "active");
+    return sessionJson(s, { baseUrl: baseUrlOf(cfg), admin: true, active, identity, devices: true });
+  });
+}
+
+function uuidArgument(what: string) {
+  return (value: string): string => {
+    if (!isUuid(value)) throw new InvalidArgumentError(`not ${what} id (a UUID).`);
+    return value;
+  };
+}
+
+function limitOption(value: string): number {
+  if (!/^[0-9]{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
+    throw new InvalidArgumentError("a whole number from 1 to 1000.");
+  }
+  return Number(value);
+}
+
 program
   .command("serve")
   .description("serve the public and admin APIs")
   .action(async () => {
     const server = await createServer(config());
-    const { publicUrl, adminUrl } = await server.listen();
-    server.publicApp.log.info(`public API on ${server.config.baseUrl.href} (listening at ${publicUrl}); admin API on ${adminUrl}; docs at /docs`);
-    const stop = () => {
-      // Let in-flight requests (and their commits) finish; a close that fails still exits, non-zero.
+    const listening = await server.listen();
+    const where = (bound: string) => (/^(0\.0\.0\.0|\[::\]):/.test(bound) ? `${bound}: every interface` : bound);
+    server.publicApp.log.info(
+      `public API ${server.config.baseUrl.href} (bound to ${where(listening.publicBound)}); admin API bound to ${where(listening.adminBound)}; docs at /docs`,
+    );
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal: the operator does not want to wait for in-flight requests.
+        console.error(`curfew: ${signal} again; exiting without waiting`);
+        process.exit(1);
+      }
+      stopping = true;
+      server.publicApp.log.info(`${signal}: no new connections; finishing in-flight requests and pending commits`);
+      // In-flight requests finish and every pending commit lands before the store closes, so no
+      // logout that was answered is lost. A close that fails still exits, non-zero.
       server.close().then(
         () => process.exit(0),
         (error: unknown) => {
@@ -53,17 +146,36 @@ program
         },
       );
     };
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    // npm runs a package's command through `sh -c`, and sh does not pass a SIGTERM on: stopping
+    // `npx curfew serve` would stop npm and sh and leave this server running, orphaned, on both
+    // ports. (`npm start` execs, so there npm itself is the parent, and npm forwards signals.) So
+    // when npm started us, the end of the process that started us is our signal to stop too.
+    if (process.env.npm_lifecycle_event !== undefined) {
+      const parent = process.ppid;
+      const watch = setInterval(() => {
+        if (process.ppid === parent) return;
+        clearInterval(watch);
+        stop("SIGTERM");
+      }, 250);
+      watch.unref();
+    }
   });
 
 program
   .command("migrate")
   .description("create or update the database schema, then exit")
   .action(async () => {
-    const store = await openStore(config());
-    await store.close();
-    console.log("database is up to date");
+    const cfg = config();
+    databaseOf(cfg, { mayCreate: true });
+    const store = await SqlStore.open(cfg.databaseUrl, { migrate: false });
+    try {
+      const applied = await store.migrate();
+      console.log(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(", ")}` : "database is up to date; nothing to apply");
+    } finally {
+      await store.close();
+    }
   });
 
 const identities = program.command("identities").description("manage identities");
@@ -73,23 +185,38 @@ identities
   .requiredOption("--email <email>", "email address (an identifier)")
   .option("--username <username>", "username (an identifier)")
   .addOption(new Option("--password <password>", "password (prefer CURFEW_PASSWORD: arguments show in ps)").env("CURFEW_PASSWORD"))
-  .action(async (o: { email: string; username?: string; password?: string }) => {
-    await withCore(async (core) => print(await core.identities.create({ traits: { email: o.email, ...(o.username ? { username: o.username } : {}) }, ...(o.password ? { password: o.password } : {}) }, "cli")));
+  .option("--no-password", "create the identity without a password: it cannot sign in until one is set")
+  .action(async (o: { email: string; username?: string; password?: string | boolean }) => {
+    if (o.password === undefined || o.password === true) {
+      throw new UsageError("a password is needed: set CURFEW_PASSWORD (or --password), or pass --no-password for an identity that cannot sign in yet");
+    }
+    const password = o.password;
+    await withCore(async (core, cfg) => {
+      const identity = await core.identities.create(
+        { traits: { email: o.email, ...(o.username ? { username: o.username } : {}) }, ...(password !== false ? { password } : {}) },
+        "cli",
+      );
+      print(identityJson(identity, { baseUrl: baseUrlOf(cfg), admin: true }));
+    });
   });
 identities
   .command("list")
   .description("list identities")
   .option("--identifier <identifier>", "only the identity with this email or username")
-  .option("--limit <n>", "how many", "100")
-  .action(async (o: { identifier?: string; limit: string }) => {
-    await withCore(async (core) => print((await core.identities.list({ limit: Number(o.limit), ...(o.identifier ? { identifier: o.identifier } : {}) })).items));
+  .option("--limit <n>", "how many (1 to 1000)", limitOption, 100)
+  .action(async (o: { identifier?: string; limit: number }) => {
+    await withCore(async (core, cfg) => {
+      const page = await core.identities.list({ limit: o.limit, ...(o.identifier ? { identifier: o.identifier } : {}) });
+      print(page.items.map((identity) => identityJson(identity, { baseUrl: baseUrlOf(cfg), admin: true })));
+    });
   });
 identities
-  .command("delete <id>")
+  .command("delete")
   .description("revoke every session of an identity, then delete it")
+  .argument("<identity-id>", "the identity's id", uuidArgument("an identity"))
   .action(async (id: string) => {
     await withCore(async (core) => {
-      await core.identities.delete(id, "cli");
+      await core.identities.delete(id, CLI);
       console.log(`deleted identity ${id}`);
     });
   });
@@ -98,27 +225,33 @@ const sessions = program.command("sessions").description("list and revoke sessio
 sessions
   .command("list")
   .description("list sessions, newest first")
-  .option("--identity <id>", "only this identity's sessions")
+  .addOption(new Option("--identity <identity-id>", "only this identity's sessions").argParser(uuidArgument("an identity")))
   .option("--active", "only live sessions")
-  .option("--limit <n>", "how many", "100")
-  .action(async (o: { identity?: string; active?: boolean; limit: string }) => {
-    await withCore(async (core) => {
-      const page = await core.sessions.list({ limit: Number(o.limit), ...(o.identity ? { identityId: o.identity } : {}), ...(o.active ? { active: true } : {}) });
-      print(page.items.map(({ secretHash: _hidden, ...s }) => ({ ...s, active: core.sessions.isLive({ ...s, secretHash: "" }) })));
+  .option("--limit <n>", "how many (1 to 1000)", limitOption, 100)
+  .action(async (o: { identity?: string; active?: boolean; limit: number }) => {
+    await withCore(async (core, cfg) => {
+      const page = await core.sessions.list({ limit: o.limit, ...(o.identity ? { identityId: o.identity } : {}), ...(o.active ? { active: true } : {}) });
+      print(await sessionViews(core, cfg, page.items));
     });
   });
 sessions
-  .command("revoke [session-id]")
-  .description("revoke one session, or with --identity all of an identity's sessions")
-  .option("--identity <id>", "revoke every live session of this identity")
+  .command("revoke")
+  .description("revoke one session, or with --identity every session of an identity")
+  .argument("[session-id]", "the session's id", uuidArgument("a session"))
+  .addOption(new Option("--identity <identity-id>", "revoke every live session of this identity").argParser(uuidArgument("an identity")))
   .action(async (sessionId: string | undefined, o: { identity?: string }) => {
-    if (!sessionId === !o.identity) throw new Error("give a session id or --identity, not both");
+    if (sessionId !== undefined && o.identity !== undefined) throw new UsageError("give either a session id or --identity <identity-id>, not both");
+    if (sessionId === undefined && o.identity === undefined) throw new UsageError("give a session id or --identity <identity-id>");
     await withCore(async (core) => {
-      const by = { actor: "cli", door: null };
-      const ended = o.identity
-        ? await core.sessions.revoke({ kind: "identity", identityId: o.identity }, "revoked_by_admin", by)
-        : await core.sessions.revoke({ kind: "session", sessionId: sessionId! }, "revoked_by_admin", by);
-      console.log(`revoked ${ended.length} session(s)${ended.length ? ": " + ended.join(", ") : ""}`);
+      if (o.identity !== undefined) {
+        await core.identities.get(o.identity); // IDENTITY_NOT_FOUND, as the admin API's 404
+        const { ended } = await core.logout({ kind: "identity", identityId: o.identity }, "revoked_by_admin", CLI);
+        console.log(`revoked ${ended.length} session(s)${ended.length ? ": " + ended.map((s) => s.id).join(", ") : ""}`);
+        return;
+      }
+      const session = await core.sessions.get(sessionId!); // SESSION_NOT_FOUND, as the admin API's 404
+      const { ended } = await core.logout({ kind: "session", sessionId: session.id }, "revoked_by_admin", CLI);
+      console.log(ended.length > 0 ? `revoked 1 session(s): ${session.id}` : `revoked 0 session(s): ${session.id} had already ended`);
     });
   });
 
@@ -131,15 +264,25 @@ program
     process.stdout.write(configurationReference());
   });
 
+const NOT_FOUND = { IDENTITY_NOT_FOUND: "no identity with that id", SESSION_NOT_FOUND: "no session with that id" } as Record<string, string>;
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed the message (or the help); a usage error exits 2, help and version 0.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
   if (error instanceof ConfigError) {
     console.error(`curfew: ${error.message}`);
     process.exit(78); // EX_CONFIG
   }
-  if (isCoreError(error)) {
+  if (error instanceof UsageError) {
     console.error(`curfew: ${error.message}`);
+    process.exit(2);
+  }
+  if (isCoreError(error)) {
+    console.error(`curfew: ${NOT_FOUND[error.code] ?? error.message}`);
     process.exit(1);
   }
   console.error(`curfew: ${(error as Error).message}`);

@@ -4,13 +4,12 @@
  *
  * - Pre-session (login and registration forms, D12): a random secret lives in an HttpOnly
  *   cookie; each form carries it masked with a fresh one-time pad, as ory/nosurf does
- *   (research/kratos.md §1.6), so the token in the page differs on every render (BREACH) and
+ *   (github.com/ory/nosurf), so the token in the page differs on every render (BREACH) and
  *   proves only that the submitter could read our page and send our cookie.
- * - Session-bound (pages of a signed-in user, and later the Assets door's X-CSRF-TOKEN):
- *   derived from the server secret and the session id, so it dies with the session (SEC-28)
- *   and needs no storage.
+ * - Session-bound (pages of a signed-in user, the Assets door's X-CSRF-TOKEN): a proof of the
+ *   session (core/proofs.ts), so it dies with the session (SEC-28) and needs no storage.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 
 const SECRET_BYTES = 32;
 
@@ -36,16 +35,4 @@ export function csrfTokenMatches(token: string | undefined | null, secret: strin
   const unmasked = Buffer.alloc(SECRET_BYTES);
   for (let i = 0; i < SECRET_BYTES; i++) unmasked[i] = both[i]! ^ both[i + SECRET_BYTES]!;
   return timingSafeEqual(unmasked, raw);
-}
-
-/** The CSRF token bound to one session: HMAC(server secret, "csrf:" + session id). */
-export function sessionCsrfToken(serverSecret: string, sessionId: string): string {
-  return createHmac("sha256", serverSecret).update("csrf:" + sessionId).digest("base64url");
-}
-
-export function sessionCsrfTokenMatches(serverSecret: string, sessionId: string, presented: string | undefined | null): boolean {
-  if (!presented) return false;
-  const expected = Buffer.from(sessionCsrfToken(serverSecret, sessionId));
-  const given = Buffer.from(presented);
-  return expected.length === given.length && timingSafeEqual(expected, given);
 }

@@ -1,5 +1,6 @@
 /**
- * The closed union of everything the core can refuse. Every door maps every code
+ * The closed union of everything the core can refuse, and only that: what a door refuses on its
+ * own (a CSRF check, a logout token, its wire's bad input) is the door's to say. Every door maps every code
  * (`satisfies Record<CoreErrorCode, …>`), so adding a code here fails to compile until
  * each door has decided how to say it on its wire (house rule 6).
  */
@@ -13,15 +14,11 @@ export type CoreErrorCode =
   | "SESSION_MISSING"
   | "SESSION_INACTIVE"
   | "SESSION_NOT_FOUND"
-  | "CANNOT_REVOKE_CURRENT_SESSION"
-  | "LOGOUT_TOKEN_MISSING"
-  | "LOGOUT_TOKEN_MISMATCH"
   | "RETURN_TO_INVALID"
   | "RETURN_TO_NOT_ALLOWED"
   | "FLOW_NOT_FOUND"
   | "FLOW_EXPIRED"
   | "REGISTRATION_DISABLED"
-  | "CSRF_VIOLATION"
   | "STORE_UNAVAILABLE";
 
 export interface CoreErrorDetails {
@@ -58,4 +55,9 @@ export function isCoreError(value: unknown, code?: CoreErrorCode): value is Core
 export function asStoreFailure(cause: unknown): CoreError {
   if (cause instanceof CoreError) return cause;
   return new CoreError("STORE_UNAVAILABLE", "The session store did not answer.", {}, { cause });
+}
+
+/** Anything but a live session where one is needed: the one answer for unknown, wrong, ended or idle. */
+export function sessionInactive(): CoreError {
+  return new CoreError("SESSION_INACTIVE", "No active session was found in this request.");
 }

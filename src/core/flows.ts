@@ -1,6 +1,6 @@
 /**
  * Self-service login and registration flows: a stored, short-lived record that a client first
- * fetches (to render its form) and then submits against. Kratos's model (research/kratos.md §4),
+ * fetches (to render its form) and then submits against. Kratos's model of self-service flows,
  * kept door-neutral so the built-in pages and any later door can share it.
  */
 import { randomUUID } from "node:crypto";

@@ -5,7 +5,8 @@
 import { randomUUID } from "node:crypto";
 import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure } from "./errors.ts";
-import type { Identity, IdentityRecord, IdentityState, Page, Traits } from "./model.ts";
+import type { LogoutEngine } from "./logout.ts";
+import type { Actor, Identity, IdentityRecord, IdentityState, Page, Traits } from "./model.ts";
 import type { Clock, IdentityQuery, PasswordHasher, Store } from "./ports.ts";
 import { passwordDigest } from "./tokens.ts";
 
@@ -93,6 +94,7 @@ export class Identities {
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
+    private readonly logout: LogoutEngine,
   ) {}
 
   /** Creates an identity; the password, when given, gets both verifiers (D11). */
@@ -148,19 +150,11 @@ export class Identities {
     return { items: page.items.map(publicIdentity), next: page.next };
   }
 
-  /** Revokes every session of the identity, then deletes it (D6, SEC-17). */
-  async delete(id: string, actor: string): Promise<void> {
-    const now = this.clock.now();
-    const deleted = await this.store
-      .deleteIdentity(
-        id,
-        now,
-        (sessionId) => auditEvent("session.ended", now, { identityId: id, sessionId, reason: "identity_deleted", actor }),
-        auditEvent("identity.deleted", now, { identityId: id, actor }),
-      )
-      .catch((e: unknown) => {
-        throw asStoreFailure(e);
-      });
-    if (!deleted) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
+  /**
+   * Ends every session of the identity and deletes it, in one transaction, through the logout
+   * engine like every other end of a session (D6, SEC-17); IDENTITY_NOT_FOUND when there is none.
+   */
+  async delete(id: string, by: Actor): Promise<void> {
+    await this.logout.logout({ kind: "identity", identityId: id, deleteIdentity: true }, "identity_deleted", by);
   }
 }

@@ -1,8 +1,11 @@
-/** The session core every door shares. No HTTP, no SQL: only ports (DESIGN.md "Four doors, one core"). */
+/** The session core every door shares. No HTTP, no SQL: only ports (docs/architecture.md). */
 import { asStoreFailure } from "./errors.ts";
 import { Flows } from "./flows.ts";
 import { Identities } from "./identities.ts";
+import { type AfterCommit, LogoutEngine, type LogoutOutcome, type LogoutTarget } from "./logout.ts";
+import type { Actor, RevocationReason } from "./model.ts";
 import type { Clock, PasswordHasher, Store } from "./ports.ts";
+import { Proofs } from "./proofs.ts";
 import { Sessions } from "./sessions.ts";
 import type { CoreSettings } from "./settings.ts";
 
@@ -19,6 +22,12 @@ export interface Core {
   readonly identities: Identities;
   readonly sessions: Sessions;
   readonly flows: Flows;
+  /** Session-bound proofs (logout and CSRF tokens); the only holder of the server secret. */
+  readonly proofs: Proofs;
+  /** Ends sessions: the one way any session ends (core/logout.ts). */
+  logout(target: LogoutTarget, reason: RevocationReason, by: Actor): Promise<LogoutOutcome>;
+  /** Adds a listener told of every committed logout, after its commit. */
+  afterLogout(listener: AfterCommit): void;
   /** Resolves when the store answers; throws STORE_UNAVAILABLE otherwise. */
   ready(): Promise<void>;
   /** One pass of housekeeping: purge ended sessions past retention and expired flows. */
@@ -26,14 +35,18 @@ export interface Core {
 }
 
 export function createCore({ store, hasher, clock, settings }: CoreDeps): Core {
+  const engine = new LogoutEngine(store, clock, settings.sessions);
   const sessions = new Sessions(store, hasher, clock, settings);
   const flows = new Flows(store, clock, settings.flows);
   return {
     clock,
     settings,
-    identities: new Identities(store, hasher, clock),
+    identities: new Identities(store, hasher, clock, engine),
     sessions,
     flows,
+    proofs: new Proofs(settings.secret),
+    logout: (target, reason, by) => engine.logout(target, reason, by),
+    afterLogout: (listener) => engine.afterCommit(listener),
     ready: () =>
       store.ping().catch((e: unknown) => {
         throw asStoreFailure(e);
@@ -43,6 +56,8 @@ export function createCore({ store, hasher, clock, settings }: CoreDeps): Core {
 }
 
 export { CoreError, isCoreError, type CoreErrorCode } from "./errors.ts";
+export type { EndedSession, LogoutOutcome, LogoutTarget } from "./logout.ts";
 export type * from "./model.ts";
 export type { Clock, PasswordHasher, Store } from "./ports.ts";
+export type { ProofPurpose } from "./proofs.ts";
 export type { CoreSettings } from "./settings.ts";

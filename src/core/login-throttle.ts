@@ -1,6 +1,6 @@
 /**
- * Sign-in throttling, checked before any password hash is computed (research/ecosystem.md §8:
- * ~80 argon2id hashes/s saturate two cores, so the limit must come first).
+ * Sign-in throttling, checked before any password hash is computed (SEC-61: about 80 argon2id
+ * verifications a second saturate two cores, so the limit must come first).
  *
  * Two fixed windows: failures per identifier (SEC-60: the counter belongs to the account, so
  * rotating IPs does not help) and attempts per client IP (SEC-61). In memory, per process:

@@ -111,10 +111,40 @@ export interface StoredError {
   error: unknown;
 }
 
-/** Which sessions a revocation targets. */
+/** Which sessions a revocation write targets, as the store sees it (the engine resolves tokens first). */
 export type RevocationTarget =
   | { kind: "session"; sessionId: string; identityId?: string }
   | { kind: "identity"; identityId: string; exceptSessionId?: string };
+
+/** Who or what ended a session, for the audit trail. */
+export interface Actor {
+  /** "self", "admin" or "cli". */
+  actor: string;
+  /** The door the request came through; null outside the doors (admin API, CLI). */
+  door: Door | null;
+}
+
+/** One revocation, as the logout engine hands it to the store: everything the write needs, as data. */
+export interface RevocationRecord {
+  target: RevocationTarget;
+  reason: RevocationReason;
+  /** The instant of the revocation: `revoked_at`, and what "past its expiry" is measured against. */
+  at: Date;
+  by: Actor;
+  /**
+   * With an identity target: also delete the identity, after revoking its sessions, in the same
+   * transaction (D6). Ignored for a session target.
+   */
+  deleteIdentity: boolean;
+}
+
+/** A session a revocation write ended, as it stood just before. */
+export interface RevokedSession {
+  id: string;
+  identityId: string;
+  door: Door;
+  lastSeenAt: Date;
+}
 
 export interface Page<T> {
   items: T[];

@@ -9,8 +9,8 @@ import type {
   Identity,
   IdentityRecord,
   Page,
-  RevocationReason,
-  RevocationTarget,
+  RevocationRecord,
+  RevokedSession,
   Session,
   StoredError,
 } from "./model.ts";
@@ -44,8 +44,8 @@ export interface IdentityQuery {
 }
 
 export interface RevocationResult {
-  /** Sessions this call ended (already-ended ones are not counted). */
-  revokedIds: string[];
+  /** The sessions this write revoked; sessions already revoked or past their expiry are not here. */
+  revoked: RevokedSession[];
 }
 
 export interface Store {
@@ -59,8 +59,6 @@ export interface Store {
   findIdentityByIdentifier(identifier: string): Promise<IdentityRecord | null>;
   listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>>;
   setDigestHash(identityId: string, digestHash: string): Promise<void>;
-  /** Revokes every live session of the identity, then deletes it, in one transaction (D6). */
-  deleteIdentity(id: string, at: Date, audit: (sessionId: string) => AuditEvent, deletion: AuditEvent): Promise<boolean>;
 
   insertSession(session: Session, audit: AuditEvent): Promise<void>;
   findSession(id: string): Promise<Session | null>;
@@ -71,15 +69,15 @@ export interface Store {
   /** Records activity. Implementations may coalesce writes (idle precision is documented). */
   touchSession(id: string, lastSeenAt: Date): Promise<void>;
   /**
-   * Revokes the target's live sessions durably, with one audit event each, and answers only
-   * after the commit (INV-1). Sessions already ended are left as they are.
+   * The one write that ends sessions (the logout engine, core/logout.ts, is its only caller).
+   * In one transaction, committed before it answers (INV-1): revokes the target's sessions that
+   * are neither revoked nor past their expiry, writes one `session.ended` audit event for each
+   * (core/audit.ts builds them from the record), drops them from any session cache before the
+   * commit (INV-2), and, when the record says so, deletes the identity with an `identity.deleted`
+   * event (D6; IDENTITY_NOT_FOUND when there is none, and nothing changes). The outbox rows of
+   * back-channel logout (INV-4) belong in the same transaction.
    */
-  revokeSessions(
-    target: RevocationTarget,
-    reason: RevocationReason,
-    at: Date,
-    audit: (sessionId: string, identityId: string, door: Session["door"]) => AuditEvent,
-  ): Promise<RevocationResult>;
+  revokeSessions(record: RevocationRecord): Promise<RevocationResult>;
   /** Sets a new expiry on a live session only (D6); false when it is revoked, expired or unknown. */
   extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean>;
   /** Deletes rows of sessions that ended before `before`. Returns how many. */

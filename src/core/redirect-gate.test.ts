@@ -1,6 +1,6 @@
 /**
- * The redirect gate (house rule 8) against research/security.md §4 E (SEC-31..35) and the
- * BAD-R01..R40 corpus of §6.3, with an allow-list like the research's: the
+ * The redirect gate (house rule 8) against its rules (SEC-31..35) and the BAD-R01..R40
+ * corpus of bad redirect targets, with the allow-list that corpus assumes: the
  * `https://app.example.com/` prefix, plus a `*.example.org` wildcard entry.
  */
 import assert from "node:assert/strict";
@@ -15,7 +15,7 @@ const policy: RedirectPolicy = {
   defaultUrl: new URL(DEFAULT),
 };
 
-/** The exact URI an OIDC client registered (research §6.3). */
+/** The exact URI an OIDC client registered, as the BAD-R corpus assumes. */
 const REGISTERED = ["https://app.example.com/logout/cb"];
 
 const REFUSALS: readonly CoreErrorCode[] = ["RETURN_TO_NOT_ALLOWED", "RETURN_TO_INVALID"];
@@ -44,7 +44,7 @@ function assertAllowed(raw: string, href: string, p: RedirectPolicy = policy): U
   return url;
 }
 
-describe("BAD-R01..R40: redirect targets (research/security.md §6.3)", () => {
+describe("BAD-R01..R40: redirect targets", () => {
   const bad: Array<[id: string, inputs: string[]]> = [
     ["BAD-R01 another host", ["https://evil.com/"]],
     ["BAD-R02 scheme-relative //host", ["//evil.com", "//evil.com/home"]],
@@ -192,7 +192,7 @@ describe("parseAllowedTarget: allow-list entries from configuration", () => {
     }
   });
 
-  test("SEC-31 a wildcard anywhere but a leading *. label is refused (research/kratos.md §1.8)", () => {
+  test("SEC-31 a wildcard anywhere but a leading *. label is refused (as Kratos drops them at config load)", () => {
     for (const entry of ["https://*", "https://*foo.com", "https://foo.*.com", "https://a.*.example.com/"]) {
       assert.throws(() => parseAllowedTarget(entry), Error, entry);
     }
@@ -217,7 +217,7 @@ describe("parseAllowedTarget: allow-list entries from configuration", () => {
   });
 });
 
-describe("matchesExactly: OIDC post_logout_redirect_uri (SEC-40, RP-Initiated Logout §3)", () => {
+describe("matchesExactly: OIDC post_logout_redirect_uri (SEC-40, OpenID Connect RP-Initiated Logout 1.0 §3)", () => {
   test("SEC-40 the registered URI itself matches", () => {
     assert.equal(matchesExactly("https://app.example.com/logout/cb", REGISTERED), true);
   });

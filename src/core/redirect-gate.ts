@@ -1,8 +1,8 @@
 /**
- * The one redirect gate (DESIGN.md, house rule 8). Every door that redirects to a caller-chosen
+ * The one redirect gate (house rule 8). Every door that redirects to a caller-chosen
  * target (`return_to`, `returnTo`, `logoutSuccessUrl`, `post_logout_redirect_uri`) asks here.
  *
- * Order follows research/security.md SEC-31..35: refuse raw input a parser could read two ways,
+ * Order follows SEC-31..SEC-35: refuse raw input a parser could read two ways,
  * parse with the WHATWG parser, compare the parsed URL with the allow-list, and hand back the
  * canonical serialisation, never the raw string.
  */
@@ -11,7 +11,7 @@ import { CoreError } from "./errors.ts";
 export interface RedirectPolicy {
   /** Allow-list entries: scheme + host (optionally `*.` wildcard label) + path prefix. */
   allowed: readonly AllowedTarget[];
-  /** Where to go when no target is given; relative targets resolve against it (Kratos §1.8). */
+  /** Where to go when no target is given; relative targets resolve against it, as in Kratos. */
   defaultUrl: URL;
 }
 
@@ -47,7 +47,7 @@ export function parseAllowedTarget(entry: string): AllowedTarget {
   if (url.username || url.password) throw new Error(`"${entry}" must not carry user information`);
   let host = url.host.toLowerCase();
   // The WHATWG parser accepts `*` in a host, so `*`, `*foo.com` and `foo.*.com` would otherwise
-  // become literal hosts: refuse them as Kratos does (research/kratos.md §1.8 item 5).
+  // become literal hosts: refuse them as Kratos does (x/urlx wildcard matching).
   if (host.includes("*")) throw new Error(`"${entry}" may use a wildcard only as a leading "*." label`);
   if (wildcard) {
     const rest = host.slice("wildcard.".length);

@@ -10,54 +10,28 @@ import { argon2Hasher } from "../crypto/argon2-hasher.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
 import { type CoreErrorCode, isCoreError } from "./errors.ts";
 import { type Core, createCore } from "./index.ts";
+import type { Actor } from "./model.ts";
 import type { PasswordHasher, Store } from "./ports.ts";
 import { LAST_SEEN_GRANULARITY_MS, type RequestOrigin } from "./sessions.ts";
-import type { CoreSettings, SessionPolicy } from "./settings.ts";
+import type { SessionPolicy } from "./settings.ts";
 import { passwordDigest } from "./tokens.ts";
 import { ManualClock } from "../../test/support/clock.ts";
+import { coreSettings, type CountedCalls, countingStore, DEFAULT_POLICY } from "../../test/support/core.ts";
 import { insertPreDigestIdentity } from "../../test/support/records.ts";
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
 
-const DEFAULT_POLICY: SessionPolicy = { lifespanMs: 12 * HOUR, idleTimeoutMs: 30 * MINUTE };
 /** A door with a short absolute lifetime, to reach absolute expiry before the idle timeout. */
 const SHORT_POLICY: SessionPolicy = { lifespanMs: 10 * MINUTE, idleTimeoutMs: 30 * MINUTE };
 
-const settings: CoreSettings = {
-  secret: "a-server-secret-of-at-least-32-bytes!",
-  sessions: { kratos: DEFAULT_POLICY, oidc: DEFAULT_POLICY, firstock: SHORT_POLICY, assets: DEFAULT_POLICY },
-  purgeAfterMs: 7 * 24 * HOUR,
-  flows: { lifespanMs: { login: HOUR, registration: HOUR }, registrationEnabled: true },
-  throttle: { perIdentifier: { max: 20, windowMs: 15 * MINUTE }, perIp: { max: 1_000, windowMs: 15 * MINUTE } },
-};
+const settings = coreSettings(DEFAULT_POLICY, { firstock: SHORT_POLICY });
 
 const ORIGIN: RequestOrigin = { door: "kratos", ipAddress: "192.0.2.10", userAgent: "node:test" };
+const SELF: Actor = { actor: "self", door: "kratos" };
 const PASSWORD = "correct horse battery staple";
 const EMAIL = "Alice@Example.com";
 const USERNAME = "Alice_1";
-
-interface Counted {
-  calls: Map<string, number>;
-}
-
-/** Wraps a store: counts every call, and makes the named methods throw as a lost connection would. */
-function wrapStore(store: Store, failing: ReadonlySet<string> = new Set()): Store & Counted {
-  const calls = new Map<string, number>();
-  return new Proxy(store, {
-    get(target, prop) {
-      if (prop === "calls") return calls;
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== "function" || typeof prop !== "string") return value;
-      return (...args: unknown[]) => {
-        calls.set(prop, (calls.get(prop) ?? 0) + 1);
-        if (failing.has(prop)) return Promise.reject(new Error("SQLITE_IOERR: disk I/O error"));
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  }) as Store & Counted;
-}
 
 /** Wraps a hasher to count verifications (D14: every sign-in attempt runs exactly one). */
 function countingHasher(inner: PasswordHasher): PasswordHasher & { verifies: number } {
@@ -74,7 +48,7 @@ function countingHasher(inner: PasswordHasher): PasswordHasher & { verifies: num
 
 interface Env {
   core: Core;
-  store: Store & Counted;
+  store: Store & CountedCalls;
   sql: SqlStore;
   clock: ManualClock;
   hasher: PasswordHasher & { verifies: number };
@@ -87,7 +61,7 @@ async function setup(t: TestContext): Promise<Env> {
   t.after(() => sql.close());
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 8, 0, 0));
   const hasher = countingHasher(argon2Hasher({ memoryKib: 64, iterations: 1 }));
-  const store = wrapStore(sql);
+  const store = countingStore(sql);
   const core = createCore({ store, hasher, clock, settings });
   return {
     core,
@@ -95,7 +69,7 @@ async function setup(t: TestContext): Promise<Env> {
     sql,
     clock,
     hasher,
-    failingCore: (methods) => createCore({ store: wrapStore(sql, new Set(methods)), hasher, clock, settings }),
+    failingCore: (methods) => createCore({ store: countingStore(sql, new Set(methods), "SQLITE_IOERR: disk I/O error"), hasher, clock, settings }),
   };
 }
 
@@ -232,7 +206,7 @@ describe("authenticate (D5)", () => {
 
   test("INV-2 a revoked session is SESSION_INACTIVE", async (t) => {
     const { core, s } = await signedIn(t);
-    await core.sessions.logout(s, { actor: "self", door: "kratos" });
+    await core.logout({ kind: "session", sessionId: s.session.id }, "logout", SELF);
     await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
     const row = await core.sessions.get(s.session.id);
     assert.ok(row.revokedAt, "revoked, row kept (D6)");
@@ -290,74 +264,8 @@ describe("authenticate (D5)", () => {
 
   test("D6 deleting an identity ends its sessions", async (t) => {
     const { core, s } = await signedIn(t);
-    await core.identities.delete(s.identity.id, "admin");
+    await core.identities.delete(s.identity.id, { actor: "admin", door: null });
     await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
-  });
-});
-
-describe("revocation", () => {
-  async function threeSessions(t: TestContext) {
-    const env = await setup(t);
-    await createAlice(env.core);
-    const proof = { kind: "password", password: PASSWORD } as const;
-    const sessions = [];
-    for (let i = 0; i < 3; i++) sessions.push(await env.core.sessions.signIn(EMAIL, proof, ORIGIN));
-    return { ...env, sessions };
-  }
-
-  test("Kratos disableMySession: revokeOwn refuses the current session", async (t) => {
-    const { core, sessions } = await threeSessions(t);
-    const [current] = sessions as [(typeof sessions)[number]];
-    await rejectsWith(core.sessions.revokeOwn(current, current.session.id, { actor: "self", door: "kratos" }), "CANNOT_REVOKE_CURRENT_SESSION");
-    await core.sessions.authenticate(current.token);
-  });
-
-  test("Kratos disableMySession: revokeOwn ends another own session only", async (t) => {
-    const { core, sessions } = await threeSessions(t);
-    const [current, other, third] = sessions as [(typeof sessions)[number], (typeof sessions)[number], (typeof sessions)[number]];
-    await core.sessions.revokeOwn(current, other.session.id, { actor: "self", door: "kratos" });
-    await rejectsWith(core.sessions.authenticate(other.token), "SESSION_INACTIVE");
-    assert.equal((await core.sessions.get(other.session.id)).revokedReason, "revoked_by_user");
-    await core.sessions.authenticate(current.token);
-    await core.sessions.authenticate(third.token);
-  });
-
-  test("Kratos disableMySession: revokeOwn cannot end another identity's session", async (t) => {
-    const { core, sessions } = await threeSessions(t);
-    const [current] = sessions as [(typeof sessions)[number]];
-    await core.identities.create({ traits: { email: "bob@example.com" }, password: PASSWORD }, "test");
-    const bob = await core.sessions.signIn("bob@example.com", { kind: "password", password: PASSWORD }, ORIGIN);
-    await core.sessions.revokeOwn(current, bob.session.id, { actor: "self", door: "kratos" });
-    await core.sessions.authenticate(bob.token);
-  });
-
-  test("Kratos disableMyOtherSessions: revokeOthers ends the others and counts them", async (t) => {
-    const { core, sessions } = await threeSessions(t);
-    const [current, ...others] = sessions as [(typeof sessions)[number], ...typeof sessions];
-    assert.equal(await core.sessions.revokeOthers(current, { actor: "self", door: "kratos" }), 2);
-    for (const other of others) await rejectsWith(core.sessions.authenticate(other.token), "SESSION_INACTIVE");
-    await core.sessions.authenticate(current.token);
-    assert.equal(await core.sessions.revokeOthers(current, { actor: "self", door: "kratos" }), 0, "already-ended sessions are not counted");
-  });
-
-  test("performNativeLogout: logoutWithToken ends a live session once, then answers false", async (t) => {
-    const { core, sessions } = await threeSessions(t);
-    const [s] = sessions as [(typeof sessions)[number]];
-    assert.equal(await core.sessions.logoutWithToken(s.token, { actor: "self", door: "kratos" }), true);
-    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
-    assert.equal(await core.sessions.logoutWithToken(s.token, { actor: "self", door: "kratos" }), false);
-    await rejectsWith(core.sessions.logoutWithToken("garbage", { actor: "self", door: "kratos" }), "SESSION_INACTIVE");
-    await rejectsWith(
-      core.sessions.logoutWithToken(`${s.session.id}.${"A".repeat(43)}`, { actor: "self", door: "kratos" }),
-      "SESSION_INACTIVE",
-    );
-  });
-
-  test("Firstock logout: logoutWithToken for another identity is SESSION_INACTIVE and ends nothing", async (t) => {
-    const { core, sessions } = await threeSessions(t);
-    const [s] = sessions as [(typeof sessions)[number]];
-    await rejectsWith(core.sessions.logoutWithToken(s.token, { actor: "self", door: "firstock" }, randomUUID()), "SESSION_INACTIVE");
-    await core.sessions.authenticate(s.token);
   });
 });
 
@@ -379,7 +287,7 @@ describe("extend (D6)", () => {
 
   test("D6 a revoked session is not extended and stays ended", async (t) => {
     const { core, s } = await one(t);
-    await core.sessions.logout(s, { actor: "self", door: "kratos" });
+    await core.logout({ kind: "session", sessionId: s.session.id }, "logout", SELF);
     await rejectsWith(core.sessions.extend(s.session.id), "SESSION_NOT_FOUND");
     await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
   });
@@ -474,10 +382,10 @@ describe("INV-3 fail closed: a store that throws is STORE_UNAVAILABLE", () => {
     await createAlice(env.core);
     const s = await env.core.sessions.signIn(EMAIL, { kind: "password", password: PASSWORD }, ORIGIN);
     const broken = env.failingCore(["revokeSessions", "findSession"]);
-    const by = { actor: "self", door: "kratos" } as const;
-    await rejectsWith(broken.sessions.logout(s, by), "STORE_UNAVAILABLE");
-    await rejectsWith(broken.sessions.revokeOthers(s, by), "STORE_UNAVAILABLE");
-    await rejectsWith(broken.sessions.logoutWithToken(s.token, by), "STORE_UNAVAILABLE");
+    await rejectsWith(broken.logout({ kind: "session", sessionId: s.session.id }, "logout", SELF), "STORE_UNAVAILABLE");
+    await rejectsWith(broken.logout({ kind: "others", of: s.session }, "revoked_by_user", SELF), "STORE_UNAVAILABLE");
+    await rejectsWith(broken.logout({ kind: "token", token: s.token }, "logout", SELF), "STORE_UNAVAILABLE");
+    await rejectsWith(broken.identities.delete(s.identity.id, SELF), "STORE_UNAVAILABLE");
     await rejectsWith(broken.sessions.extend(s.session.id), "STORE_UNAVAILABLE");
     // Nothing happened: the session is still live.
     await env.core.sessions.authenticate(s.token);

@@ -1,11 +1,11 @@
 /**
- * Sessions: begun by a sign-in at any door, checked on every request, ended through any door.
- * "Revoke" makes a session unusable and keeps its row with a reason; "purge" deletes rows;
- * "logout" is the user-facing use case built on revoke (house rule 3).
+ * Sessions: begun by a sign-in at any door, checked on every request, extended and purged here;
+ * ended only through the logout engine (core/logout.ts). "Revoke" makes a session unusable and
+ * keeps its row with a reason; "purge" deletes rows; "logout" is the use case (house rule 3).
  */
 import { randomUUID } from "node:crypto";
 import { auditEvent } from "./audit.ts";
-import { CoreError, asStoreFailure } from "./errors.ts";
+import { CoreError, asStoreFailure, sessionInactive } from "./errors.ts";
 import { identifierKey, publicIdentity } from "./identities.ts";
 import { nextCutoff } from "./daily-cutoff.ts";
 import { LoginThrottle } from "./login-throttle.ts";
@@ -17,13 +17,11 @@ import type {
   Identity,
   IdentityRecord,
   Page,
-  RevocationReason,
-  RevocationTarget,
   Session,
 } from "./model.ts";
 import type { Clock, PasswordHasher, SessionQuery, Store } from "./ports.ts";
 import type { CoreSettings } from "./settings.ts";
-import { constantTimeEqual, deriveLogoutToken, mintSessionToken, parseSessionToken, passwordDigest, secretMatches } from "./tokens.ts";
+import { mintSessionToken, parseSessionToken, passwordDigest, secretMatches } from "./tokens.ts";
 
 /** Where a request came from, as far as the core cares. */
 export interface RequestOrigin {
@@ -40,11 +38,12 @@ export interface SignedIn extends AuthenticatedSession {
   token: string;
 }
 
-/** Who is ending a session, for the audit trail. */
-export interface Actor {
-  actor: string;
-  /** The door the request came through; null outside the doors (admin API, CLI). */
-  door: Door | null;
+export interface AuthenticateOptions {
+  /**
+   * Record the request as activity (default). A request whose next step ends the session (a
+   * logout) skips it: the logout is then its one durable write.
+   */
+  recordActivity?: boolean;
 }
 
 /**
@@ -137,16 +136,17 @@ export class Sessions {
    * identity is SESSION_INACTIVE; a store that cannot answer is STORE_UNAVAILABLE, never a
    * pass (INV-3).
    */
-  async authenticate(token: string | null | undefined): Promise<AuthenticatedSession> {
+  async authenticate(token: string | null | undefined, options: AuthenticateOptions = {}): Promise<AuthenticatedSession> {
     if (!token) throw new CoreError("SESSION_MISSING", "No session credentials were found in the request.");
     const parsed = parseSessionToken(token);
-    if (!parsed) throw inactive();
+    if (!parsed) throw sessionInactive();
     const found = await this.store.findSessionWithIdentity(parsed.sessionId).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
-    if (!found || !secretMatches(parsed.secret, found.session.secretHash)) throw inactive();
+    if (!found || !secretMatches(parsed.secret, found.session.secretHash)) throw sessionInactive();
     const now = this.clock.now();
-    if (!this.isLive(found.session, now) || found.identity.state !== "active") throw inactive();
+    if (!this.isLive(found.session, now) || found.identity.state !== "active") throw sessionInactive();
+    if (options.recordActivity === false) return found;
     // At most once a minute, and at least twice per idle timeout, so a short timeout (under two
     // minutes) still sees the activity that keeps a session alive.
     const granularity = Math.min(LAST_SEEN_GRANULARITY_MS, this.settings.sessions[found.session.door].idleTimeoutMs / 2);
@@ -162,13 +162,21 @@ export class Sessions {
    * authenticate() for callers that treat "no live session" as an answer, not an error: null for
    * a missing, malformed, unknown or ended token; a store failure still throws (INV-3).
    */
-  async findLive(token: string | null | undefined): Promise<AuthenticatedSession | null> {
+  async findLive(token: string | null | undefined, options: AuthenticateOptions = {}): Promise<AuthenticatedSession | null> {
     try {
-      return await this.authenticate(token);
+      return await this.authenticate(token, options);
     } catch (error) {
       if (error instanceof CoreError && (error.code === "SESSION_INACTIVE" || error.code === "SESSION_MISSING")) return null;
       throw error;
     }
+  }
+
+  /**
+   * The session id a token of our shape names, without looking it up or checking its secret: for
+   * a door that must tell whether two carriers name the same session. Null for anything else.
+   */
+  sessionIdOf(token: string): string | null {
+    return parseSessionToken(token)?.sessionId ?? null;
   }
 
   /** Live: not revoked, before its absolute expiry, and used within its idle timeout (D5). */
@@ -210,72 +218,6 @@ export class Sessions {
     return { ...query, now, idleBefore };
   }
 
-  /**
-   * Revokes sessions durably and answers only after the commit (INV-1). Returns the ids this
-   * call ended; sessions already ended are left untouched and not counted.
-   */
-  async revoke(target: RevocationTarget, reason: RevocationReason, by: Actor): Promise<string[]> {
-    const now = this.clock.now();
-    const result = await this.store
-      .revokeSessions(target, reason, now, (sessionId, identityId) =>
-        // The door the end came through, not the one the session began at (that is on its
-        // session.begun): null for the admin API and the CLI, as for an identity's deletion.
-        auditEvent("session.ended", now, { identityId, sessionId, door: by.door, reason, actor: by.actor }),
-      )
-      .catch((e: unknown) => {
-        throw asStoreFailure(e);
-      });
-    return result.revokedIds;
-  }
-
-  /** Logout of the session that made the request. */
-  async logout(current: AuthenticatedSession, by: Actor): Promise<void> {
-    await this.revoke({ kind: "session", sessionId: current.session.id }, "logout", by);
-  }
-
-  /**
-   * Logout by presenting the session token itself (Kratos `performNativeLogout`, Firstock
-   * logout). Ends a live session; an unknown or malformed token is SESSION_INACTIVE. A
-   * session that had already ended answers `false` (one ended only by idleness is revoked now,
-   * durably), so each door can say what its vendor says for a repeat.
-   */
-  async logoutWithToken(token: string, by: Actor, expectIdentityId?: string): Promise<boolean> {
-    const parsed = parseSessionToken(token);
-    if (!parsed) throw inactive();
-    const found = await this.store.findSession(parsed.sessionId).catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
-    if (!found || !secretMatches(parsed.secret, found.secretHash)) throw inactive();
-    if (expectIdentityId !== undefined && found.identityId !== expectIdentityId) throw inactive();
-    const now = this.clock.now();
-    const live = this.isLive(found, now);
-    // Revoked even when idle past its timeout: idleness is computed from the clock and the
-    // configured timeout, and a longer timeout after a restart would revive a session its owner
-    // was told had ended (INV-1, INV-2). Already revoked or past its absolute expiry: no write.
-    const revocable = found.revokedAt === null && now.getTime() < found.expiresAt.getTime();
-    const ended = revocable ? await this.revoke({ kind: "session", sessionId: found.id }, "logout", by) : [];
-    // Idle, it had already ended (isLive) before this logout: the door answers as for a repeat.
-    return live && ended.length > 0;
-  }
-
-  /** A user ends one of their own other sessions (Kratos `disableMySession`). */
-  async revokeOwn(current: AuthenticatedSession, sessionId: string, by: Actor): Promise<void> {
-    if (sessionId === current.session.id) {
-      throw new CoreError("CANNOT_REVOKE_CURRENT_SESSION", "cannot revoke current session");
-    }
-    await this.revoke({ kind: "session", sessionId, identityId: current.identity.id }, "revoked_by_user", by);
-  }
-
-  /** A user ends all their sessions but the current one (Kratos `disableMyOtherSessions`). */
-  async revokeOthers(current: AuthenticatedSession, by: Actor): Promise<number> {
-    const ended = await this.revoke(
-      { kind: "identity", identityId: current.identity.id, exceptSessionId: current.session.id },
-      "revoked_by_user",
-      by,
-    );
-    return ended.length;
-  }
-
   /** Extends a live session from now by its door's lifespan (D6: never revives an ended one). */
   async extend(id: string): Promise<Session> {
     const now = this.clock.now();
@@ -294,23 +236,6 @@ export class Sessions {
     const policy = this.settings.sessions[door];
     const end = now.getTime() + policy.lifespanMs;
     return new Date(policy.dailyCutoff ? Math.min(end, nextCutoff(now, policy.dailyCutoff).getTime()) : end);
-  }
-
-  /** D4: the Kratos logout token of a session. */
-  logoutToken(sessionId: string): string {
-    return deriveLogoutToken(this.settings.secret, sessionId);
-  }
-
-  /**
-   * Checks a presented logout token against the session it must belong to (D4), in constant
-   * time: LOGOUT_TOKEN_MISSING or LOGOUT_TOKEN_MISMATCH (a token of another session, or none).
-   * The caller then validates where to go next and only then revokes (research/kratos.md §2.5).
-   */
-  assertLogoutToken(current: AuthenticatedSession, presented: string | undefined): void {
-    if (!presented) throw new CoreError("LOGOUT_TOKEN_MISSING", "Please include a token in the URL query.");
-    if (!constantTimeEqual(presented, this.logoutToken(current.session.id))) {
-      throw new CoreError("LOGOUT_TOKEN_MISMATCH", "The logout token does not belong to this session.");
-    }
   }
 
   /** Deletes the rows of sessions that ended more than `purgeAfterMs` ago. */
@@ -335,8 +260,4 @@ export class Sessions {
     await this.hasher.verify(await this.#dummyHash, secret);
     return false;
   }
-}
-
-function inactive(): CoreError {
-  return new CoreError("SESSION_INACTIVE", "No active session was found in this request.");
 }

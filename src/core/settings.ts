@@ -19,7 +19,7 @@ export interface ThrottleSettings {
 }
 
 export interface CoreSettings {
-  /** The server secret (D3): keys the derived logout tokens (D4). */
+  /** The server secret (D3): keys the session-bound proofs (core/proofs.ts; D4, D12). */
   secret: string;
   sessions: Record<Door, SessionPolicy>;
   /** How long ended sessions stay (revoked, with their reason) before the purge job deletes them. */

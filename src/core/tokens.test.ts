@@ -1,10 +1,9 @@
-/** Session tokens (D1, SEC-01..03) and Kratos logout tokens (D4). */
+/** Session tokens (D1, SEC-01..03) and the Firstock password digest (D11). */
 import assert from "node:assert/strict";
 import { createHash, randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import {
   constantTimeEqual,
-  deriveLogoutToken,
   hashSecret,
   isUuid,
   mintSessionToken,
@@ -14,7 +13,6 @@ import {
 } from "./tokens.ts";
 
 const SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/;
-const SERVER_SECRET = "s".repeat(32);
 
 describe("session tokens (D1)", () => {
   test("D1 a minted token is the session id, a dot, and a 43-character base64url secret", () => {
@@ -106,29 +104,6 @@ describe("session tokens (D1)", () => {
     assert.equal(isUuid(randomUUID().toUpperCase()), false);
     assert.equal(isUuid("not-a-uuid"), false);
     assert.equal(isUuid(""), false);
-  });
-});
-
-describe("Kratos logout tokens (D4)", () => {
-  test("D4 the logout token is ory_lo_ + base64url(HMAC-SHA256(secret, 'logout:' + id))", () => {
-    const id = randomUUID();
-    const token = deriveLogoutToken(SERVER_SECRET, id);
-    assert.match(token, /^ory_lo_[A-Za-z0-9_-]{43}$/);
-  });
-
-  test("D4 the logout token is stable for the life of a session", () => {
-    const id = randomUUID();
-    assert.equal(deriveLogoutToken(SERVER_SECRET, id), deriveLogoutToken(SERVER_SECRET, id));
-  });
-
-  test("D4 the logout token differs across sessions", () => {
-    const tokens = new Set(Array.from({ length: 100 }, () => deriveLogoutToken(SERVER_SECRET, randomUUID())));
-    assert.equal(tokens.size, 100);
-  });
-
-  test("D4 the logout token differs across server secrets", () => {
-    const id = randomUUID();
-    assert.notEqual(deriveLogoutToken(SERVER_SECRET, id), deriveLogoutToken("t".repeat(32), id));
   });
 });
 

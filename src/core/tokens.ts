@@ -1,12 +1,12 @@
 /**
- * Session tokens (D1) and Kratos logout tokens (D4).
+ * Session tokens (D1).
  *
  * A session token is `id.secret`: the session's UUID, a dot, and 32 bytes from the CSPRNG in
  * base64url (256 bits; SEC-01 asks for at least 128). Only SHA-256 of the secret is stored
  * (SEC-03), so a copy of the database holds no live credential; lookups go by id and the
  * secret is then compared in constant time, which leaves no timing oracle in an index.
  */
-import { createHash, createHmac, hash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
@@ -55,15 +55,6 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
   const bb = Buffer.from(b);
   return ab.length === bb.length && timingSafeEqual(ab, bb);
-}
-
-/**
- * D4: the Kratos logout token is derived, not stored: `ory_lo_` + base64url(HMAC-SHA256(secret,
- * "logout:" + session id)). Stable for the life of the session, as in Kratos (research/kratos.md
- * §2.4), and useless once the session has ended because the session must still be live.
- */
-export function deriveLogoutToken(serverSecret: string, sessionId: string): string {
-  return "ory_lo_" + createHmac("sha256", serverSecret).update("logout:" + sessionId).digest("base64url");
 }
 
 /** Hex SHA-256 of a password: what Firstock clients send in place of the password (D11). */

@@ -1,6 +1,6 @@
 /**
  * The PasswordHasher port over @node-rs/argon2: argon2id, m = 19 MiB, t = 2, p = 1 by default
- * (OWASP Password Storage Cheat Sheet; research/security.md SEC-64). The parameters travel in
+ * (OWASP Password Storage Cheat Sheet; SEC-64). The parameters travel in
  * the PHC string, so hashes made with older settings still verify after a change.
  * The work runs on libuv's thread pool, off the event loop (FLT-13).
  */

@@ -151,7 +151,7 @@ export type { FastifyInstance };
 
 /**
  * Query values that may carry a secret (Kratos logout tokens; the Assets door's `password` and
- * `cred`, which its vendor documents in the query string, research/firstock-assets.md §2.2) are
+ * `cred`, which the Assets Server documents in the query string) are
  * not logged (SEC-06).
  */
 function redactUrl(url: string): string {

@@ -13,7 +13,7 @@ export const COOKIE_NAMES = {
 
 /**
  * Kratos's CSRF cookie: `csrf_token_` + hex SHA-256 of the public base URL
- * (research/kratos.md §1.6), so two deployments on one host do not share it.
+ * (as Kratos names it), so two deployments on one host do not share it.
  */
 export function csrfCookieName(baseUrl: string): string {
   return "csrf_token_" + createHash("sha256").update(baseUrl).digest("hex");

@@ -2,7 +2,7 @@
  * CORS for single-page apps on other origins (`serve.public.cors.allowed_origins`), so Ory's SDK
  * can run in a browser page with `credentials: "include"`. Only listed origins get CORS headers,
  * and only they may send credentials; every other origin gets none (the browser then withholds
- * the response). The headers match what Kratos allows by default (research/kratos.md §5).
+ * the response). The headers match what Kratos allows by default (its `serve.public.cors` defaults).
  */
 import type { FastifyInstance } from "fastify";
 

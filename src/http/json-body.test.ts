@@ -1,6 +1,5 @@
 /**
- * The strict JSON body parser every door shares (SEC-70, SEC-73; BAD-J01..J15 in
- * research/security.md §6.2).
+ * The strict JSON body parser every door shares (SEC-70, SEC-73; BAD-J01..J15).
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";

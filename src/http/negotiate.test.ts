@@ -1,5 +1,5 @@
 /**
- * Content negotiation copied from Kratos (research/kratos.md §1.2): golang/gddo
+ * Content negotiation copied from Kratos (ory/kratos x/isjsonrequest.go and x/http.go): golang/gddo
  * NegotiateContentType, on which Ory's SDKs depend to get JSON rather than redirects.
  */
 import assert from "node:assert/strict";
@@ -10,7 +10,7 @@ const BROWSER_NAVIGATION =
   "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
 const AXIOS = "application/json, text/plain, */*";
 
-describe("kratos.md §1.2 table: isJsonRequest and acceptsJson", () => {
+describe("Kratos's negotiation: isJsonRequest and acceptsJson", () => {
   const table: Array<[name: string, accept: string | undefined, json: boolean]> = [
     ["no Accept is a browser (redirect)", undefined, false],
     ["an empty Accept is a browser", "", false],
@@ -25,14 +25,14 @@ describe("kratos.md §1.2 table: isJsonRequest and acceptsJson", () => {
     ["text/html;q=0 with application/json is JSON", "text/html;q=0, application/json", true],
   ];
   for (const [name, accept, json] of table) {
-    test(`§1.2 ${name}`, () => {
+    test(`as Kratos: ${name}`, () => {
       const headers = accept === undefined ? {} : { accept };
       assert.equal(isJsonRequest(headers), json, "isJsonRequest");
       assert.equal(acceptsJson(headers), json, "acceptsJson");
     });
   }
 
-  test("§1.2 at equal q an exact application/json beats text/* matching text/html (gddo specificity)", () => {
+  test("as Kratos: at equal q an exact application/json beats text/* matching text/html (gddo specificity)", () => {
     assert.equal(isJsonRequest({ accept: "text/*, application/json" }), true);
     assert.equal(acceptsJson({ accept: "text/*, application/json" }), true);
     // A higher q on the wildcard wins over specificity.
@@ -40,13 +40,13 @@ describe("kratos.md §1.2 table: isJsonRequest and acceptsJson", () => {
     assert.equal(acceptsJson({ accept: "text/*, application/json;q=0.5" }), false);
   });
 
-  test("§1.2 parameters, case and spacing do not change the outcome", () => {
+  test("as Kratos: parameters, case and spacing do not change the outcome", () => {
     assert.equal(isJsonRequest({ accept: "Application/JSON" }), true);
     assert.equal(isJsonRequest({ accept: "  application/json ; charset=utf-8 " }), true);
     assert.equal(isJsonRequest({ accept: "application/json;Q=0" }), false);
   });
 
-  test("§1.2 Content-Type application/json makes isJsonRequest true, even on a GET with a browser Accept", () => {
+  test("as Kratos: Content-Type application/json makes isJsonRequest true, even on a GET with a browser Accept", () => {
     assert.equal(isJsonRequest({ "content-type": "application/json" }), true);
     assert.equal(isJsonRequest({ "content-type": "application/json; charset=utf-8", accept: BROWSER_NAVIGATION }), true);
     assert.equal(isJsonRequest({ "content-type": "Application/JSON", accept: "*/*" }), true);
@@ -54,7 +54,7 @@ describe("kratos.md §1.2 table: isJsonRequest and acceptsJson", () => {
     assert.equal(acceptsJson({ "content-type": "application/json" }), false);
   });
 
-  test("§1.2 other content types do not make a JSON request", () => {
+  test("as Kratos: other content types do not make a JSON request", () => {
     for (const contentType of ["application/x-www-form-urlencoded", "text/plain", "application/json-patch+json", "multipart/form-data"]) {
       assert.equal(isJsonRequest({ "content-type": contentType }), false, contentType);
     }

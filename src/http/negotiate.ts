@@ -1,5 +1,5 @@
 /**
- * Content negotiation exactly as Kratos does it (research/kratos.md §1.2), because Ory's SDKs
+ * Content negotiation exactly as Kratos does it (ory/x `httpx`), because Ory's SDKs
  * depend on it: `@ory/client-fetch` sends the all-wildcard Accept unless configured, and must
  * then be treated as a browser. This is golang/gddo `httputil.NegotiateContentType`: for each offer in
  * order, the best-matching Accept entry gives it a quality (exact beats a type wildcard beats the all-wildcard);

@@ -1,5 +1,5 @@
 /**
- * The second CSRF layer (house rule 9; DESIGN.md "Every state-changing browser request proves it
+ * The second CSRF layer (house rule 9: "every state-changing browser request proves it
  * is same-site"): does this request come from a page of another site? Browsers say so in
  * `Sec-Fetch-Site` and, on non-GET requests, in `Origin`. A request with neither is not from a
  * browser page (a server forwarding a cookie, a script), so no other site can have forged it.

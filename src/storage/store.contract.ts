@@ -12,6 +12,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { CoreError } from "../core/errors.ts";
 import type {
+  Actor,
   AuditEvent,
   AuditEventType,
   Door,
@@ -19,9 +20,10 @@ import type {
   Identity,
   IdentityRecord,
   RevocationReason,
+  RevocationTarget,
   Session,
 } from "../core/model.ts";
-import type { Store } from "../core/ports.ts";
+import type { RevocationResult, Store } from "../core/ports.ts";
 
 export interface OpenedStore {
   store: Store;
@@ -38,6 +40,9 @@ const T = Date.UTC(2031, 0, 1, 12, 0, 0);
 const P = Date.UTC(2001, 0, 1, 0, 0, 0);
 
 const at = (ms: number): Date => new Date(ms);
+
+const SELF: Actor = { actor: "self", door: "kratos" };
+const ADMIN: Actor = { actor: "admin", door: null };
 
 let counter = 0;
 /** A short tag unique to this process and call, safe in emails and usernames. */
@@ -172,9 +177,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       return session;
     }
 
-    const endedBy = (reason: RevocationReason, when: Date, actor = "self") =>
-      (sessionId: string, identityId: string, door: Door): AuditEvent =>
-        auditEvent("session.ended", when, { identityId, sessionId, door, reason, actor });
+    /** One revocation write, as the logout engine makes it. */
+    const revoke = (target: RevocationTarget, reason: RevocationReason, when: Date, by: Actor = SELF, deleteIdentity = false) =>
+      store().revokeSessions({ target, reason, at: when, by, deleteIdentity });
+    const idsOf = (result: RevocationResult): string[] => result.revoked.map((r) => r.id);
 
     async function allSessionPages(query: Parameters<Store["listSessions"]>[0]): Promise<{ items: Session[]; pages: number }> {
       const items: Session[] = [];
@@ -326,7 +332,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email), { ...identity, digestHash });
       });
 
-      it("D6: deleting an identity revokes its live sessions first, with audit events, then deletes it", async () => {
+      it("D6: a revocation that deletes the identity revokes its live sessions first, with audit events, then deletes it", async () => {
         const identity = await givenIdentity();
         const other = await givenIdentity();
         const liveA = await givenSession(identity.id, { door: "kratos" });
@@ -341,17 +347,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.ok(await store().findSessionWithIdentity(liveA.id));
 
         const deletedAt = at(T + 3 * HOUR);
-        const asked: string[] = [];
-        const deleted = await store().deleteIdentity(
-          identity.id,
-          deletedAt,
-          (sessionId) => {
-            asked.push(sessionId);
-            return auditEvent("session.ended", deletedAt, { identityId: identity.id, sessionId, reason: "identity_deleted", actor: "admin" });
-          },
-          auditEvent("identity.deleted", deletedAt, { identityId: identity.id, actor: "admin" }),
-        );
-        assert.equal(deleted, true);
+        const result = await revoke({ kind: "identity", identityId: identity.id }, "identity_deleted", deletedAt, ADMIN, true);
+        const asked = idsOf(result);
 
         assert.equal(await store().findIdentity(identity.id), null);
         assert.equal(await store().findIdentityByIdentifier(identity.traits.email), null);
@@ -379,29 +376,34 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.equal(types.filter((t) => t === "identity.deleted").length, 1, "the deletion is audited and the trail survives it");
         const ended = events.filter((e) => e.type === "session.ended");
         assert.deepStrictEqual(new Set(ended.map((e) => e.sessionId)), new Set([liveA.id, liveB.id]));
-        for (const e of ended) assert.equal(e.reason, "identity_deleted");
+        for (const e of ended) {
+          assert.equal(e.reason, "identity_deleted");
+          assert.equal(e.actor, "admin");
+          assert.equal(e.door, null, "the admin API is no door");
+        }
       });
 
       it("a deleted identity's identifiers are free again", async () => {
         const identity = await givenIdentity();
-        assert.equal(
-          await store().deleteIdentity(identity.id, at(T), () => assert.fail("no sessions"), auditEvent("identity.deleted", at(T), { identityId: identity.id })),
-          true,
-        );
+        assert.deepStrictEqual(await revoke({ kind: "identity", identityId: identity.id }, "identity_deleted", at(T), ADMIN, true), { revoked: [] });
         const again = await givenIdentity({ traits: identity.traits });
         assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email), again);
       });
 
-      it("deleting an unknown identity answers false and writes nothing", async () => {
+      it("deleting an unknown identity is IDENTITY_NOT_FOUND and writes nothing", async () => {
         const id = randomUUID();
-        const deleted = await store().deleteIdentity(
-          id,
-          at(T),
-          () => assert.fail("no sessions to end"),
-          auditEvent("identity.deleted", at(T), { identityId: id, actor: "admin" }),
-        );
-        assert.equal(deleted, false);
+        await assert.rejects(revoke({ kind: "identity", identityId: id }, "identity_deleted", at(T), ADMIN, true), (e: unknown) => {
+          assert.ok(e instanceof CoreError && e.code === "IDENTITY_NOT_FOUND");
+          return true;
+        });
         assert.deepStrictEqual(await store().listAuditEvents({ identityId: id, limit: 10 }), []);
+      });
+
+      it("D6: only an identity target deletes the identity; a session target ignores deleteIdentity", async () => {
+        const identity = await givenIdentity();
+        const live = await givenSession(identity.id);
+        assert.deepStrictEqual(idsOf(await revoke({ kind: "session", sessionId: live.id }, "identity_deleted", at(T + HOUR), ADMIN, true)), [live.id]);
+        assert.ok(await store().findIdentity(identity.id), "only an identity target deletes the identity");
       });
     });
 
@@ -617,13 +619,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const identity = await givenIdentity();
           const session = await givenSession(identity.id, { door: "firstock" });
           const when = at(T + HOUR);
-          const calls: [string, string, Door][] = [];
-          const result = await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", when, (sid, iid, door) => {
-            calls.push([sid, iid, door]);
-            return auditEvent("session.ended", when, { identityId: iid, sessionId: sid, door, reason: "logout", actor: "firstock" });
-          });
-          assert.deepStrictEqual(result, { revokedIds: [session.id] });
-          assert.deepStrictEqual(calls, [[session.id, identity.id, "firstock"]]);
+          const result = await revoke({ kind: "session", sessionId: session.id }, "logout", when, { actor: "self", door: "firstock" });
+          assert.deepStrictEqual(result, { revoked: [{ id: session.id, identityId: identity.id, door: "firstock", lastSeenAt: session.lastSeenAt }] });
           assert.deepStrictEqual(await store().findSession(session.id), { ...session, revokedAt: when, revokedReason: "logout" });
 
           const events = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
@@ -632,7 +629,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           assert.equal(endedEvent.type, "session.ended", "newest first");
           assert.equal(endedEvent.reason, "logout");
           assert.equal(endedEvent.door, "firstock");
-          assert.equal(endedEvent.actor, "firstock");
+          assert.equal(endedEvent.actor, "self");
           assert.equal(endedEvent.identityId, identity.id);
           assert.equal(endedEvent.at.getTime(), when.getTime());
         });
@@ -640,14 +637,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         it("D6: revoking an ended session again counts nothing, audits nothing, and keeps the first end", async () => {
           const identity = await givenIdentity();
           const session = await givenSession(identity.id);
-          await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), endedBy("logout", at(T + HOUR)));
-          const again = await store().revokeSessions(
-            { kind: "session", sessionId: session.id },
-            "revoked_by_admin",
-            at(T + 2 * HOUR),
-            () => assert.fail("no audit event for a session already ended"),
-          );
-          assert.deepStrictEqual(again, { revokedIds: [] });
+          await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR));
+          const again = await revoke({ kind: "session", sessionId: session.id }, "revoked_by_admin", at(T + 2 * HOUR), ADMIN);
+          assert.deepStrictEqual(again, { revoked: [] });
           const row = await store().findSession(session.id);
           assert.equal(row?.revokedAt?.getTime(), T + HOUR);
           assert.equal(row?.revokedReason, "logout");
@@ -657,47 +649,28 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         it("an expired session is not revoked and not counted", async () => {
           const identity = await givenIdentity();
           const session = await givenSession(identity.id, { expiresAt: at(T + HOUR) });
-          const result = await store().revokeSessions(
-            { kind: "session", sessionId: session.id },
-            "logout",
-            at(T + HOUR),
-            () => assert.fail("no audit event for an expired session"),
-          );
-          assert.deepStrictEqual(result, { revokedIds: [] });
+          const result = await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR));
+          assert.deepStrictEqual(result, { revoked: [] });
           assert.deepStrictEqual(await store().findSession(session.id), session);
+          assert.equal((await store().listAuditEvents({ sessionId: session.id, limit: 10 })).length, 1, "no session.ended for it");
         });
 
         it("revoking an unknown session counts nothing", async () => {
-          const result = await store().revokeSessions(
-            { kind: "session", sessionId: randomUUID() },
-            "logout",
-            at(T),
-            () => assert.fail("nothing to audit"),
-          );
-          assert.deepStrictEqual(result, { revokedIds: [] });
+          const result = await revoke({ kind: "session", sessionId: randomUUID() }, "logout", at(T));
+          assert.deepStrictEqual(result, { revoked: [] });
         });
 
         it("a session target with an identity leaves another identity's session untouched", async () => {
           const owner = await givenIdentity();
           const stranger = await givenIdentity();
           const session = await givenSession(owner.id);
-          const refused = await store().revokeSessions(
-            { kind: "session", sessionId: session.id, identityId: stranger.id },
-            "revoked_by_user",
-            at(T + HOUR),
-            () => assert.fail("nothing to audit"),
-          );
-          assert.deepStrictEqual(refused, { revokedIds: [] });
+          const refused = await revoke({ kind: "session", sessionId: session.id, identityId: stranger.id }, "revoked_by_user", at(T + HOUR));
+          assert.deepStrictEqual(refused, { revoked: [] });
           assert.deepStrictEqual(await store().findSession(session.id), session);
           assert.equal((await store().findSessionWithIdentity(session.id))?.session.revokedAt, null);
 
-          const done = await store().revokeSessions(
-            { kind: "session", sessionId: session.id, identityId: owner.id },
-            "revoked_by_user",
-            at(T + HOUR),
-            endedBy("revoked_by_user", at(T + HOUR)),
-          );
-          assert.deepStrictEqual(done, { revokedIds: [session.id] });
+          const done = await revoke({ kind: "session", sessionId: session.id, identityId: owner.id }, "revoked_by_user", at(T + HOUR));
+          assert.deepStrictEqual(idsOf(done), [session.id]);
           assert.equal((await store().findSession(session.id))?.revokedReason, "revoked_by_user");
         });
 
@@ -713,22 +686,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           for (const s of [current, liveA, liveB, othersSession]) assert.ok(await store().findSessionWithIdentity(s.id));
 
           const when = at(T + HOUR);
-          const audited: [string, string, Door][] = [];
-          const result = await store().revokeSessions(
-            { kind: "identity", identityId: identity.id, exceptSessionId: current.id },
-            "revoked_by_user",
-            when,
-            (sid, iid, door) => {
-              audited.push([sid, iid, door]);
-              return auditEvent("session.ended", when, { identityId: iid, sessionId: sid, door, reason: "revoked_by_user", actor: "self" });
-            },
-          );
-          assert.deepStrictEqual(new Set(result.revokedIds), new Set([liveA.id, liveB.id]));
-          assert.equal(result.revokedIds.length, 2);
+          const result = await revoke({ kind: "identity", identityId: identity.id, exceptSessionId: current.id }, "revoked_by_user", when);
           assert.deepStrictEqual(
-            new Set(audited.map((a) => a.join(" "))),
-            new Set([`${liveA.id} ${identity.id} oidc`, `${liveB.id} ${identity.id} assets`]),
+            new Set(result.revoked.map((r) => `${r.id} ${r.identityId} ${r.door} ${r.lastSeenAt.getTime()}`)),
+            new Set([`${liveA.id} ${identity.id} oidc ${liveA.lastSeenAt.getTime()}`, `${liveB.id} ${identity.id} assets ${liveB.lastSeenAt.getTime()}`]),
           );
+          assert.equal(result.revoked.length, 2);
 
           for (const s of [liveA, liveB]) {
             assert.deepStrictEqual(await store().findSession(s.id), { ...s, revokedAt: when, revokedReason: "revoked_by_user" });
@@ -749,13 +712,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const identity = await givenIdentity();
           const a = await givenSession(identity.id);
           const b = await givenSession(identity.id);
-          const result = await store().revokeSessions(
-            { kind: "identity", identityId: identity.id },
-            "revoked_by_admin",
-            at(T + HOUR),
-            endedBy("revoked_by_admin", at(T + HOUR), "admin"),
-          );
-          assert.deepStrictEqual(new Set(result.revokedIds), new Set([a.id, b.id]));
+          const result = await revoke({ kind: "identity", identityId: identity.id }, "revoked_by_admin", at(T + HOUR), ADMIN);
+          assert.deepStrictEqual(new Set(idsOf(result)), new Set([a.id, b.id]));
           assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + HOUR) }), 0);
         });
 
@@ -763,7 +721,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const identity = await givenIdentity();
           const session = await givenSession(identity.id);
           for (let i = 0; i < 3; i++) assert.equal((await store().findSessionWithIdentity(session.id))?.session.revokedAt, null);
-          await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), endedBy("logout", at(T + HOUR)));
+          await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR));
           for (let i = 0; i < 3; i++) {
             assert.equal((await store().findSessionWithIdentity(session.id))?.session.revokedAt?.getTime(), T + HOUR);
             assert.equal((await store().findSession(session.id))?.revokedAt?.getTime(), T + HOUR);
@@ -775,10 +733,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const sessions = await Promise.all(Array.from({ length: 20 }, () => givenSession(identity.id)));
           const results = await Promise.all(
             sessions.map((s) =>
-              store().revokeSessions({ kind: "session", sessionId: s.id }, "logout", at(T + HOUR), endedBy("logout", at(T + HOUR))),
+              revoke({ kind: "session", sessionId: s.id }, "logout", at(T + HOUR)),
             ),
           );
-          results.forEach((r, i) => assert.deepStrictEqual(r, { revokedIds: [sessions[i]!.id] }));
+          results.forEach((r, i) => assert.deepStrictEqual(idsOf(r), [sessions[i]!.id]));
           assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: at(T + HOUR) }), 0);
         });
       });
@@ -797,7 +755,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         it("D6: a revoked session is not extended and stays revoked", async () => {
           const identity = await givenIdentity();
           const session = await givenSession(identity.id, { expiresAt: at(T + HOUR) });
-          await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + MINUTE), endedBy("logout", at(T + MINUTE)));
+          await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + MINUTE));
           assert.equal(await store().extendSession(session.id, at(T + 5 * HOUR), at(T + 2 * MINUTE)), false);
           const row = await store().findSession(session.id);
           assert.equal(row?.revokedAt?.getTime(), T + MINUTE);
@@ -904,14 +862,18 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const identity = await givenIdentity(); // identity.created at T - DAY
         const session = await givenSession(identity.id, { issuedAt: at(T + 1), door: "oidc" }); // session.begun at T + 1
         const otherSession = await givenSession(identity.id, { issuedAt: at(T + 2) });
-        const endedEvent = auditEvent("session.ended", at(T + HOUR), {
+        await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), { actor: "self", door: "oidc" });
+        const endedEvent = (await store().listAuditEvents({ sessionId: session.id, limit: 1 }))[0]!;
+        assert.deepStrictEqual({ ...endedEvent, id: "" }, {
+          id: "",
+          at: at(T + HOUR),
+          type: "session.ended",
           identityId: identity.id,
           sessionId: session.id,
           door: "oidc",
           reason: "logout",
-          actor: "oidc",
+          actor: "self",
         });
-        await store().revokeSessions({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), () => endedEvent);
 
         const bySession = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
         assert.deepStrictEqual(bySession.map((e) => e.type), ["session.ended", "session.begun"]);

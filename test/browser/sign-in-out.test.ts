@@ -2,10 +2,11 @@
  * A person with a real browser and only the built-in pages (D16): sign up, see themselves and
  * their sessions, sign in on a second device, end that device's session, end all other
  * sessions, sign out — and the cookie they had is dead, also after the page has settled and
- * the browser has made its own side requests (research/ecosystem.md §12, the favicon lesson).
+ * the browser has made its own side requests (such as `/favicon.ico` after the logout, which
+ * must not bring a cookie back).
  * Then the edges a browser sees: a wrong password, a keyboard without a mouse, a refused
  * `return_to`, and a single-page app on another origin of the same site using the JSON flows
- * with CORS (research/kratos.md §2.1–§2.2).
+ * with CORS (`createBrowserLogoutFlow`, then `updateLogoutFlow`).
  *
  * Each test gets fresh browser contexts (a context is a device: its own cookie jar).
  */
@@ -316,7 +317,7 @@ describe("a single-page app on another origin of the same site", () => {
     await page.goto(`${app.origin}/`);
     await page.waitForFunction("typeof window.spa === 'object'");
 
-    // What an SPA does with Ory's browser flows (research/kratos.md §2.1–§2.2, §4), from the page.
+    // What an SPA does with Ory's browser flows (whoami, the login flow, the logout flow), from the page.
     assert.equal((await spa<{ status: number }>(page, "whoami", base)).status, 401);
     const signedIn = await spa<{ status: number; body: { session: { id: string; identity: { traits: { email: string } } } } }>(page, "signIn", base, who.email, PASSWORD);
     assert.equal(signedIn.status, 200, JSON.stringify(signedIn.body));

@@ -1,6 +1,6 @@
 /**
  * The real-browser tier (`npm run test:browser`, D18): Debian's Chromium driven by
- * playwright-core (research/ecosystem.md §12), against a real Curfew on real sockets.
+ * playwright-core (no browser download), against a real Curfew on real sockets.
  *
  * Chromium is found through `CHROMIUM_PATH` or `command -v chromium`. When it is missing the
  * tests fail, with the command that installs it: a browser tier that silently skips proves
@@ -42,7 +42,7 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** The launch flags of research/ecosystem.md §12, plus no QUIC: nothing but our sockets. */
+/** Headless Chromium with its background traffic (updates, sync, first-run) off, plus no QUIC: nothing but our sockets. */
 export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",

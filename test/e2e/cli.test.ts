@@ -58,12 +58,12 @@ interface CliIdentity {
   id: string;
   traits: { email: string; username?: string };
 }
+/** A session as the CLI prints it: the admin API's JSON (`GET /admin/sessions?expand=identity`). */
 interface CliSession {
   id: string;
-  identityId: string;
   active: boolean;
-  revokedAt: string | null;
-  revokedReason: string | null;
+  door: string;
+  identity: { id: string } | null;
 }
 
 before(() => {
@@ -101,12 +101,24 @@ describe("curfew CLI", () => {
     await server?.close();
   });
 
-  it("migrate creates the database and says so", async () => {
-    const out = await ok(["migrate"]);
-    assert.match(out, /up to date/);
+  it("D17: a command other than migrate refuses to work on a database that does not exist, and creates nothing", async () => {
+    const r = await curfew(["sessions", "list"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no database at .*x\.sqlite/);
+    assert.match(r.stderr, /curfew migrate/);
+    assert.ok(!existsSync(join(dir, "x.sqlite")), "no empty database was created");
+  });
+
+  it("migrate creates the database, names what it applied, and says where", async () => {
+    const r = await curfew(["migrate"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /applied 3 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text/);
+    assert.match(r.stderr, new RegExp(`database .*x\\.sqlite \\(new\\)`), "it says which file it created");
     assert.ok(existsSync(join(dir, "x.sqlite")));
-    // Idempotent.
-    assert.match(await ok(["migrate"]), /up to date/);
+    // Idempotent, and it says so.
+    const again = await curfew(["migrate"]);
+    assert.match(again.stdout, /up to date; nothing to apply/);
+    assert.match(again.stderr, /database .*x\.sqlite\n/, "it says which file it opened");
   });
 
   it("identities create takes the password from CURFEW_PASSWORD and never prints it", async () => {
@@ -117,6 +129,17 @@ describe("curfew CLI", () => {
     assert.deepEqual(identity.traits, { email: "Ada@Example.COM", username: "Ada" });
     assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD), "the password is not echoed");
     assert.ok(!/argon2/.test(r.stdout), "no password verifier is printed");
+  });
+
+  it("identities create without a password is a usage error (exit 2), unless --no-password says so", async () => {
+    const refused = await curfew(["identities", "create", "--email", "nopass@example.com"]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /a password is needed: set CURFEW_PASSWORD/);
+    assert.match(refused.stderr, /--no-password/);
+    assert.deepEqual(JSON.parse(await ok(["identities", "list", "--identifier", "nopass@example.com"])), [], "nothing was created");
+    const created = JSON.parse(await ok(["identities", "create", "--email", "nopass@example.com", "--no-password"])) as CliIdentity;
+    assert.deepEqual(created.traits, { email: "nopass@example.com" });
+    await ok(["identities", "delete", created.id]);
   });
 
   it("D9: identities create refuses a duplicate identifier, matched case-insensitively", async () => {
@@ -151,8 +174,9 @@ describe("curfew CLI", () => {
     assert.deepEqual(listed.map((s) => s.id).sort(), [a.sessionId, b.sessionId, c.sessionId].sort());
     for (const s of listed) {
       assert.equal(s.active, true);
-      assert.equal(s.identityId, identity.id);
-      assert.ok(!("secretHash" in s), "the stored hash is not printed");
+      assert.equal(s.identity?.id, identity.id);
+      assert.equal(s.door, "kratos");
+      assert.ok(!JSON.stringify(s).includes("secret"), "the stored hash is not printed");
     }
     for (const s of [a, b, c]) assert.ok(!JSON.stringify(listed).includes(s.token.split(".")[1]!), "no token secret is printed");
 
@@ -166,12 +190,12 @@ describe("curfew CLI", () => {
     const after = JSON.parse(await ok(["sessions", "list", "--identity", identity.id])) as CliSession[];
     const revoked = after.find((s) => s.id === a.sessionId);
     assert.equal(revoked?.active, false, "the row is kept, ended (D6)");
-    assert.equal(revoked?.revokedReason, "revoked_by_admin");
+    assert.equal((await server.server.store.findSession(a.sessionId))?.revokedReason, "revoked_by_admin");
     const live = JSON.parse(await ok(["sessions", "list", "--active"])) as CliSession[];
     assert.deepEqual(live.map((s) => s.id).sort(), [b.sessionId, c.sessionId].sort());
 
-    // Revoking it again ends nothing new.
-    assert.match(await ok(["sessions", "revoke", a.sessionId]), /revoked 0 session\(s\)/);
+    // Revoking it again ends nothing new, and says so.
+    assert.match(await ok(["sessions", "revoke", a.sessionId]), new RegExp(`revoked 0 session\\(s\\): ${a.sessionId} had already ended`));
   });
 
   it("INV-2 across processes: `sessions revoke --identity` ends every live session, and the server refuses them all", async () => {
@@ -195,13 +219,35 @@ describe("curfew CLI", () => {
     assert.equal(await whoami(again.token), 200);
   });
 
+  it("sessions revoke: a malformed id is a usage error (exit 2), an unknown one is refused (exit 1) as the admin API's 404", async () => {
+    const malformed = await curfew(["sessions", "revoke", "not-a-uuid"]);
+    assert.equal(malformed.code, 2);
+    assert.match(malformed.stderr, /not a session id/);
+    const unknown = await curfew(["sessions", "revoke", "00000000-0000-4000-8000-000000000000"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no session with that id/);
+    const unknownIdentity = await curfew(["sessions", "revoke", "--identity", "00000000-0000-4000-8000-000000000000"]);
+    assert.equal(unknownIdentity.code, 1);
+    assert.match(unknownIdentity.stderr, /no identity with that id/);
+  });
+
+  it("--limit takes a whole number from 1 to 1000; anything else is a usage error, not a store failure", async () => {
+    for (const limit of ["abc", "0", "1001", "1.5"]) {
+      const r = await curfew(["sessions", "list", "--limit", limit]);
+      assert.equal(r.code, 2, `--limit ${limit}`);
+      assert.match(r.stderr, /--limit/);
+      assert.doesNotMatch(r.stderr, /store/);
+    }
+  });
+
   it("sessions revoke needs exactly one of a session id and --identity", async () => {
     const neither = await curfew(["sessions", "revoke"]);
-    assert.notEqual(neither.code, 0);
-    assert.match(neither.stderr, /session id or --identity/);
+    assert.equal(neither.code, 2);
+    assert.match(neither.stderr, /give a session id or --identity/);
+    assert.doesNotMatch(neither.stderr, /not both/);
     const both = await curfew(["sessions", "revoke", "00000000-0000-4000-8000-000000000000", "--identity", identity.id]);
-    assert.notEqual(both.code, 0);
-    assert.match(both.stderr, /session id or --identity/);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /either a session id or --identity .*not both/);
   });
 
   it("INV-2, D6 across processes: `identities delete` revokes every session first; the server refuses them and the identity cannot sign in", async () => {
@@ -219,7 +265,8 @@ describe("curfew CLI", () => {
     assert.ok(sessions.length > 0 && sessions.every((s) => !s.active), "its session rows are kept, all ended");
 
     const again = await curfew(["identities", "delete", identity.id]);
-    assert.notEqual(again.code, 0, "deleting an unknown identity fails");
+    assert.equal(again.code, 1, "deleting an unknown identity fails");
+    assert.match(again.stderr, /no identity with that id/);
   });
 
   it("config reference prints a Markdown table with every configuration key", async () => {

@@ -1,5 +1,5 @@
 /**
- * One logout across every door (DESIGN.md "Four doors, one core"; INV-2, D1, D7): over real
+ * One logout across every door (docs/architecture.md "The doors, one core"; INV-2, D1, D7): over real
  * sockets with plain fetch, one identity signs in at the Kratos door (native login), the
  * Firstock door (jKey) and the Assets door (`/services/login` cookie + csrfToken, and
  * `/services/apilogin` bearer). Every way a session can end, through any door, is crossed with
@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { sessionCsrfToken } from "../../src/core/csrf.ts";
+import { Proofs } from "../../src/core/proofs.ts";
 import type { AuditEvent, Door } from "../../src/core/model.ts";
 import { TEST_SECRET, type TestServer, startTestServer } from "../support/server.ts";
 
@@ -107,7 +107,7 @@ function held(begunAt: BeginDoor, token: string, csrf?: string): Held {
   const id = sessionIdOf(token);
   const door: Door = begunAt === "assets-api" ? "assets" : begunAt;
   const assetsCarrier = begunAt === "kratos" || begunAt === "assets" ? "cookie" : "bearer";
-  return { begunAt, door, token, id, assetsCarrier, csrf: csrf ?? sessionCsrfToken(TEST_SECRET, id) };
+  return { begunAt, door, token, id, assetsCarrier, csrf: csrf ?? new Proofs(TEST_SECRET).mint("csrf", id) };
 }
 
 async function signInKratos(p: Person, identifier = p.email): Promise<Held> {
@@ -152,7 +152,7 @@ async function signInAssets(p: Person): Promise<Held> {
   assert.ok(cookie, "the authToken cookie is set");
   const token = decodeURIComponent(cookie.slice("authToken=".length).split(";", 1)[0]!);
   const session = held("assets", token, body.csrfToken);
-  assert.equal(body.csrfToken, sessionCsrfToken(TEST_SECRET, session.id), "csrfToken is bound to the session");
+  assert.equal(body.csrfToken, new Proofs(TEST_SECRET).mint("csrf", session.id), "csrfToken is bound to the session");
   return session;
 }
 
@@ -541,7 +541,7 @@ describe("D7 every session list shows each session with its door", () => {
 
 // ---- D1: any Curfew token at the Kratos door ------------------------------------------------
 
-/** The two token carriers of the Kratos door besides its cookie (research/kratos.md §1.5). */
+/** The two token carriers of the Kratos door besides its cookie (X-Session-Token, Authorization: Bearer). */
 function tokenCarriers(token: string): Record<string, string>[] {
   return [{ "x-session-token": token }, { authorization: `Bearer ${token}` }];
 }

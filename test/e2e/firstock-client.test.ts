@@ -1,6 +1,6 @@
 /**
  * The end-to-end tier for the Firstock door: the npm `firstock@1.2.8` client, unchanged, over real
- * sockets (research/firstock-assets.md §1.7, §1.8 item 5). It is the Developer API V1 client,
+ * sockets (the-firstock/firstock-developer-sdk-nodejs on npm). It is the Developer API V1 client,
  * whose bodies are V4's; only its base URL is changed, the one way it allows: the exported
  * `API_LINK` is set before the package is first required. It keeps its jKeys in ./config.json, so
  * it runs in a throw-away working directory.
@@ -129,7 +129,7 @@ before(async () => {
   await createIdentity(ALICE);
   await createIdentity(BOB);
 
-  // research §1.7: the client builds its axios instance from API_LINK when it is first loaded.
+  // The client builds its axios instance from API_LINK when it is first loaded (its dist/Classes/Firstock.js).
   const require = createRequire(import.meta.url);
   const constant = require("firstock/dist/shared/constant") as { API_LINK: string };
   constant.API_LINK = `${proxyUrl}/api/V4`;
@@ -154,7 +154,7 @@ after(async () => {
 describe("npm firstock@1.2.8 against Curfew's Firstock V4 door", () => {
   let aliceKey = "";
 
-  test("§1.2 login: the client SHA-256-hexes the password itself; Curfew accepts its body as sent and answers the V4 success", async () => {
+  test("login: the client SHA-256-hexes the password itself; Curfew accepts its body as sent and answers the V4 success", async () => {
     const before = wire.length;
     const { error, result } = await call(client.login, {
       userId: ALICE.username,
@@ -192,7 +192,7 @@ describe("npm firstock@1.2.8 against Curfew's Firstock V4 door", () => {
     assert.deepEqual(configJson(), { [ALICE.username]: { jKey: aliceKey } });
   });
 
-  test("§1.5 userDetails: the client sends {userId, jKey}; Curfew answers success for the live jKey", async () => {
+  test("userDetails: the client sends {userId, jKey}; Curfew answers success for the live jKey", async () => {
     const before = wire.length;
     const { error, result } = await call(client.userDetails, { userId: ALICE.username });
     assert.equal(error, null, JSON.stringify(error));
@@ -208,7 +208,7 @@ describe("npm firstock@1.2.8 against Curfew's Firstock V4 door", () => {
     assert.match(String(data.requestTime), /^\d\d:\d\d:\d\d \d\d-\d\d-\d{4}$/);
   });
 
-  test("§1.3 logout: the client sends {userId, jKey}; Curfew answers the seed's success; the client then forgets every jKey (its bug)", async () => {
+  test("logout: the client sends {userId, jKey}; Curfew answers the V4 Logout page's success; the client then forgets every jKey (its bug)", async () => {
     const before = wire.length;
     const { error, result } = await call(client.logout, { userId: ALICE.username });
     assert.equal(error, null, JSON.stringify(error));
@@ -231,7 +231,7 @@ describe("npm firstock@1.2.8 against Curfew's Firstock V4 door", () => {
     assert.equal(wire.length, before, "no request was sent");
   });
 
-  test("§1.3 a client still holding the ended jKey: logout and userDetails get 401 INVALID_JKEY, which the client hands over as the error", async () => {
+  test("logout: a client still holding the ended jKey: logout and userDetails get 401 INVALID_JKEY, which the client hands over as the error", async () => {
     // As a client that kept the jKey would hold it (another process, a copy of config.json).
     writeFileSync(join(workDir, "config.json"), JSON.stringify({ [ALICE.username]: { jKey: aliceKey } }));
     for (const method of [client.logout, client.userDetails, client.logout]) {
@@ -279,7 +279,7 @@ describe("npm firstock@1.2.8 against Curfew's Firstock V4 door", () => {
     assert.ok(keys[ALICE.username]?.jKey && bobKey);
 
     assert.equal((await call(client.logout, { userId: ALICE.username })).error, null);
-    assert.deepEqual(configJson(), {}, "the client wipes every user's jKey on a logout (research §1.7)");
+    assert.deepEqual(configJson(), {}, "the client wipes every user's jKey on a logout");
 
     // Bob's session is untouched at the server: put his jKey back and it still works.
     writeFileSync(join(workDir, "config.json"), JSON.stringify({ [BOB.username]: { jKey: bobKey } }));

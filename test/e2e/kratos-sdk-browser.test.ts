@@ -7,7 +7,7 @@
  *
  * The public base URL is a real, reachable `http://localhost:<port>`, so every URL the server
  * generates (`logout_url`, redirects) can be called as given. Each test names the rule it proves
- * (research/kratos.md sections, and the security rules INV-2, SEC-12, D12).
+ * (the K-nn checklist of docs/dialects/kratos.md, and the security rules INV-2, SEC-12, D12).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -42,7 +42,7 @@ after(async () => {
 
 /**
  * One browser and the server-side app serving it. `api` is configured as Ory's UIs configure
- * the SDK (`Accept: application/json`, research/kratos.md §7.2); `bareApi` is the SDK's default
+ * the SDK (`Accept: application/json`, as in ory/elements `packages/elements-react/src/util/client.ts`); `bareApi` is the SDK's default
  * configuration (`Accept: *\/*`). Both relay Set-Cookie into this browser's jar.
  */
 class Browser {
@@ -95,7 +95,7 @@ function person(): { email: string; username: string } {
   return { email: `browser${serial}@example.com`, username: `browser_${serial}` };
 }
 
-/** The masked CSRF token of a browser flow's `csrf_token` node (research/kratos.md §4.1). */
+/** The masked CSRF token of a browser flow's `csrf_token` node. */
 function csrfTokenOf(flow: LoginFlow | RegistrationFlow): string {
   for (const node of flow.ui.nodes) {
     const attributes = node.attributes;
@@ -108,7 +108,7 @@ function csrfTokenOf(flow: LoginFlow | RegistrationFlow): string {
 
 /** Browser registration as a server-side app runs it; the browser ends up signed in. */
 async function registerIn(browser: Browser, traits: { email: string; username: string }) {
-  // createBrowserRegistrationFlow has no `cookie` parameter (research/kratos.md §4.4): a fresh browser.
+  // createBrowserRegistrationFlow has no `cookie` parameter in the SDK: a fresh browser.
   const flow = await browser.api.createBrowserRegistrationFlow();
   const result = await browser.api.updateRegistrationFlow({
     flow: flow.id,
@@ -153,11 +153,11 @@ function cookieFor(token: string): string {
 }
 
 describe("Kratos browser flows through @ory/client-fetch, as a server-side app drives them", () => {
-  it("Kratos §4.4: browser registration sets the CSRF cookie, then the session cookie; toSession works with the cookie", async () => {
+  it("as Kratos: browser registration sets the CSRF cookie, then the session cookie; toSession works with the cookie", async () => {
     const laptop = new Browser();
     const traits = person();
 
-    // The *Raw variant shows what the app must relay: the CSRF cookie (§1.6).
+    // The *Raw variant shows what the app must relay: the CSRF cookie.
     const created = await laptop.api.createBrowserRegistrationFlowRaw({});
     assert.equal(created.raw.status, 200);
     assert.ok(created.raw.headers.getSetCookie().some((c) => c.startsWith("csrf_token_")), "the flow sets the CSRF cookie");
@@ -178,16 +178,16 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     const result = await submitted.value();
     assert.deepEqual(result.identity.traits, traits);
     assert.ok(result.session, "a browser registration signs the new identity in");
-    assert.equal(result.session_token, undefined, "a browser flow never hands the token to the page (§1.7)");
+    assert.equal(result.session_token, undefined, "a browser flow never hands the token to the page");
     assert.ok(laptop.sessionToken, "the session cookie arrived");
-    assert.notEqual(laptop.csrfCookie, csrfBefore, "a new principal gets a new CSRF secret (§1.6)");
+    assert.notEqual(laptop.csrfCookie, csrfBefore, "a new principal gets a new CSRF secret");
 
     const session = await laptop.api.toSession({ cookie: laptop.cookie });
     assert.equal(session.id, result.session.id);
     assert.equal(session.identity?.id, result.identity.id);
   });
 
-  it("Kratos §4.3, SEC-12: browser sign-in on a second device issues a new session cookie, never the first one's", async () => {
+  it("SEC-12: browser sign-in on a second device issues a new session cookie, never the first one's", async () => {
     const laptop = new Browser();
     const phone = new Browser();
     const traits = person();
@@ -269,14 +269,14 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     await registerIn(new Browser(), newcomer); // the email is still free
   });
 
-  it("Kratos §4.3: createBrowserLoginFlow with a live session cookie answers 400 session_already_available", async () => {
+  it("as Kratos: createBrowserLoginFlow with a live session cookie answers 400 session_already_available", async () => {
     const laptop = new Browser();
     await registerIn(laptop, person());
     const body = await rejectsWith(400, laptop.api.createBrowserLoginFlow({ cookie: laptop.cookie }));
     assert.equal(body.error.id, "session_already_available");
   });
 
-  it("Kratos §3.3, §3.5, D12, INV-2: listMySessions shows the other device; disableMySession with the cookie ends it", async () => {
+  it("D12, INV-2: listMySessions shows the other device; disableMySession with the cookie ends it", async () => {
     const laptop = new Browser();
     const phone = new Browser();
     const traits = person();
@@ -294,7 +294,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     assert.deepEqual(await laptop.api.listMySessions({ cookie: laptop.cookie }), []);
   });
 
-  it("Kratos §2.1, §2.2, INV-2: createBrowserLogoutFlow then updateLogoutFlow (204 for JSON) ends the session; the old cookie is refused", async () => {
+  it("K-5 / K-7, INV-2: createBrowserLogoutFlow then updateLogoutFlow (204 for JSON) ends the session; the old cookie is refused", async () => {
     const laptop = new Browser();
     const phone = new Browser();
     const traits = person();
@@ -307,20 +307,20 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     assert.match(flow.logout_token, /\S/);
     assert.equal(flow.logout_url, `${base}/self-service/logout?token=${encodeURIComponent(flow.logout_token)}`);
     const again = await laptop.api.createBrowserLogoutFlow({ cookie: laptop.cookie });
-    assert.equal(again.logout_token, flow.logout_token, "creating the logout flow changes nothing (§2.1)");
+    assert.equal(again.logout_token, flow.logout_token, "creating the logout flow changes nothing");
     await assertLive(oldCookie);
 
     const done = await laptop.api.updateLogoutFlowRaw({ token: flow.logout_token, cookie: laptop.cookie });
-    assert.equal(done.raw.status, 204, "Accept: application/json gets 204, not a redirect (§2.2 step 8)");
+    assert.equal(done.raw.status, 204, "Accept: application/json gets 204, not a redirect (K-7)");
     assert.equal(laptop.sessionToken, undefined, "the session cookie was cleared");
-    assert.ok(laptop.csrfCookie && laptop.csrfCookie !== csrfBefore, "the CSRF secret was renewed (§1.6)");
+    assert.ok(laptop.csrfCookie && laptop.csrfCookie !== csrfBefore, "the CSRF secret was renewed (K-7)");
 
     await assertRefused(oldCookie);
     await rejectsWith(401, laptop.api.listMySessions({ cookie: oldCookie }));
     await assertLive(phone.cookie); // a logout ends one session, not the person's others
   });
 
-  it("Kratos §2.4: a replayed updateLogoutFlow after logout answers 401 session_inactive, never a second success", async () => {
+  it("as Kratos: a replayed updateLogoutFlow after logout answers 401 session_inactive, never a second success", async () => {
     const laptop = new Browser();
     await registerIn(laptop, person());
     const oldCookie = laptop.cookie;
@@ -333,7 +333,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     await assertRefused(oldCookie);
   });
 
-  it("Kratos §6.10: a logout token from another session is refused and ends nothing", async () => {
+  it("K-10: a logout token from another session is refused and ends nothing", async () => {
     const alice = new Browser();
     const bob = new Browser();
     await registerIn(alice, person());
@@ -355,7 +355,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     await assertLive(bob.cookie);
   });
 
-  it("Kratos §1.8, §6.15: createBrowserLogoutFlow with a foreign return_to answers 400 self_service_flow_return_to_forbidden and ends nothing", async () => {
+  it("K-15: createBrowserLogoutFlow with a foreign return_to answers 400 self_service_flow_return_to_forbidden and ends nothing", async () => {
     const laptop = new Browser();
     await registerIn(laptop, person());
     const body = await rejectsWith(400, laptop.api.createBrowserLogoutFlow({ cookie: laptop.cookie, returnTo: "https://evil.example/" }));
@@ -364,7 +364,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     await assertLive(laptop.cookie);
   });
 
-  it("Kratos §6.14: an allowed return_to rides in logout_url; following it answers 303 to exactly that URL and ends the session", async () => {
+  it("K-14: an allowed return_to rides in logout_url; following it answers 303 to exactly that URL and ends the session", async () => {
     const laptop = new Browser();
     await registerIn(laptop, person());
     const oldCookie = laptop.cookie;
@@ -385,7 +385,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     await assertRefused(oldCookie);
   });
 
-  it("Kratos §7.1: with the SDK's default Accept: */*, updateLogoutFlow gets a 303 that fetch follows; the void method resolves and the session IS ended", async () => {
+  it("as Kratos: with the SDK's default Accept: */*, updateLogoutFlow gets a 303 that fetch follows; the void method resolves and the session IS ended", async () => {
     const laptop = new Browser();
     await registerIn(laptop, person());
     const oldCookie = laptop.cookie;
@@ -393,7 +393,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     const { logout_token: token } = await laptop.bareApi.createBrowserLogoutFlow({ cookie: oldCookie });
 
     const done = await laptop.bareApi.updateLogoutFlowRaw({ token, cookie: oldCookie });
-    // Accept: */* negotiates as a browser (§1.2): 303 to the signed-out page, followed by fetch.
+    // Accept: */* negotiates as a browser, as in Kratos: 303 to the signed-out page, followed by fetch.
     assert.equal(done.raw.redirected, true);
     assert.equal(done.raw.url, `${base}/ui/logged-out`);
     assert.equal(done.raw.status, 200);
@@ -411,7 +411,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     assert.equal((flowError.error as { id?: string }).id, "session_inactive");
   });
 
-  it("Kratos §1.2, §4.3: createBrowserLoginFlow with Accept: */* is redirected (303) to the login page, so the SDK fails to parse JSON — Kratos's behaviour, kept on purpose", async () => {
+  it("as Kratos: createBrowserLoginFlow with Accept: */* is redirected (303) to the login page, so the SDK fails to parse JSON — Kratos's behaviour, kept on purpose", async () => {
     const phone = new Browser();
     // The wire: Accept: */* negotiates as a browser, which is sent to the login page (303, not 302).
     const hop = await fetch(`${base}/self-service/login/browser`, { redirect: "manual", headers: { accept: "*/*" } });
@@ -419,7 +419,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     assert.match(hop.headers.get("location") ?? "", new RegExp(`^${base}/ui/login\\?flow=[0-9a-f-]{36}$`));
 
     // Through the SDK: fetch follows to the HTML page, and the typed method's JSON parse throws.
-    // Kratos does exactly this; Ory documents `Accept: application/json` for the fetch SDK (§7.2).
+    // Kratos does exactly this; Ory's own UIs configure the fetch SDK with `Accept: application/json`.
     await assert.rejects(phone.bareApi.createBrowserLoginFlow({ cookie: phone.cookie }), (error: unknown) => {
       assert.ok(error instanceof SyntaxError, `expected a JSON SyntaxError, got ${String(error)}`);
       return true;
@@ -430,7 +430,7 @@ describe("Kratos browser flows through @ory/client-fetch, as a server-side app d
     assert.equal(flow.type, "browser");
   });
 
-  it("Kratos §4.3: a client that keeps no cookies lands on a page, not in a redirect loop", async () => {
+  it("as Kratos: a client that keeps no cookies lands on a page, not in a redirect loop", async () => {
     // fetch keeps no cookies, like a browser with cookies blocked: the login page can never see
     // the CSRF cookie the flow was bound to. It must stop there rather than restart the flow for ever.
     const response = await fetch(`${base}/self-service/login/browser`, { headers: { accept: BROWSER_ACCEPT } });

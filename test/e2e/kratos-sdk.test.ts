@@ -1,6 +1,6 @@
 /**
  * The end-to-end tier for the Kratos door: Ory's own SDK (`@ory/client-fetch`), unchanged, over
- * real sockets. It is configured the way Ory's UIs configure it (research/kratos.md §7.2), and
+ * real sockets. It is configured the way Ory's UIs configure it (`Accept: application/json`), and
  * once more with its default `Accept: *\/*`, which native apps get when they configure nothing.
  * Each test names the rule it proves; INV-2 is the one most of them end on: once a session is
  * ended through any door of the Kratos API, its token authenticates nothing.
@@ -186,7 +186,7 @@ describe("Kratos door through @ory/client-fetch over real sockets", () => {
     await rejectsWith(401, frontend.disableMyOtherSessions({ xSessionToken: token }));
     // A logout ends one session, not the person's others.
     await assertLive(bystander);
-    // Logging out again with the dead token does not pretend it was live (research/kratos.md §2.3).
+    // Logging out again with the dead token does not pretend it was live (K-2).
     const again = await frontend.performNativeLogout({ performNativeLogoutBody: { session_token: token } }).then(
       () => 204,
       (error: unknown) => (error instanceof ResponseError ? error.response.status : -1),

@@ -16,8 +16,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
+import BetterSqlite3 from "better-sqlite3";
 import { freePort } from "../support/ports.ts";
 
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 /** The demo configuration `npm start` passes (package.json). */
 const DEMO_CONFIG = fileURLToPath(new URL("../../curfew.demo.yaml", import.meta.url));
@@ -28,7 +30,17 @@ const START_DEADLINE_MS = 30_000;
 const dirs: string[] = [];
 const children = new Set<ChildProcess>();
 
+/** Servers that npm started, by the pid they log: killed at the end should a test leave one behind. */
+const grandchildren = new Set<number>();
+
 after(() => {
+  for (const pid of grandchildren) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone, as it should be
+    }
+  }
   for (const child of children) child.kill("SIGKILL");
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -39,10 +51,15 @@ function freshDir(): string {
   return dir;
 }
 
-/** The environment of a fresh shell: ours without any CURFEW_* setting or NODE_ENV, plus `extra`. */
+/**
+ * The environment of a fresh shell: ours without any CURFEW_* setting, NODE_ENV, or what the npm
+ * running these tests set for itself (npm_*), plus `extra`.
+ */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CURFEW_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith("CURFEW_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST") && !k.startsWith("npm_")) env[k] = v;
+  }
   return { ...env, ...extra };
 }
 
@@ -54,7 +71,15 @@ interface Running {
 }
 
 function start(cwd: string, env: Record<string, string>, args: string[] = ["serve", "--config", DEMO_CONFIG]): Running {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  return track(spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+/** `npm …` in the project, as an operator or a supervisor runs it. */
+function startNpm(args: string[], env: Record<string, string>): Running {
+  return track(spawn("npm", args, { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] }));
+}
+
+function track(child: ChildProcess): Running {
   children.add(child);
   let out = "";
   let err = "";
@@ -219,5 +244,132 @@ describe("npm start: the server as an operator starts it", () => {
     assert.notEqual(code, 0);
     assert.match(run.stderr(), /secrets\.default/);
     assert.ok(!existsSync(join(cwd, "data", "curfew.secret")), "no secret was generated in production");
+  });
+});
+
+/** Whether anything still answers at `url`: polled until it stops, or the deadline passes. */
+async function stillServingAfterDeadline(url: string): Promise<boolean> {
+  const deadline = Date.now() + START_DEADLINE_MS;
+  while (Date.now() < deadline) {
+    try {
+      await (await fetch(url)).arrayBuffer();
+    } catch {
+      return false; // refused: nobody listens any more
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/** Whether process `pid` still exists: polled until it is gone, or the deadline passes. */
+async function aliveAfterDeadline(pid: number): Promise<boolean> {
+  const deadline = Date.now() + START_DEADLINE_MS;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+describe("stopping: SIGTERM to the process a supervisor started", () => {
+  const runs: [string, string[]][] = [
+    ["npm start", ["start"]],
+    ["npx curfew serve", ["exec", "--", "curfew", "serve", "--config", DEMO_CONFIG]],
+  ];
+  for (const [name, args] of runs) {
+    it(`${name}: SIGTERM to npm stops the server behind it; nothing is left listening on either port`, async () => {
+      const dir = freshDir();
+      const publicPort = await freePort();
+      const adminPort = await freePort();
+      const running = startNpm(args, {
+        CURFEW_PUBLIC_PORT: String(publicPort),
+        CURFEW_ADMIN_PORT: String(adminPort),
+        CURFEW_DATABASE_URL: `sqlite:${join(dir, "curfew.sqlite")}`,
+        CURFEW_SECRET: "a-secret-for-the-stop-test-0123456789",
+      });
+      await waitUntilServing(running, `http://127.0.0.1:${publicPort}/health/alive`);
+      const pid = /"pid":(\d+)/.exec(running.stdout())?.[1];
+      assert.ok(pid, `the server logs its pid\n${running.stdout()}`);
+      grandchildren.add(Number(pid));
+      running.child.kill("SIGTERM");
+      await running.exited;
+      assert.equal(await stillServingAfterDeadline(`http://127.0.0.1:${publicPort}/health/alive`), false, "the public port is free");
+      assert.equal(await stillServingAfterDeadline(`http://127.0.0.1:${adminPort}/health/alive`), false, "the admin port is free");
+      assert.equal(await aliveAfterDeadline(Number(pid)), false, "the server process is gone, not orphaned");
+      grandchildren.delete(Number(pid));
+    });
+  }
+
+  it("INV-1: SIGTERM in the middle of a burst of logouts: in-flight requests finish, it exits 0, and every acknowledged logout is on disk", async () => {
+    const dir = freshDir();
+    const publicPort = await freePort();
+    const adminPort = await freePort();
+    const file = join(dir, "curfew.sqlite");
+    const running = start(dir, {
+      CURFEW_PUBLIC_PORT: String(publicPort),
+      CURFEW_ADMIN_PORT: String(adminPort),
+      CURFEW_DATABASE_URL: `sqlite:${file}`,
+      CURFEW_HASHERS__ARGON2__MEMORY_KIB: "64",
+      CURFEW_HASHERS__ARGON2__ITERATIONS: "1",
+      CURFEW_LOGIN__RATE_LIMIT__PER_IP__MAX: "100000",
+    });
+    const pub = `http://127.0.0.1:${publicPort}`;
+    await waitUntilServing(running, `${pub}/health/alive`);
+    const password = "a long enough password 2";
+    const created = await json(`http://127.0.0.1:${adminPort}/admin/identities`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ schema_id: "default", traits: { email: "burst@example.com" }, credentials: { password: { config: { password } } } }),
+    });
+    assert.equal(created.status, 201);
+    const sessions: { token: string; id: string }[] = [];
+    for (let i = 0; i < 150; i++) {
+      const flow = await json(`${pub}/self-service/login/api`);
+      const login = await json(`${pub}/self-service/login?flow=${flow.body.id}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ method: "password", identifier: "burst@example.com", password }),
+      });
+      assert.equal(login.status, 200);
+      sessions.push({ token: login.body.session_token, id: login.body.session.id });
+    }
+
+    let signalled = false;
+    const answers = await Promise.all(
+      sessions.map((s) =>
+        fetch(`${pub}/self-service/logout/api`, {
+          method: "DELETE",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ session_token: s.token }),
+        }).then(
+          async (res) => {
+            await res.arrayBuffer();
+            // The first answer is the middle of the burst: the others are in flight or queued.
+            if (!signalled) {
+              signalled = true;
+              running.child.kill("SIGTERM");
+            }
+            return res.status;
+          },
+          () => 0, // refused or cut: no answer, so no claim
+        ),
+      ),
+    );
+    assert.deepEqual(await running.exited, { code: 0, signal: null }, running.stderr());
+    const acknowledged = sessions.filter((_, i) => answers[i] === 204);
+    assert.ok(acknowledged.length > 0, "some logouts were answered");
+    assert.ok(answers.every((status) => status === 204 || status === 503 || status === 0), `only 204, 503 or no answer: ${answers.join(",")}`);
+    const db = new BetterSqlite3(file, { readonly: true });
+    try {
+      const revokedAt = db.prepare("SELECT revoked_at FROM sessions WHERE id = ?").pluck();
+      const lost = acknowledged.filter((s) => revokedAt.get(s.id) === null);
+      assert.deepEqual(lost, [], "every logout answered 204 is revoked on disk");
+    } finally {
+      db.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * In-process helpers for the WoodWing Assets door's tests (seed 003; research/firstock-assets.md
- * §2): a started server, the three ways to sign in (form, query string, `cred`), the two
+ * In-process helpers for the WoodWing Assets door's tests (WoodWing's Assets Server REST API
+ * articles; docs/dialects/assets.md): a started server, the three ways to sign in (form, query string, `cred`), the two
  * carriers of a session (the `authToken` cookie with its csrfToken, and the apilogin bearer), and
  * the assertions every test of this door repeats: the Assets error JSON, a kept or cleared
  * cookie, a live or ended session.
@@ -131,7 +131,7 @@ export async function assertEnded(pub: HttpApp, headers: Record<string, string>)
   assert.equal(res.body, NOT_LOGGED_IN_BODY);
 }
 
-/** research/firstock-assets.md §2.6, byte for byte. */
+/** WoodWing's answer to a call without a session (the error-handling article), byte for byte. */
 export const NOT_LOGGED_IN_BODY = '{"errorcode":401,"message":"Not logged in"}';
 export const INVALID_CSRF_BODY = '{"errorcode":403,"errorname":"InvalidCsrfTokenException","message":"Invalid CSRF token"}';
 
@@ -142,7 +142,7 @@ export interface AssetsErrorJson {
 }
 
 /**
- * The Assets error JSON (§2.8, D13) with the expected status: `errorcode` equal to it, first; a
+ * The Assets error JSON (WoodWing's error-handling article, D13) with the expected status: `errorcode` equal to it, first; a
  * `message`; JSON; no-store; no stack trace, path or SQL (SEC-66). With `statusOkOnError`, the
  * same body arrives with HTTP 200.
  */
@@ -161,7 +161,7 @@ export function assertAssetsError(res: Response, status: number, expect: { error
   return body;
 }
 
-/** The 403 every CSRF failure gets (research §2.5), byte for byte. */
+/** The 403 every CSRF failure gets (Spring Security's, docs/dialects/assets.md deviation 4), byte for byte. */
 export function assertCsrfRefused(res: Response): void {
   assertAssetsError(res, 403, { errorname: "InvalidCsrfTokenException" });
   assert.equal(res.body, INVALID_CSRF_BODY);
@@ -172,7 +172,7 @@ export function assertCookieKept(res: Response): void {
   assert.equal(authTokenSet(res), null, `the authToken cookie was touched: ${setCookies(res).join(" | ")}`);
 }
 
-/** The cookie is expired with the attributes it was set with (D2; research §4.2). */
+/** The cookie is expired with the attributes it was set with (D2). */
 export function assertCookieCleared(res: Response): void {
   const line = setCookies(res).find((l) => l.startsWith("authToken="));
   assert.ok(line, "the authToken cookie was not cleared");

@@ -2,14 +2,13 @@
  * D19 fault injection without containers: a Store that forwards to a real SqlStore until a
  * test switches one of its methods to fail.
  *
- * Two ways to fail, the two that matter for INV-1 and INV-3 (research/security.md FLT-01,
- * FLT-03):
+ * Two ways to fail, the two that matter for INV-1 and INV-3 (FLT-01, FLT-03):
  * - `"before"`: the call never reaches the database (it is down, the pool is exhausted); nothing
  *   changes;
  * - `"after"`: the call runs and commits, then its answer is lost (an ambiguous commit); the
  *   caller cannot know, so it must not claim success, and a retry must be harmless.
  */
-import type { AuditEvent, Flow, Identity, IdentityRecord, Page, RevocationReason, RevocationTarget, Session, StoredError } from "../../src/core/model.ts";
+import type { AuditEvent, Flow, Identity, IdentityRecord, Page, RevocationRecord, Session, StoredError } from "../../src/core/model.ts";
 import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../src/core/ports.ts";
 import { SqlStore } from "../../src/storage/sql/sql-store.ts";
 
@@ -82,9 +81,6 @@ export class FailingStore implements Store {
   setDigestHash(identityId: string, digestHash: string): Promise<void> {
     return this.#run("setDigestHash", () => this.inner.setDigestHash(identityId, digestHash));
   }
-  deleteIdentity(id: string, at: Date, audit: (sessionId: string) => AuditEvent, deletion: AuditEvent): Promise<boolean> {
-    return this.#run("deleteIdentity", () => this.inner.deleteIdentity(id, at, audit, deletion));
-  }
   insertSession(session: Session, audit: AuditEvent): Promise<void> {
     return this.#run("insertSession", () => this.inner.insertSession(session, audit));
   }
@@ -103,13 +99,8 @@ export class FailingStore implements Store {
   touchSession(id: string, lastSeenAt: Date): Promise<void> {
     return this.#run("touchSession", () => this.inner.touchSession(id, lastSeenAt));
   }
-  revokeSessions(
-    target: RevocationTarget,
-    reason: RevocationReason,
-    at: Date,
-    audit: (sessionId: string, identityId: string, door: Session["door"]) => AuditEvent,
-  ): Promise<RevocationResult> {
-    return this.#run("revokeSessions", () => this.inner.revokeSessions(target, reason, at, audit));
+  revokeSessions(record: RevocationRecord): Promise<RevocationResult> {
+    return this.#run("revokeSessions", () => this.inner.revokeSessions(record));
   }
   extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean> {
     return this.#run("extendSession", () => this.inner.extendSession(id, expiresAt, now));

@@ -1,9 +1,9 @@
 /**
- * In-process helpers for the Firstock door's tests (seed 001; research/firstock-assets.md §1):
+ * In-process helpers for the Firstock door's tests (the Firstock V4 API documentation):
  * a started server with vendor keys configured, the three calls as a Firstock client sends them,
  * and the assertions every test of this door repeats: the exact envelopes, `code` equal to the
  * HTTP status, and no JSON `true`, `false` or `null` anywhere (the official Python SDK parses
- * responses with `ast.literal_eval`, §1.7).
+ * responses with `ast.literal_eval`; docs/dialects/firstock.md, deviation 5).
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -21,15 +21,15 @@ export const VENDORS_CONFIG = [
   { vendor_code: OTHER_VENDOR.vendorCode, api_key: OTHER_VENDOR.apiKey },
 ];
 
-/** The seed's bodies, byte for byte (compact JSON, the seed's key order). */
+/** The V4 Logout page's bodies, byte for byte (compact JSON, the page's key order). */
 export const LOGOUT_SUCCESS = '{"status":"success","data":"Successfully logged out"}';
 export const INVALID_JKEY =
   '{"status":"failed","code":"401","name":"INVALID_JKEY","error":{"field":"jKey","message":"jKey parameter is invalid"}}';
-/** research/firstock-assets.md §1.2, the vendor's failure example; D14 uses it for unknown users too. */
+/** The V4 Login page's failure example; D14 uses it for unknown users too. */
 export const INVALID_PASSWORD =
   '{"status":"failed","code":"401","name":"INVALID_PASSWORD","error":{"field":"password","message":"password parameter is invalid"}}';
 
-/** Lowercase hex SHA-256 of the UTF-8 password, as every Firstock V4 client sends it (§1.2). */
+/** Lowercase hex SHA-256 of the UTF-8 password, as every Firstock V4 client sends it (the V4 Login page). */
 export function sha256hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
@@ -63,7 +63,7 @@ export let walkedResponses = 0;
 
 /**
  * Walks a parsed JSON value and fails on any boolean or null: Firstock answers carry only
- * strings, numbers, objects and arrays (research/firstock-assets.md §1.8 item 4).
+ * strings, numbers, objects and arrays (the official Python SDK parses them with `ast.literal_eval`).
  */
 export function assertNoJsonLiterals(value: unknown, path = "$"): void {
   if (value === null) assert.fail(`JSON null at ${path}`);
@@ -146,7 +146,7 @@ export interface Failure {
 
 /**
  * The failure envelope: HTTP status in `statuses`, `code` equal to it as a string, exactly the
- * seed's keys in the seed's order, strings only, JSON, not cacheable, and nothing that looks like
+ * vendor's keys in the vendor's order, strings only, JSON, not cacheable, and nothing that looks like
  * a stack trace, a file path or SQL (SEC-66).
  */
 export function assertFailure(res: Response, statuses: number | readonly number[], name?: string): Failure {
@@ -169,7 +169,7 @@ export function assertFailure(res: Response, statuses: number | readonly number[
   return body;
 }
 
-/** The seed's INVALID_JKEY, byte for byte, with HTTP 401. */
+/** The V4 Logout page's INVALID_JKEY, byte for byte, with HTTP 401. */
 export function assertInvalidJKey(res: Response): void {
   assert.equal(res.statusCode, 401, res.body);
   assert.equal(res.body, INVALID_JKEY);
@@ -183,7 +183,7 @@ export async function assertJKeyLive(app: HttpApp, userId: string, jKey: string)
   assert.equal((JSON.parse(res.body) as { status: string }).status, "success");
 }
 
-/** The jKey authenticates nobody: userDetails answers the seed's INVALID_JKEY. */
+/** The jKey authenticates nobody: userDetails answers the vendor's INVALID_JKEY. */
 export async function assertJKeyDead(app: HttpApp, userId: string, jKey: string): Promise<void> {
   assertInvalidJKey(await userDetails(app, userId, jKey));
 }

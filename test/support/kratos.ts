@@ -37,7 +37,7 @@ export const FORM = { "content-type": "application/x-www-form-urlencoded" } as c
 /** A started server: `pub` is the public listener's app, `adm` the admin listener's. */
 export type Kratos = Door;
 
-/** research/kratos.md §1.6: `csrf_token_` + lower-case hex SHA-256 of the public base URL. */
+/** Kratos's CSRF cookie name (ory/kratos x/nosurfx/nosurf.go): `csrf_token_` + lower-case hex SHA-256 of the public base URL. */
 export function csrfName(base = BASE): string {
   return "csrf_token_" + createHash("sha256").update(base).digest("hex");
 }
@@ -53,7 +53,7 @@ export function assertNoStore(res: Response): void {
 }
 
 /**
- * The herodot envelope (research/kratos.md §1.3) with the expected status: `error.code`,
+ * The herodot envelope (ory/herodot, as Kratos writes errors) with the expected status: `error.code`,
  * `error.status`, `error.message`, JSON, `Ory-Error-Id`, no-store, and nothing that looks like
  * a stack trace, a file path or SQL (SEC-66).
  */
@@ -274,8 +274,8 @@ export function csrfTokenOf(flow: FlowJson): string {
 }
 
 /**
- * The stored error behind a `/ui/error?id=` Location on `base` (research/kratos.md §1.4,
- * `getFlowError`).
+ * The stored error behind a `/ui/error?id=` Location on `base` (Kratos's browser error
+ * forwarding, read back with `getFlowError`).
  */
 export async function flowError(pub: HttpApp, location: string | undefined, base = BASE): Promise<{ id?: string; code: number; reason?: string; message: string }> {
   assert.ok(location, "a Location");

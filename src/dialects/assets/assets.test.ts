@@ -1,6 +1,6 @@
 /**
- * The WoodWing Assets door, golden path (seed 003; research/firstock-assets.md §2.2–§2.10; D1,
- * D2, D13, D14): the login and logout bodies byte for byte and in the vendor's key order, the
+ * The WoodWing Assets door, golden path (WoodWing's Assets Server REST API articles on login,
+ * API login, logout and error handling, as docs/dialects/assets.md lists them; D1, D2, D13, D14): the login and logout bodies byte for byte and in the vendor's key order, the
  * `authToken` cookie's attributes, the three ways to pass credentials, the apilogin bearer,
  * /services/profile, POST-only logout (SEC-58), the 200-on-error switch, and logout under store
  * faults (INV-1, INV-3).
@@ -40,7 +40,7 @@ import { captureLogs } from "../../../test/support/kratos.ts";
 const TOKEN_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_-]{22,}$/;
 
 function assertLoginRefused(res: Response): { loginSuccess: false; serverVersion: string; loginFaultMessage: string } {
-  // research §2.2: HTTP 200, loginSuccess false, loginFaultMessage; no cookie.
+  // A refused login is HTTP 200 with loginSuccess false and loginFaultMessage, and sets no cookie.
   assert.equal(res.statusCode, 200, res.body);
   assert.match(String(res.headers["content-type"]), /^application\/json/);
   const body = json<{ loginSuccess: false; serverVersion: string; loginFaultMessage: string }>(res);
@@ -52,8 +52,8 @@ function assertLoginRefused(res: Response): { loginSuccess: false; serverVersion
   return body;
 }
 
-describe("POST /services/logout (seed 003)", () => {
-  it('seed 003: the cookie plus X-CSRF-TOKEN answers {"logoutSuccess":true} byte for byte, clears the cookie and ends the session (INV-1, INV-2)', async (t) => {
+describe("POST /services/logout", () => {
+  it('as WoodWing documents: the cookie plus X-CSRF-TOKEN answers {"logoutSuccess":true} byte for byte, clears the cookie and ends the session (INV-1, INV-2)', async (t) => {
     const { pub, adm } = await assetsFor(t);
     const alice = await user(adm);
     const s = await browserLogin(pub);
@@ -66,16 +66,16 @@ describe("POST /services/logout (seed 003)", () => {
     assert.match(String(res.headers["cache-control"]), /\bno-store\b/);
     assertCookieCleared(res);
 
-    // The server-side session is over, not only the cookie (research §4.2).
+    // The server-side session is over, not only the cookie (deviation 7 in docs/dialects/assets.md).
     await assertEnded(pub, s.cookie);
     assert.equal(await liveSessions(adm, alice.id), 0);
-    // A repeat is "Not logged in" (§2.6), never a second success.
+    // A repeat is "Not logged in", as the vendor answers unauthenticated calls, never a second success.
     const again = await servicesLogout(pub, { ...s.cookie, "X-CSRF-TOKEN": s.csrf });
     assertAssetsError(again, 401);
     assert.equal(again.body, NOT_LOGGED_IN_BODY);
   });
 
-  it("§2.6: without a session (no cookie, an unknown token, a malformed cookie) the answer is {errorcode:401,message:Not logged in}", async (t) => {
+  it("as WoodWing documents: without a session (no cookie, an unknown token, a malformed cookie) the answer is {errorcode:401,message:Not logged in}", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const unknown = `00000000-0000-4000-8000-000000000000.${"A".repeat(43)}`;
@@ -107,7 +107,7 @@ describe("POST /services/logout (seed 003)", () => {
     assert.equal(res.body, '{"logoutSuccess":true}');
   });
 
-  it("§2.3: a bearer authToken from apilogin logs out without X-CSRF-TOKEN; no cookie is touched; the token is dead after", async (t) => {
+  it("as WoodWing documents: a bearer authToken from apilogin logs out without X-CSRF-TOKEN; no cookie is touched; the token is dead after", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     await assertLive(pub, bearer(token));
@@ -135,8 +135,8 @@ describe("POST /services/logout (seed 003)", () => {
   });
 });
 
-describe("POST /services/login (§2.2)", () => {
-  it('§2.2: a form login answers {"loginSuccess":true,"serverVersion":"6.0.1.8","csrfToken":…} in that key order and sets authToken; Path=/; HttpOnly; SameSite=Lax, no Domain, no Secure on http (D2)', async (t) => {
+describe("POST /services/login", () => {
+  it('as WoodWing documents: a form login answers {"loginSuccess":true,"serverVersion":"6.0.1.8","csrfToken":…} in that key order and sets authToken; Path=/; HttpOnly; SameSite=Lax, no Domain, no Secure on http (D2)', async (t) => {
     const { pub } = await assetsWithAlice(t);
     const res = await login(pub, ALICE.username);
     assert.equal(res.statusCode, 200, res.body);
@@ -164,7 +164,7 @@ describe("POST /services/login (§2.2)", () => {
     await assertLive(pub, { cookie: `authToken=${token}` });
   });
 
-  it("§2.2: the credentials may come in the query string, as in the vendor's examples", async (t) => {
+  it("the credentials may come in the query string, as in the vendor's examples", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const res = await login(pub, ALICE.username, PASSWORD, { via: "query" });
     assert.equal(res.statusCode, 200, res.body);
@@ -174,7 +174,7 @@ describe("POST /services/login (§2.2)", () => {
     await assertLive(pub, { cookie: `authToken=${token}` });
   });
 
-  it("§2.2: cred = base64(username:password) signs in, in the query or the form; a password may itself contain ':'", async (t) => {
+  it("as WoodWing documents: cred = base64(username:password) signs in, in the query or the form; a password may itself contain ':'", async (t) => {
     const { pub, adm } = await assetsWithAlice(t);
     for (const via of ["query", "form"] as const) {
       const res = await pub.inject({
@@ -208,7 +208,7 @@ describe("POST /services/login (§2.2)", () => {
     }
   });
 
-  it("§2.2: returnProfile=true adds userProfile (username, fullName, email, groups, authorities) after csrfToken", async (t) => {
+  it("as WoodWing documents: returnProfile=true adds userProfile (username, fullName, email, groups, authorities) after csrfToken", async (t) => {
     const { pub } = await assetsWithAlice(t);
     for (const via of ["form", "query"] as const) {
       const res = await login(pub, ALICE.username, PASSWORD, { via, extra: { returnProfile: "true" } });
@@ -267,7 +267,7 @@ describe("POST /services/login (§2.2)", () => {
     assert.equal(await liveSessions(adm, alice.id), 0);
   });
 
-  it("§2.2: missing credentials are a failed login too (HTTP 200, loginSuccess false), not an error", async (t) => {
+  it("missing credentials are a failed login too (HTTP 200, loginSuccess false), not an error", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const cases = ["", "username=alice", "password=x", `cred=${Buffer.from("no-colon").toString("base64")}`, "cred=", "username=&password=x"];
     for (const q of cases) {
@@ -307,8 +307,8 @@ describe("POST /services/login (§2.2)", () => {
   });
 });
 
-describe("POST /services/apilogin (§2.3)", () => {
-  it("§2.3: answers {loginSuccess, serverVersion, authToken} in that order and sets no cookie; the token is a D1 session token", async (t) => {
+describe("POST /services/apilogin", () => {
+  it("as WoodWing documents: answers {loginSuccess, serverVersion, authToken} in that order and sets no cookie; the token is a D1 session token", async (t) => {
     const { pub } = await assetsWithAlice(t);
     for (const via of ["form", "query"] as const) {
       const res = await login(pub, ALICE.username, PASSWORD, { via, path: "/services/apilogin" });
@@ -331,7 +331,7 @@ describe("POST /services/apilogin (§2.3)", () => {
     assert.equal(wrong.body, unknown.body);
   });
 
-  it("§2.3: the bearer needs no X-CSRF-TOKEN for POST /services/profile either", async (t) => {
+  it("as WoodWing documents: the bearer needs no X-CSRF-TOKEN for POST /services/profile either", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     const res = await profile(pub, bearer(token), "POST");
@@ -341,7 +341,7 @@ describe("POST /services/apilogin (§2.3)", () => {
 });
 
 describe("/services/profile", () => {
-  it("GET with the cookie answers the profile; POST needs X-CSRF-TOKEN (§2.5); both say Not logged in without a live session", async (t) => {
+  it("GET with the cookie answers the profile; POST needs X-CSRF-TOKEN, as WoodWing documents; both say Not logged in without a live session", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
 

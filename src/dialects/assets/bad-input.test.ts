@@ -1,7 +1,7 @@
 /**
- * Bad input at the Assets door (DESIGN.md "Bad input gets a clear error in the door's own
- * envelope … never a 500, and changes nothing"; D13; research/security.md SEC-66..SEC-70,
- * SEC-73, SEC-10; research/firstock-assets.md §2.2, §2.8): unsupported content types are 415,
+ * Bad input at the Assets door (refused in the door's own error envelope, never with a 500,
+ * and changing nothing; D13; SEC-66..SEC-70, SEC-73, SEC-10; WoodWing's login and error-handling
+ * articles): unsupported content types are 415,
  * oversized bodies 413, polluted parameters 400, each as the Assets error JSON
  * `{errorcode, errorname?, message}`; the signed-in session still works, no session appears or
  * ends, and no cookie changes.
@@ -108,7 +108,7 @@ describe("Unsupported content types (D13: 415)", () => {
     }
   });
 
-  it("§2.9: a multipart/form-data body (Postman's 'formdata' mode) has no parser yet: 415, not a 500 and not a session", async (t) => {
+  it("a multipart/form-data body (the 'formdata' mode of WoodWing's Postman collection) has no parser yet: 415, not a 500 and not a session", async (t) => {
     const f = await fixture(t);
     const payload = `--x\r\nContent-Disposition: form-data; name="username"\r\n\r\nalice\r\n--x\r\nContent-Disposition: form-data; name="password"\r\n\r\n${PASSWORD}\r\n--x--\r\n`;
     for (const target of f.targets) {
@@ -238,7 +238,7 @@ describe("Polluted and malformed parameters (SEC-70, SEC-73)", () => {
   });
 });
 
-describe("Bad session carriers (SEC-10, §2.6)", () => {
+describe("Bad session carriers (SEC-10)", () => {
   it("SEC-10: two authToken cookies with different values authenticate nobody (401), and end neither session", async (t) => {
     const f = await fixture(t);
     await user(f.adm, BOB);
@@ -254,7 +254,7 @@ describe("Bad session carriers (SEC-10, §2.6)", () => {
     }
   });
 
-  it("§2.6: malformed Authorization headers and cookie values are 401 Not logged in, never 5xx", async (t) => {
+  it("malformed Authorization headers and cookie values are 401 Not logged in, never 5xx", async (t) => {
     const f = await fixture(t);
     const carriers: Record<string, string>[] = [
       { authorization: "Bearer" },

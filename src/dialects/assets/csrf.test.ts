@@ -1,6 +1,6 @@
 /**
- * CSRF at the Assets door (research/security.md SEC-55, SEC-56, SEC-59, SEC-65; §6.4
- * BAD-C01..C15; research/firstock-assets.md §2.5): a cookie session's state-changing request
+ * CSRF at the Assets door (SEC-55, SEC-56, SEC-59, SEC-65; BAD-C01..C15; WoodWing's article
+ * "Performing a POST request with a csrf token"): a cookie session's state-changing request
  * needs the session's own csrfToken in `X-CSRF-TOKEN` and must not come from another site.
  * Every refusal is 403 `InvalidCsrfTokenException` in the Assets JSON, never a 500, with the
  * cookie kept and the session still working; the right token, however the header name is
@@ -316,7 +316,7 @@ describe("Same-site checks on POST /services/logout (SEC-56, BAD-C11..C15)", () 
     await assertRightTokenStillWorks(pub, s);
   });
 
-  it("§2.3: a bearer session needs neither the token nor a same-site request (it is not ambient)", async (t) => {
+  it("a bearer session needs neither the token (as WoodWing documents) nor a same-site request (it is not ambient)", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     const res = await servicesLogout(pub, { ...bearer(token), origin: "https://evil.example" });

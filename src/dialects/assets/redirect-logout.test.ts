@@ -1,6 +1,6 @@
 /**
- * `GET|POST /logout?logoutSuccessUrl=` (seed 003 "Logout and redirect"; research/firstock-assets.md
- * §2.7, §4.2; D15; research/security.md §6.3 BAD-R01..R40, SEC-70; INV-1, INV-3).
+ * `GET|POST /logout?logoutSuccessUrl=` ("Logout and redirect" in WoodWing's "Assets Server REST
+ * API - logout" article; D15; BAD-R01..R40, SEC-70; INV-1, INV-3).
  *
  * Deviations from the vendor text, tested as such (src/dialects/assets/index.ts header): the
  * target goes through the redirect gate (a relative path or an allow-listed absolute URL, else
@@ -129,7 +129,7 @@ describe("GET /logout: one step from our own site (D15)", () => {
     await assertLoggedOut(pub, s, res);
   });
 
-  it("§2.3: a bearer GET /logout ends the bearer session (no cookie to clear)", async (t) => {
+  it("a bearer GET /logout ends the bearer session (no cookie to clear)", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const token = await apiLogin(pub);
     const res = await getLogout(pub, "/x", { ...bearer(token), "sec-fetch-site": "none" });
@@ -147,7 +147,7 @@ describe("GET /logout: one step from our own site (D15)", () => {
   });
 });
 
-describe("GET /logout from elsewhere: a confirmation page (D15, §4.2 deviation)", () => {
+describe("GET /logout from elsewhere: a confirmation page (D15, a deviation from the vendor)", () => {
   const cases: { name: string; headers: Record<string, string> }[] = [
     { name: "Sec-Fetch-Site: cross-site", headers: { "sec-fetch-site": "cross-site" } },
     { name: "neither Sec-Fetch-Site nor Origin", headers: {} },
@@ -244,7 +244,7 @@ describe("POST /logout needs the csrfToken (D15)", () => {
     await assertLive(pub, bob.cookie);
   });
 
-  it("BAD-C09 / DESIGN (no token in a URL): a csrfToken in the query string of a POST is not accepted", async (t) => {
+  it("BAD-C09 (no token in a URL): a csrfToken in the query string of a POST is not accepted", async (t) => {
     const { pub } = await assetsWithAlice(t);
     const s = await browserLogin(pub);
     const res = await pub.inject({ method: "POST", url: `/logout?csrfToken=${s.csrf}`, headers: s.cookie });
@@ -304,7 +304,7 @@ describe("/logout without a session", () => {
   });
 });
 
-/** research/security.md §6.3 with the allow-list `https://app.example.com/`. */
+/** The BAD-R corpus of bad redirect targets, with the allow-list `https://app.example.com/`. */
 const REFUSED: [id: string, raw: string][] = [
   ["BAD-R01", "https://evil.com/"],
   ["BAD-R02", "//evil.com"],
@@ -377,7 +377,7 @@ function assertOnList(location: unknown): void {
   assert.equal(url.username + url.password, "");
 }
 
-describe("logoutSuccessUrl through the redirect gate (D15, §4.2, BAD-R01..R40)", () => {
+describe("logoutSuccessUrl through the redirect gate (D15, BAD-R01..R40)", () => {
   it("BAD-R01..R40: every refused target goes to the landing page, with or without a session, by GET or by POST; never off the allow-list", async (t) => {
     const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });
     for (const [id, raw] of REFUSED) {

@@ -1,5 +1,5 @@
 /**
- * Bad input at the Firstock door (research/security.md §6.2 BAD-J01..J25 as they apply; SEC-50,
+ * Bad input at the Firstock door (BAD-J01..J25 as they apply; SEC-50,
  * SEC-66..SEC-70, SEC-73). Every answer is the Firstock failure envelope with `code` equal to the
  * HTTP status as a string, never a 5xx, and nothing changes: two live jKeys (Alice's and Bob's)
  * keep working after every case, no session is revoked and none is created.

@@ -1,7 +1,7 @@
 /**
- * The Firstock V4 door in-process (seed 001; research/firstock-assets.md §1.2–§1.8, §4.1;
- * research/security.md SEC-50..SEC-54): the exact envelopes, the §1.8 checklist, ownership of a
- * jKey (SEC-51), the daily cut-off (D5), the password digest verifier (D11), no account
+ * The Firstock V4 door in-process (the Firstock V4 API documentation: Login, Logout, User Details
+ * and the exception page; SEC-50..SEC-54): the exact envelopes, what a V4 client relies on,
+ * ownership of a jKey (SEC-51), the daily cut-off (D5), the password digest verifier (D11), no account
  * enumeration (D14), and failing closed when the store does not answer (INV-1, INV-3). Every
  * response body any test here receives from the door is parsed and walked for JSON true, false
  * and null (test/support/firstock.ts).
@@ -60,7 +60,7 @@ after(() => {
   assert.ok(walkedResponses > 50, `only ${walkedResponses} Firstock responses were walked`);
 });
 
-describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", () => {
+describe("golden envelopes (the Firstock V4 API documentation), byte for byte", () => {
   test("login success: {status, data: {actid, userName, susertoken, email}} in that key order, actid = userName = username", async (t) => {
     const { pub, adm } = await firstockFor(t);
     const p = await storedPerson(adm);
@@ -97,7 +97,7 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
     assert.equal(res.body, LOGOUT_SUCCESS);
   });
 
-  test("INVALID_JKEY is exactly the seed's failure with HTTP 401", async (t) => {
+  test("INVALID_JKEY is exactly the V4 Logout page's failure with HTTP 401", async (t) => {
     const { pub, adm } = await firstockFor(t);
     const p = await storedPerson(adm);
     const res = await logout(pub, p.username, `${randomUUID()}.${randomBytes(32).toString("base64url")}`);
@@ -138,7 +138,7 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
     }
   });
 
-  test("userDetails success (research §1.5): actid, email, exchange, orarr, requestTime in the cut-off's zone, uprev, userName", async (t) => {
+  test("userDetails success (the vendor's User Details page): actid, email, exchange, orarr, requestTime in the cut-off's zone, uprev, userName", async (t) => {
     const clock = new ManualClock(Date.parse("2026-11-21T08:00:00Z"));
     const { pub, adm } = await firstockFor(t, { clock });
     const p = await storedPerson(adm);
@@ -153,8 +153,8 @@ describe("golden envelopes (seed 001, research §1.2–§1.4), byte for byte", (
   });
 });
 
-describe("the §1.8 checklist", () => {
-  test("§1.2: the password is the lowercase hex SHA-256 of the password; the plain password, or the digest of a wrong one, is INVALID_PASSWORD", async (t) => {
+describe("what a Firstock V4 client relies on", () => {
+  test("login: the password is the lowercase hex SHA-256 of the password; the plain password, or the digest of a wrong one, is INVALID_PASSWORD", async (t) => {
     const { pub, adm } = await firstockFor(t);
     const p = await storedPerson(adm);
     const plain = await post(pub, "login", { ...loginBody(p.username), password: PASSWORD });
@@ -168,7 +168,7 @@ describe("the §1.8 checklist", () => {
     assert.equal(upper.statusCode, 200, upper.body);
   });
 
-  test("§1.2: vendorCode and apiKey must be a configured pair; any other pair is refused without an identity lookup or a password check", async (t) => {
+  test("login: vendorCode and apiKey must be a configured pair; any other pair is refused without an identity lookup or a password check", async (t) => {
     const store = await FailingStore.open();
     const { pub, adm } = await firstockFor(t, { store, config: { "login.rate_limit.per_ip.max": 3 } });
     const p = await storedPerson(adm);
@@ -194,13 +194,13 @@ describe("the §1.8 checklist", () => {
     assert.equal(other.statusCode, 200, "the second configured pair works too");
   });
 
-  test("§1.2: with no vendors configured, every Firstock sign-in is refused", async (t) => {
+  test("login: with no vendors configured, every Firstock sign-in is refused", async (t) => {
     const { pub, adm } = await firstockFor(t, { config: { "firstock.vendors": [] } });
     const p = await storedPerson(adm);
     assertFailure(await firstockLogin(pub, p.username), 401, "INVALID_APIKEY");
   });
 
-  test("§1.2: TOTP is accepted and ignored (any string, empty included)", async (t) => {
+  test("login: TOTP is accepted and ignored (any string, empty included)", async (t) => {
     const { pub, adm } = await firstockFor(t);
     const p = await storedPerson(adm);
     for (const TOTP of ["", "897623", "000000", "not-a-code"]) {
@@ -209,7 +209,7 @@ describe("the §1.8 checklist", () => {
     }
   });
 
-  test("§1.5: the jKey works at userDetails, and each login is its own session (research §1.6)", async (t) => {
+  test("userDetails: the jKey works there, and each login is its own session", async (t) => {
     const { pub, adm } = await firstockFor(t);
     const p = await storedPerson(adm);
     const first = await signInFirstock(pub, p.username);
@@ -222,7 +222,7 @@ describe("the §1.8 checklist", () => {
     await assertJKeyLive(pub, p.username, second.susertoken);
   });
 
-  test("§1.3: after logout, userDetails and logout with that jKey answer INVALID_JKEY; a repeat logout is 401, never 5xx (BAD-J21)", async (t) => {
+  test("logout: after logout, userDetails and logout with that jKey answer INVALID_JKEY; a repeat logout is 401, never 5xx (BAD-J21)", async (t) => {
     const { pub, adm } = await firstockFor(t);
     const p = await storedPerson(adm);
     const { susertoken } = await signInFirstock(pub, p.username);
@@ -353,7 +353,7 @@ describe("the §1.8 checklist", () => {
     await assertJKeyLive(pub, p.username, data.susertoken);
   });
 
-  test("§1.4/§4.1: repeated wrong passwords are throttled with API_RATE_LIMIT, HTTP 429 and Retry-After", async (t) => {
+  test("login: repeated wrong passwords are throttled with API_RATE_LIMIT, HTTP 429 and Retry-After", async (t) => {
     const { pub, adm } = await firstockFor(t, { config: { "login.rate_limit.per_identifier.max": 3 } });
     const p = await storedPerson(adm);
     for (let i = 0; i < 3; i++) assert.equal((await firstockLogin(pub, p.username, "wrong password")).body, INVALID_PASSWORD);
@@ -501,7 +501,7 @@ describe("INV-1 / INV-3 with a failing store (D19, SEC-52)", () => {
   });
 });
 
-test("INVALID_JKEY and INVALID_PASSWORD constants are the seed's and the research's bytes", () => {
+test("INVALID_JKEY and INVALID_PASSWORD constants are the bytes of the V4 Logout and Login pages", () => {
   assert.equal(INVALID_JKEY, JSON.stringify({ status: "failed", code: "401", name: "INVALID_JKEY", error: { field: "jKey", message: "jKey parameter is invalid" } }));
   assert.equal(
     INVALID_PASSWORD,

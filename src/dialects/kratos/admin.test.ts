@@ -1,6 +1,6 @@
 /**
- * The Kratos admin API, in process: identities (D10, research/kratos.md §9), sessions
- * (§3.6, §6 items 31–47), revoke-never-resurrect (D6), identity deletion (SEC-17), and the
+ * The Kratos admin API, in process: identities (D10, as in ory/kratos spec/api.json), sessions
+ * (K-31 to K-47 in docs/dialects/kratos.md), revoke-never-resurrect (D6), identity deletion (SEC-17), and the
  * admin key.
  */
 import assert from "node:assert/strict";
@@ -44,7 +44,7 @@ async function aliceTwiceBobOnce(t: { after(fn: () => unknown): void }) {
   return { pub, adm, alice, a1, a2, bob };
 }
 
-describe("Admin identities (D10, research/kratos.md §9)", () => {
+describe("Admin identities (D10)", () => {
   it("D10: POST /admin/identities answers 201 with the identity: schema, traits as given, metadata, never credentials", async (t) => {
     const { adm } = await kratosFor(t);
     const res = await adm.inject({
@@ -148,7 +148,7 @@ describe("Admin identities (D10, research/kratos.md §9)", () => {
     assert.equal(seen.length, 3);
   });
 
-  it("Kratos §9: GET /admin/identities/{id} answers 200; an unknown id 404; a malformed id 400", async (t) => {
+  it("as Kratos: GET /admin/identities/{id} answers 200; an unknown id 404; a malformed id 400", async (t) => {
     const { adm } = await kratosFor(t);
     const alice = await createIdentity(adm, ALICE);
     const res = await adm.inject({ method: "GET", url: `/admin/identities/${alice.id}` });
@@ -178,15 +178,15 @@ describe("Admin identities (D10, research/kratos.md §9)", () => {
     await createIdentity(adm, ALICE);
   });
 
-  it("Kratos §9: DELETE /admin/identities/{id} with an unknown id answers 404, a malformed one 400", async (t) => {
+  it("as Kratos: DELETE /admin/identities/{id} with an unknown id answers 404, a malformed one 400", async (t) => {
     const { adm } = await kratosFor(t);
     assertHerodot(await adm.inject({ method: "DELETE", url: `/admin/identities/${UNKNOWN_ID}` }), 404);
     assertHerodot(await adm.inject({ method: "DELETE", url: "/admin/identities/BADUUID" }), 400);
   });
 });
 
-describe("Admin identity sessions (research/kratos.md §3.6, §6 items 36, 40–43)", () => {
-  it("Kratos §6.36 / §6.43: GET /admin/identities/{id}/sessions lists newest first with identity (metadata_admin) and devices; active filters", async (t) => {
+describe("Admin identity sessions (K-36, K-40 to K-43)", () => {
+  it("K-36 / K-43: GET /admin/identities/{id}/sessions lists newest first with identity (metadata_admin) and devices; active filters", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     const alice = await createIdentity(adm, ALICE, { extra: { metadata_admin: { note: "vip" } } });
@@ -215,7 +215,7 @@ describe("Admin identity sessions (research/kratos.md §3.6, §6 items 36, 40–
     assertHerodot(await adm.inject({ method: "GET", url: `/admin/identities/${alice.id}/sessions?active=yes` }), 400);
   });
 
-  it("Kratos §8.13: an unknown identity's session list is [], not 404; a malformed id is 400 (§6.41)", async (t) => {
+  it("as Kratos: an unknown identity's session list is [], not 404; a malformed id is 400 (K-41)", async (t) => {
     const { adm } = await kratosFor(t);
     const res = await adm.inject({ method: "GET", url: `/admin/identities/${UNKNOWN_ID}/sessions` });
     assert.equal(res.statusCode, 200);
@@ -224,7 +224,7 @@ describe("Admin identity sessions (research/kratos.md §3.6, §6 items 36, 40–
     assertHerodot(await adm.inject({ method: "DELETE", url: "/admin/identities/BADUUID/sessions" }), 400);
   });
 
-  it("Kratos §6.40 (deviation D6): DELETE /admin/identities/{id}/sessions answers 204 and revokes them all; rows stay, inactive", async (t) => {
+  it("K-40 (deviation D6): DELETE /admin/identities/{id}/sessions answers 204 and revokes them all; rows stay, inactive", async (t) => {
     const { pub, adm, alice, a1, a2, bob } = await aliceTwiceBobOnce(t);
     const res = await adm.inject({ method: "DELETE", url: `/admin/identities/${alice.id}/sessions` });
     assert.equal(res.statusCode, 204);
@@ -239,14 +239,14 @@ describe("Admin identity sessions (research/kratos.md §3.6, §6 items 36, 40–
     await signIn(pub, ALICE.email);
   });
 
-  it("Kratos §6.42: DELETE /admin/identities/{unknown}/sessions answers 404", async (t) => {
+  it("K-42: DELETE /admin/identities/{unknown}/sessions answers 404", async (t) => {
     const { adm } = await kratosFor(t);
     assertHerodot(await adm.inject({ method: "DELETE", url: `/admin/identities/${UNKNOWN_ID}/sessions` }), 404);
   });
 });
 
-describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)", () => {
-  it("Kratos §6.35: GET /admin/sessions lists newest first without identity or devices, with a Link header", async (t) => {
+describe("Admin sessions (K-31 to K-39, K-44 to K-46)", () => {
+  it("K-35: GET /admin/sessions lists newest first without identity or devices, with a Link header", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
@@ -266,7 +266,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     }
   });
 
-  it("Kratos §6.35 / §3.6: expand=identity and expand=devices, in any case, expand the list; both together too", async (t) => {
+  it("K-35: expand=identity and expand=devices, in any case, expand the list; both together too", async (t) => {
     const { pub, adm } = await kratosFor(t);
     await createIdentity(adm, ALICE, { extra: { metadata_admin: { note: "vip" } } });
     await signIn(pub, ALICE.email, PASSWORD, { "user-agent": "ua/1" });
@@ -293,7 +293,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     assert.equal(both.devices.length, 1);
   });
 
-  it("Kratos §3.6: an unknown expand value or a non-boolean active answers 400", async (t) => {
+  it("as Kratos: an unknown expand value or a non-boolean active answers 400", async (t) => {
     const { adm } = await kratosFor(t);
     const body = assertHerodot(await adm.inject({ method: "GET", url: "/admin/sessions?expand=credentials" }), 400);
     assert.equal(body.error.message, "Could not parse expand option: credentials");
@@ -301,7 +301,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     assertHerodot(await adm.inject({ method: "GET", url: "/admin/sessions?active=1" }), 400);
   });
 
-  it("Kratos §3.6: ?active=true lists live sessions only, ?active=false the ended ones", async (t) => {
+  it("as Kratos: ?active=true lists live sessions only, ?active=false the ended ones", async (t) => {
     const { pub, adm } = await withAlice(t);
     const live = await signIn(pub, ALICE.email);
     const ended = await signIn(pub, ALICE.email);
@@ -312,7 +312,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     assert.equal((await ids("")).length, 2);
   });
 
-  it("Kratos §3.6: page_size is at most 1000 and at least 1 (ory/x pagination), and pages through with Link rel=next", async (t) => {
+  it("as Kratos: page_size is at most 1000 and at least 1 (ory/x pagination), and pages through with Link rel=next", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
@@ -333,7 +333,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     );
   });
 
-  it("Kratos §6.31 / §6.32: GET /admin/sessions/{id} has no identity and no devices by default; expand adds them with metadata_admin", async (t) => {
+  it("K-31 / K-32: GET /admin/sessions/{id} has no identity and no devices by default; expand adds them with metadata_admin", async (t) => {
     const { pub, adm } = await kratosFor(t);
     await createIdentity(adm, ALICE, { extra: { metadata_admin: { note: "vip" } } });
     const { session } = await signIn(pub, ALICE.email);
@@ -352,7 +352,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     }
   });
 
-  it("Kratos §6.33 / §6.34: bad expand → 400; an unknown id → 404; a malformed id → 400; whoami → 307 to the public whoami", async (t) => {
+  it("K-33 / K-34: bad expand → 400; an unknown id → 404; a malformed id → 400; whoami → 307 to the public whoami", async (t) => {
     const { pub, adm } = await withAlice(t);
     const { session } = await signIn(pub, ALICE.email);
     assertHerodot(await adm.inject({ method: "GET", url: `/admin/sessions/${session.id}?expand=invalid` }), 400);
@@ -363,7 +363,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     assert.equal(redirect.headers.location, "http://localhost:4433/sessions/whoami");
   });
 
-  it("Kratos §6.37 / §6.55: DELETE /admin/sessions/{id} answers 204, the session is dead and shows active:false; repeating it is 204", async (t) => {
+  it("K-37 / K-55: DELETE /admin/sessions/{id} answers 204, the session is dead and shows active:false; repeating it is 204", async (t) => {
     const { pub, adm } = await withAlice(t);
     const target = await signIn(pub, ALICE.email);
     const other = await signIn(pub, ALICE.email);
@@ -376,13 +376,13 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     await assertLive(pub, other.token);
   });
 
-  it("Kratos §3.6: DELETE /admin/sessions/{id} with an unknown id answers 404, with a malformed one 400", async (t) => {
+  it("as Kratos: DELETE /admin/sessions/{id} with an unknown id answers 404, with a malformed one 400", async (t) => {
     const { adm } = await kratosFor(t);
     assertHerodot(await adm.inject({ method: "DELETE", url: `/admin/sessions/${UNKNOWN_ID}` }), 404, { id: null });
     assertHerodot(await adm.inject({ method: "DELETE", url: "/admin/sessions/BADUUID" }), 400);
   });
 
-  it("Kratos §6.39: a session of an inactive identity authenticates nobody and shows active:false with its identity loaded", async (t) => {
+  it("K-39: a session of an inactive identity authenticates nobody and shows active:false with its identity loaded", async (t) => {
     const { pub, adm, t: server } = await kratosFor(t);
     const created = await createIdentity(adm, ALICE, { state: "inactive" });
     assert.equal(created.state, "inactive");
@@ -396,7 +396,7 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     assert.equal(expanded.identity?.state, "inactive");
   });
 
-  it("Kratos §6.44: PATCH /admin/sessions/{id}/extend answers 200 with a later expires_at, which whoami then shows", async (t) => {
+  it("K-44: PATCH /admin/sessions/{id}/extend answers 200 with a later expires_at, which whoami then shows", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
@@ -450,15 +450,15 @@ describe("Admin sessions (research/kratos.md §3.6, §6 items 31–39, 44–46)"
     await assertDead(pub, idle.token);
   });
 
-  it("Kratos §6.45 / §6.46: extend with a malformed id → 400, an unknown id → 404", async (t) => {
+  it("K-45 / K-46: extend with a malformed id → 400, an unknown id → 404", async (t) => {
     const { adm } = await kratosFor(t);
     assertHerodot(await adm.inject({ method: "PATCH", url: "/admin/sessions/BADUUID/extend" }), 400);
     assertHerodot(await adm.inject({ method: "PATCH", url: `/admin/sessions/${UNKNOWN_ID}/extend` }), 404);
   });
 });
 
-describe("Admin listener (research/kratos.md §1.1) and the admin key", () => {
-  it("Kratos §1.1: the admin listener serves its routes with or without the /admin prefix", async (t) => {
+describe("Admin listener and the admin key", () => {
+  it("as Kratos: the admin listener serves its routes with or without the /admin prefix", async (t) => {
     const { pub, adm } = await kratosFor(t);
     const alice = await createIdentity(adm, ALICE);
     const { session } = await signIn(pub, ALICE.email);
@@ -467,7 +467,7 @@ describe("Admin listener (research/kratos.md §1.1) and the admin key", () => {
     assert.equal(json<SessionJson[]>(await adm.inject({ method: "GET", url: "/sessions?expand=identity" })).length, 1);
   });
 
-  it("Kratos §1.1: the public listener does not serve the admin API (nothing changes through it)", async (t) => {
+  it("as Kratos: the public listener does not serve the admin API (nothing changes through it)", async (t) => {
     const { pub, adm } = await kratosFor(t);
     const alice = await createIdentity(adm, ALICE);
     const { token, session } = await signIn(pub, ALICE.email);

@@ -1,14 +1,13 @@
 /**
- * The Kratos admin API for identities and sessions (research/kratos.md §3.6, §9; D6, D10).
+ * The Kratos admin API for identities and sessions (Kratos `IdentityApi`; D6, D10).
  * Served on the admin listener only: loopback unless an admin key is configured.
  */
 import { Type } from "typebox";
 import { isCoreError } from "../../core/errors.ts";
 import { isUuid } from "../../core/tokens.ts";
-import type { Actor } from "../../core/sessions.ts";
-import type { Identity } from "../../core/model.ts";
+import type { Actor, Identity } from "../../core/model.ts";
 import { type FastifyRequest, type KratosApp, type KratosDoorOptions, pageSizeOf, paginate, sessionView } from "./door.ts";
-import { KratosWireError, sendKratosError } from "./errors.ts";
+import { KratosWireError, sendKratosError } from "./wire-errors.ts";
 import { ROUTES } from "./routes.ts";
 import { identityJson } from "./serialize.ts";
 import * as W from "./wire.ts";
@@ -157,7 +156,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
       },
     },
     async (request, reply) => {
-      await core.identities.delete(requireUuid(request.params.id), "admin");
+      await core.identities.delete(requireUuid(request.params.id), ADMIN);
       return reply.code(204).send(null);
     },
   );
@@ -180,7 +179,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const active = request.query.active === undefined ? undefined : request.query.active === "true";
       const filter = { identityId, ...(active !== undefined ? { active } : {}) };
       const page = await core.sessions.list({ ...filter, limit: pageSize, ...(request.query.page_token ? { cursor: request.query.page_token } : {}) });
-      // An unknown identity lists as [] (Kratos, research/kratos.md §3.6), not 404.
+      // An unknown identity lists as [], not 404, as in Kratos.
       const identity = page.items.length > 0 ? await identityOrNull(identityId) : null;
       paginate(reply, door, ROUTES.listIdentitySessions.replace(":id", identityId), pageSize, page.next, await core.sessions.count(filter));
       return reply.send(page.items.map((s) => sessionView(door, s, identity, { admin: true, devices: true })));
@@ -201,7 +200,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
     },
     async (request, reply) => {
       const identity = await core.identities.get(requireUuid(request.params.id));
-      await core.sessions.revoke({ kind: "identity", identityId: identity.id }, "revoked_by_admin", ADMIN);
+      await core.logout({ kind: "identity", identityId: identity.id }, "revoked_by_admin", ADMIN);
       return reply.code(204).send(null);
     },
   );
@@ -274,7 +273,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
     },
     async (request, reply) => {
       const session = await core.sessions.get(requireUuid(request.params.id));
-      await core.sessions.revoke({ kind: "session", sessionId: session.id }, "revoked_by_admin", ADMIN);
+      await core.logout({ kind: "session", sessionId: session.id }, "revoked_by_admin", ADMIN);
       return reply.code(204).send(null);
     },
   );
@@ -299,7 +298,7 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
   );
 
   function redirectToWhoami(_request: FastifyRequest, reply: import("fastify").FastifyReply) {
-    // Self-service routes live on the public port (research/kratos.md §1.1).
+    // Self-service routes live on the public port, as in Kratos.
     return reply.code(307).header("location", `${baseUrl}${ROUTES.toSession}`).send();
   }
 }

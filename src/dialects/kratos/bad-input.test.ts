@@ -1,5 +1,5 @@
 /**
- * Bad input at the Kratos door (research/security.md SEC-66..SEC-73, §6.2 BAD-J, §6.7 BAD-H):
+ * Bad input at the Kratos door (SEC-66..SEC-73, the BAD-J bodies and the BAD-H protocol cases):
  * every answer is the herodot envelope with the right 4xx status, never a 500, never an echo
  * of a secret, and nothing changes: the session still works, no identity or session appears.
  */

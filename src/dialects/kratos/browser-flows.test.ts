@@ -1,7 +1,7 @@
 /**
- * The Kratos door's browser login and registration flows, in process (research/kratos.md §1.2,
- * §1.4, §1.6, §1.8, §4.3, §4.4): Accept negotiation decides between a 303 to the page and the
- * flow as JSON; the CSRF cookie binds the flow to one browser (D12); a submission without the
+ * The Kratos door's browser login and registration flows, in process (as Kratos serves them):
+ * Accept negotiation decides between a 303 to the page and the flow as JSON; the CSRF cookie
+ * binds the flow to one browser (D12); a submission without the
  * proof creates nothing (SEC-65); a successful one sets `ory_kratos_session` with D2's attributes
  * (SEC-07), rotates the CSRF cookie and always mints a new token (SEC-12).
  */
@@ -148,11 +148,11 @@ async function identityEmails(k: Kratos): Promise<string[]> {
 
 // ---- tests ----------------------------------------------------------------------------------
 
-describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3, §4.4)", () => {
+describe("Browser flow init: Accept negotiation", () => {
   const browserAccepts: (string | undefined)[] = [undefined, "*/*", NAVIGATION, "text/html", "application/json, text/html", "application/json;q=0.5, text/html"];
 
   for (const type of ["login", "registration"] as const) {
-    it(`Kratos §1.2 / §4.3: a browser ${type} init (no Accept, */*, navigation, JSON and HTML at equal q) → 303 to /ui/${type}?flow=<id>, no body`, async (t) => {
+    it(`as Kratos: a browser ${type} init (no Accept, */*, navigation, JSON and HTML at equal q) → 303 to /ui/${type}?flow=<id>, no body`, async (t) => {
       const { pub } = await kratosFor(t);
       for (const accept of browserAccepts) {
         const res = await pub.inject({ method: "GET", url: `/self-service/${type}/browser`, headers: accept === undefined ? {} : { accept } });
@@ -169,7 +169,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
       }
     });
 
-    it(`Kratos §1.2 / §4.3: Accept: application/json (and axios's "application/json, text/plain, */*") → 200, the ${type} flow with a csrf_token node`, async (t) => {
+    it(`as Kratos: Accept: application/json (and axios's "application/json, text/plain, */*") → 200, the ${type} flow with a csrf_token node`, async (t) => {
       const { pub } = await kratosFor(t);
       for (const accept of ["application/json", "application/json, text/plain, */*", "text/html;q=0.5, application/json"]) {
         const res = await pub.inject({ method: "GET", url: `/self-service/${type}/browser`, headers: { accept } });
@@ -189,7 +189,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
     });
   }
 
-  it("Kratos §1.6 / D12: init sets the CSRF cookie csrf_token_<hex sha256(base url)>: HttpOnly, SameSite=Lax, Path=/, no Domain, no Secure on http, a year", async (t) => {
+  it("D12, as Kratos: init sets the CSRF cookie csrf_token_<hex sha256(base url)>: HttpOnly, SameSite=Lax, Path=/, no Domain, no Secure on http, a year", async (t) => {
     const { pub } = await kratosFor(t);
     for (const headers of [JSON_ACCEPT, { accept: NAVIGATION }]) {
       const res = await pub.inject({ method: "GET", url: "/self-service/login/browser", headers });
@@ -221,7 +221,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
     assert.ok(csrfTokenMatches(csrfTokenOf(two), secret));
   });
 
-  it("D2 / research/kratos.md §1.6: on an https base URL the CSRF cookie is Secure and named after that URL", async (t) => {
+  it("D2, as Kratos: on an https base URL the CSRF cookie is Secure and named after that URL", async (t) => {
     const { pub } = await kratosFor(t, { config: { "serve.public.base_url": "https://auth.example.com" } });
     const res = await pub.inject({ method: "GET", url: "/self-service/login/browser", headers: JSON_ACCEPT });
     const line = setCookie(res, csrfName("https://auth.example.com"));
@@ -229,7 +229,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
     assert.equal(json<FlowJson>(res).ui.action.startsWith("https://auth.example.com/self-service/login?flow="), true);
   });
 
-  it("Kratos §4.3 / E-ALREADY: signed in without refresh, a JSON login init → 400 session_already_available; a browser → 303 onwards", async (t) => {
+  it("as Kratos: signed in without refresh, a JSON login init → 400 session_already_available; a browser → 303 onwards", async (t) => {
     const k = await withAlice(t);
     const jar = await signedInBrowser(k.pub, ALICE.email);
     const json400 = await k.pub.inject({ method: "GET", url: "/self-service/login/browser", headers: { ...JSON_ACCEPT, ...jar.header() } });
@@ -250,7 +250,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
     assert.equal(json<FlowJson>(refresh).type, "browser");
   });
 
-  it("Kratos §4.4 / E-ALREADY-REG: signed in, a JSON registration init → 400 session_already_available; a browser → 303 onwards", async (t) => {
+  it("as Kratos: signed in, a JSON registration init → 400 session_already_available; a browser → 303 onwards", async (t) => {
     const k = await withAlice(t);
     const jar = await signedInBrowser(k.pub, ALICE.email);
     assertHerodot(await k.pub.inject({ method: "GET", url: "/self-service/registration/browser", headers: { ...JSON_ACCEPT, ...jar.header() } }), 400, {
@@ -262,7 +262,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
     assert.equal(browser.headers.location, `${BASE}/`);
   });
 
-  it("Kratos §1.8 / §1.4: a forbidden return_to → JSON 400 self_service_flow_return_to_forbidden; a browser → 303 to /ui/error?id=, and getFlowError shows the reason", async (t) => {
+  it("as Kratos: a forbidden return_to → JSON 400 self_service_flow_return_to_forbidden; a browser → 303 to /ui/error?id=, and getFlowError shows the reason", async (t) => {
     const { pub } = await kratosFor(t, { config: { "selfservice.allowed_return_urls": ["https://app.example.com/"] } });
     for (const type of ["login", "registration"] as const) {
       for (const target of ["https://evil.example/", "//evil.example", "https://app.example.com.evil.example/", "javascript:alert(1)"]) {
@@ -285,7 +285,7 @@ describe("Browser flow init: Accept negotiation (research/kratos.md §1.2, §4.3
     assert.match(page.body, /Requested return_to URL &quot;https:\/\/evil\.example\/&quot; is not allowed\./);
   });
 
-  it("Kratos §1.8 / SEC-32: an allowed return_to is kept on the flow in its canonical form", async (t) => {
+  it("SEC-32: an allowed return_to is kept on the flow in its canonical form", async (t) => {
     const { pub } = await kratosFor(t, { config: { "selfservice.allowed_return_urls": ["https://app.example.com/"] } });
     const flow = await browserFlow(pub, "login", new Jar(), `?return_to=${encodeURIComponent("HTTPS://APP.EXAMPLE.COM/welcome")}`);
     assert.equal(flow.return_to, "https://app.example.com/welcome");
@@ -302,9 +302,9 @@ async function signedInBrowser(pub: HttpApp, identifier: string, jar = new Jar()
   return jar;
 }
 
-describe("getLoginFlow / getRegistrationFlow for a browser flow (research/kratos.md §4.3 item 2)", () => {
+describe("getLoginFlow / getRegistrationFlow for a browser flow", () => {
   for (const type of ["login", "registration"] as const) {
-    it(`Kratos §4.3: a browser ${type} flow is shown only with its CSRF cookie: none or another browser's → 403 security_csrf_violation`, async (t) => {
+    it(`as Kratos: a browser ${type} flow is shown only with its CSRF cookie: none or another browser's → 403 security_csrf_violation`, async (t) => {
       const { pub } = await kratosFor(t);
       const mine = new Jar();
       const flow = await browserFlow(pub, type, mine);
@@ -354,7 +354,7 @@ describe("Submitting a browser flow without the CSRF proof (D12, SEC-65)", () =>
   }
 
   for (const type of ["login", "registration"] as const) {
-    it(`SEC-65 / Kratos §4.3: a JSON ${type} submission without the proof → 403 security_csrf_violation; nothing created, no session cookie`, async (t) => {
+    it(`SEC-65: a JSON ${type} submission without the proof → 403 security_csrf_violation; nothing created, no session cookie`, async (t) => {
       const { k, flow, spy, attempts } = await withoutProof(t, type);
       for (const attack of attempts) {
         const res = await updateFlow(k.pub, type, flow.id, submission(type, attack.csrf, `mallory-${type}@example.com`), attack.cookie);
@@ -364,7 +364,7 @@ describe("Submitting a browser flow without the CSRF proof (D12, SEC-65)", () =>
       await assertNothingCreated(k, spy);
     });
 
-    it(`SEC-65 / Kratos §1.4: a form ${type} submission without the proof → 303 to the error page with the CSRF reason; nothing created, no session cookie`, async (t) => {
+    it(`SEC-65: a form ${type} submission without the proof → 303 to the error page with the CSRF reason; nothing created, no session cookie`, async (t) => {
       const { k, flow, spy, attempts } = await withoutProof(t, type);
       for (const attack of attempts) {
         const fields = submission(type, attack.csrf, `mallory-${type}@example.com`);
@@ -422,8 +422,8 @@ function flatten(fields: Record<string, unknown>): Record<string, string> {
   return out;
 }
 
-describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md §4.3)", () => {
-  it("Kratos §4.3: JSON success → 200 {session, continue_with:[redirect_browser_to]} with no session_token; the cookie authenticates that session", async (t) => {
+describe("A successful browser sign-in (D2, SEC-07, SEC-12)", () => {
+  it("as Kratos: JSON success → 200 {session, continue_with:[redirect_browser_to]} with no session_token; the cookie authenticates that session", async (t) => {
     const k = await kratosFor(t);
     const identity = await createIdentity(k.adm, ALICE);
     const { jar, flow } = await newBrowser(k.pub);
@@ -476,7 +476,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     assert.ok(cookieAttributes(setCookie(res, csrfName("https://auth.example.com"))).has("secure"));
   });
 
-  it("research/kratos.md §1.6 / SEC-28: sign-in rotates the CSRF cookie; the old flow token no longer matches it", async (t) => {
+  it("SEC-28: sign-in rotates the CSRF cookie; the old flow token no longer matches it", async (t) => {
     const k = await withAlice(t);
     const { jar, flow } = await newBrowser(k.pub);
     const before = jar.get(csrfName());
@@ -490,7 +490,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     assert.equal(csrfTokenMatches(csrfTokenOf(flow), after), false, "a token captured before sign-in is useless after it");
   });
 
-  it("Kratos §4.3: form success → 303 to the default return URL, or to the flow's return_to", async (t) => {
+  it("as Kratos: form success → 303 to the default return URL, or to the flow's return_to", async (t) => {
     const k = await withAlice(t, { "selfservice.allowed_return_urls": ["https://app.example.com/"] });
     for (const [query, expected] of [
       ["", `${BASE}/`],
@@ -513,7 +513,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     }
   });
 
-  it("Kratos §4.3: a JSON success with a return_to names it in continue_with", async (t) => {
+  it("as Kratos: a JSON success with a return_to names it in continue_with", async (t) => {
     const k = await withAlice(t, { "selfservice.allowed_return_urls": ["https://app.example.com/"] });
     const { jar, flow } = await newBrowser(k.pub, "login", "?return_to=https://app.example.com/home");
     const res = await updateFlow(k.pub, "login", flow.id, JSON.stringify(loginFields(flow)), { ...jar.header(), "content-type": "application/json", accept: NAVIGATION });
@@ -555,7 +555,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     await assertLive(k.pub, issued);
   });
 
-  it("Kratos §4.3: a browser already signed in that submits a login form → 303 onwards, no new session", async (t) => {
+  it("as Kratos: a browser already signed in that submits a login form → 303 onwards, no new session", async (t) => {
     const k = await withAlice(t);
     const { jar, flow } = await newBrowser(k.pub);
     const signed = await signedInBrowser(k.pub, ALICE.email);
@@ -569,7 +569,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     assert.equal(await sessionCount(k), before);
   });
 
-  it("Kratos §4.4: a signed-in browser submitting a registration → JSON 400 E-ALREADY-REG, form 302 onwards; no identity is even attempted", async (t) => {
+  it("as Kratos: a signed-in browser submitting a registration → JSON 400 session_already_available, form 302 onwards; no identity is even attempted", async (t) => {
     const k = await withAlice(t);
     const signed = await signedInBrowser(k.pub, ALICE.email);
     const flow = await browserFlow(k.pub, "registration", new Jar().absorbCookie(csrfName(), signed.get(csrfName())!));
@@ -584,7 +584,7 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
     assert.deepEqual(await identityEmails(k), [ALICE.email]);
   });
 
-  it("Kratos §4.2: an unknown method on a browser flow → 400 flow with message 4010002 (JSON) or 303 back to the page (form); nothing attempted", async (t) => {
+  it("as Kratos: an unknown method on a browser flow → 400 flow with message 4010002 (JSON) or 303 back to the page (form); nothing attempted", async (t) => {
     const k = await withAlice(t);
     const { jar, flow } = await newBrowser(k.pub);
     const spy = spyCreations(k);
@@ -599,8 +599,8 @@ describe("A successful browser sign-in (D2, SEC-07, SEC-12, research/kratos.md �
   });
 });
 
-describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
-  it("Kratos §4.3: a wrong password as JSON → 400 with the flow and message 4000006; no cookie", async (t) => {
+describe("Browser flow validation failures", () => {
+  it("as Kratos: a wrong password as JSON → 400 with the flow and message 4000006; no cookie", async (t) => {
     const k = await withAlice(t);
     const { jar, flow } = await newBrowser(k.pub);
     const res = await updateFlow(k.pub, "login", flow.id, loginFields(flow, { password: "not the password" }), jar.header());
@@ -617,7 +617,7 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
     assert.equal(await sessionCount(k), 0);
   });
 
-  it("Kratos §4.3: a wrong password as a form → 303 back to /ui/login?flow=<same id>, and that page then shows the message", async (t) => {
+  it("as Kratos: a wrong password as a form → 303 back to /ui/login?flow=<same id>, and that page then shows the message", async (t) => {
     const k = await withAlice(t);
     const { jar, flow } = await newBrowser(k.pub);
     const res = await postForm(k.pub, "login", flow.id, loginFields(flow, { password: "not the password" }), jar.header());
@@ -639,7 +639,7 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
     assert.match(again.body, /aria-invalid="true"/);
   });
 
-  it("Kratos §4.4: registration via form (traits.email=…) → 303 onwards with a session cookie; the identity and session exist", async (t) => {
+  it("as Kratos: registration via form (traits.email=…) → 303 onwards with a session cookie; the identity and session exist", async (t) => {
     const k = await kratosFor(t);
     const { jar, flow } = await newBrowser(k.pub, "registration");
     const fields = { csrf_token: csrfTokenOf(flow), "traits.email": "bob@example.com", "traits.username": "bob", password: PASSWORD, method: "password" };
@@ -656,7 +656,7 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
     assert.deepEqual(await identityEmails(k), ["bob@example.com"]);
   });
 
-  it("Kratos §4.4: a registration form with a taken email → 303 back to the page, which shows message 4000007; no session", async (t) => {
+  it("as Kratos: a registration form with a taken email → 303 back to the page, which shows message 4000007; no session", async (t) => {
     const k = await withAlice(t);
     const { jar, flow } = await newBrowser(k.pub, "registration");
     const res = await postForm(k.pub, "registration", flow.id, { csrf_token: csrfTokenOf(flow), "traits.email": "ALICE@example.com", password: PASSWORD, method: "password" }, jar.header());
@@ -671,7 +671,7 @@ describe("Browser flow validation failures (research/kratos.md §4.3)", () => {
     assert.deepEqual(await identityEmails(k), [ALICE.email]);
   });
 
-  it("Kratos §4.4: a JSON registration with an invalid email → 400 flow with the message on traits.email; no identity", async (t) => {
+  it("as Kratos: a JSON registration with an invalid email → 400 flow with the message on traits.email; no identity", async (t) => {
     const k = await kratosFor(t);
     const { jar, flow } = await newBrowser(k.pub, "registration");
     const res = await updateFlow(k.pub, "registration", flow.id, { method: "password", traits: { email: "not an email" }, password: PASSWORD, csrf_token: csrfTokenOf(flow) }, jar.header());

@@ -1,8 +1,8 @@
 /**
- * The Kratos browser logout flow, in process (research/kratos.md §2.1, §2.2, §2.5, §6 items
- * 5–18): `createBrowserLogoutFlow` hands out `{logout_token, logout_url}`; `updateLogoutFlow`
+ * The Kratos browser logout flow, in process (K-5 to K-18 in docs/dialects/kratos.md):
+ * `createBrowserLogoutFlow` hands out `{logout_token, logout_url}`; `updateLogoutFlow`
  * needs the session and its own logout token (D4), validates `return_to` *before* it revokes
- * (a deliberate deviation from Kratos, §2.5 item 1), revokes durably (INV-1), clears the cookie
+ * (unlike Kratos, which revokes first), revokes durably (INV-1), clears the cookie
  * with the attributes it was set with (SEC-25), renews the CSRF cookie (SEC-28), sends
  * Clear-Site-Data on https only (SEC-26), and never redirects off the allow-list (SEC-31..35).
  */
@@ -84,7 +84,7 @@ function updateLogout(pub: HttpApp, query: string, headers: Record<string, strin
   return pub.inject({ method: "GET", url: `/self-service/logout${query}`, headers });
 }
 
-/** The stored error behind a 303 to the error page (research/kratos.md §1.4). */
+/** The stored error behind a 303 to the error page (`getFlowError`, as Kratos forwards a browser's error). */
 async function errorPageReason(pub: HttpApp, res: Response, base = BASE): Promise<{ code: number; id?: string; reason?: string }> {
   assert.equal(res.statusCode, 303, `a 303 to the error page, got ${res.statusCode}: ${res.body.slice(0, 300)}`);
   return flowError(pub, String(res.headers.location), base);
@@ -113,8 +113,8 @@ async function browserSignIn(pub: HttpApp, email: string): Promise<{ cookies: Re
 
 // ---- tests ----------------------------------------------------------------------------------
 
-describe("createBrowserLogoutFlow (research/kratos.md §2.1, §6 items 5, 12, 14, 15)", () => {
-  it("Kratos §6.5: with the session cookie → 200 {logout_token, logout_url}; the URL's path is /self-service/logout and its token is logout_token", async (t) => {
+describe("createBrowserLogoutFlow (K-5, K-12, K-14, K-15)", () => {
+  it("K-5: with the session cookie → 200 {logout_token, logout_url}; the URL's path is /self-service/logout and its token is logout_token", async (t) => {
     const k = await withAlice(t);
     const { token } = await signIn(k.pub, ALICE.email);
     for (const accept of ["*/*", "application/json", undefined]) {
@@ -132,7 +132,7 @@ describe("createBrowserLogoutFlow (research/kratos.md §2.1, §6 items 5, 12, 14
     await assertLive(k.pub, token);
   });
 
-  it("D4 / Kratos §2.4: the logout token is stable for the session, differs between sessions, and never equals the session token", async (t) => {
+  it("D4, as Kratos: the logout token is stable for the session, differs between sessions, and never equals the session token", async (t) => {
     const k = await withAlice(t);
     const a = await signIn(k.pub, ALICE.email);
     const b = await signIn(k.pub, ALICE.email);
@@ -142,12 +142,12 @@ describe("createBrowserLogoutFlow (research/kratos.md §2.1, §6 items 5, 12, 14
     assert.equal(a1.logout_token, a2.logout_token);
     assert.notEqual(a1.logout_token, b1.logout_token);
     assert.ok(!a1.logout_token.includes(a.token.split(".")[1]!));
-    // Any carrier identifies the session (§1.5).
+    // Any carrier identifies the session (X-Session-Token, the cookie, Authorization: Bearer).
     assert.equal((await logoutFlow(k.pub, bySessionToken(a.token))).logout_token, a1.logout_token);
     assert.equal((await logoutFlow(k.pub, byBearer(a.token))).logout_token, a1.logout_token);
   });
 
-  it("Kratos §6.12: without a session → JSON 401 session_inactive; a browser → 303 to the error page with that reason", async (t) => {
+  it("K-12: without a session → JSON 401 session_inactive; a browser → 303 to the error page with that reason", async (t) => {
     const k = await withAlice(t);
     const ended = await signIn(k.pub, ALICE.email);
     await updateLogout(k.pub, `?token=${(await logoutFlow(k.pub, byCookie(ended.token))).logout_token}`, byCookie(ended.token));
@@ -163,7 +163,7 @@ describe("createBrowserLogoutFlow (research/kratos.md §2.1, §6 items 5, 12, 14
     }
   });
 
-  it("Kratos §6.14: an allowed return_to is carried, canonical, in logout_url (keys sorted: return_to, token)", async (t) => {
+  it("K-14: an allowed return_to is carried, canonical, in logout_url (keys sorted: return_to, token)", async (t) => {
     const k = await withAlice(t, ALLOWED);
     const { token } = await signIn(k.pub, ALICE.email);
     const flow = await logoutFlow(k.pub, byCookie(token), "HTTPS://APP.EXAMPLE.COM/bye?x=1");
@@ -174,7 +174,7 @@ describe("createBrowserLogoutFlow (research/kratos.md §2.1, §6 items 5, 12, 14
     await assertLive(k.pub, token);
   });
 
-  it("Kratos §6.15: a return_to off the allow-list → JSON 400 self_service_flow_return_to_forbidden with Kratos's reason; a browser → the error page", async (t) => {
+  it("K-15: a return_to off the allow-list → JSON 400 self_service_flow_return_to_forbidden with Kratos's reason; a browser → the error page", async (t) => {
     const k = await withAlice(t, { "selfservice.allowed_return_urls": ["https://www.ory.sh"] });
     const { token } = await signIn(k.pub, ALICE.email);
     const res = await k.pub.inject({ method: "GET", url: "/self-service/logout/browser?return_to=https://www.ory.com", headers: { ...JSON_ACCEPT, ...byCookie(token) } });
@@ -182,15 +182,15 @@ describe("createBrowserLogoutFlow (research/kratos.md §2.1, §6 items 5, 12, 14
     assert.ok(!res.body.includes("ory_lo_"), "SEC-35: no logout token next to a refused target");
     const browser = await k.pub.inject({ method: "GET", url: "/self-service/logout/browser?return_to=https://www.ory.com", headers: byCookie(token) });
     assert.equal((await errorPageReason(k.pub, browser)).id, "self_service_flow_return_to_forbidden");
-    // The allowed one (§6.14, with Kratos's own example).
+    // The allowed one (K-14, with Kratos's own example).
     const ok = await logoutFlow(k.pub, byCookie(token), "https://www.ory.sh");
     assert.equal(new URL(ok.logout_url).searchParams.get("return_to"), "https://www.ory.sh/");
     await assertLive(k.pub, token);
   });
 });
 
-describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 13, 14)", () => {
-  it("Kratos §6.6 / §6.13: a browser following logout_url → 303 (not 302) to /ui/logged-out; the cookie is cleared; whoami with the old cookie → 401", async (t) => {
+describe("updateLogoutFlow: success (K-6, K-7, K-13, K-14)", () => {
+  it("K-6 / K-13: a browser following logout_url → 303 (not 302) to /ui/logged-out; the cookie is cleared; whoami with the old cookie → 401", async (t) => {
     const k = await withAlice(t);
     const browser = await browserSignIn(k.pub, ALICE.email);
     const flow = await logoutFlow(k.pub, browser.header);
@@ -212,7 +212,7 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
     assert.equal((await adminSession(k.adm, browser.token.split(".")[0]!)).active, false, "the row is kept, inactive (D6)");
   });
 
-  it("SEC-28 / Kratos §6.6: logout renews the CSRF cookie; a form token captured before logout is refused afterwards (403)", async (t) => {
+  it("SEC-28 / K-6: logout renews the CSRF cookie; a form token captured before logout is refused afterwards (403)", async (t) => {
     const k = await withAlice(t);
     const browser = await browserSignIn(k.pub, ALICE.email);
     // A flow rendered while signed in (re-authentication), bound to the pre-logout CSRF cookie.
@@ -233,7 +233,7 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
     assert.equal(hasSetCookie(after, "ory_kratos_session"), false);
   });
 
-  it("Kratos §6.7: a JSON caller (Accept or Content-Type application/json) → 204 with no body and no redirect; cookie cleared, CSRF cookie renewed", async (t) => {
+  it("K-7: a JSON caller (Accept or Content-Type application/json) → 204 with no body and no redirect; cookie cleared, CSRF cookie renewed", async (t) => {
     const k = await withAlice(t);
     for (const headers of [JSON_ACCEPT, { "content-type": "application/json" }, { accept: "application/json, text/plain, */*" }]) {
       const { token } = await signIn(k.pub, ALICE.email);
@@ -249,7 +249,7 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
     }
   });
 
-  it("Kratos §6.14: with an allowed return_to the logout_url ends in a 303 to exactly that URL, in its canonical form", async (t) => {
+  it("K-14: with an allowed return_to the logout_url ends in a 303 to exactly that URL, in its canonical form", async (t) => {
     const k = await withAlice(t, ALLOWED);
     for (const [given, expected] of [
       ["https://app.example.com/bye", "https://app.example.com/bye"],
@@ -265,7 +265,7 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
       assert.equal(res.headers.location, new URL(expected).href, "SEC-32: Location is the canonical href");
       await assertDead(k.pub, token);
     }
-    // return_to given on the submit URL only (each request is validated on its own, §2.5 item 4).
+    // return_to given on the submit URL only (as in Kratos, each request's return_to is validated on its own).
     const { token } = await signIn(k.pub, ALICE.email);
     const { logout_token } = await logoutFlow(k.pub, byCookie(token));
     const res = await updateLogout(k.pub, `?token=${logout_token}&return_to=${encodeURIComponent("https://App.Example.com/x")}`, byCookie(token));
@@ -282,7 +282,7 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
     assert.equal(res.headers.location, LOGGED_OUT);
   });
 
-  it("SEC-26 / Kratos §6.16–18: on an https base URL a successful logout sends Clear-Site-Data \"cookies\", \"storage\" (never \"cache\"), and Secure cookie clears", async (t) => {
+  it("SEC-26 / K-16 to K-18: on an https base URL a successful logout sends Clear-Site-Data \"cookies\", \"storage\" (never \"cache\"), and Secure cookie clears", async (t) => {
     const k = await withAlice(t, { "serve.public.base_url": "https://auth.example.com" });
     for (const headers of [{ accept: NAVIGATION }, JSON_ACCEPT]) {
       const { token } = await signIn(k.pub, ALICE.email);
@@ -323,8 +323,8 @@ describe("updateLogoutFlow: success (research/kratos.md §2.2, §6 items 6, 7, 1
   });
 });
 
-describe("updateLogoutFlow: refusals change nothing (research/kratos.md §2.2, §6 items 8–11; SEC-27)", () => {
-  it("Kratos §6.8 / SEC-27: no token (an <img src> GET from another site) → JSON 400 'Please include a token'; a browser → the error page; the session lives", async (t) => {
+describe("updateLogoutFlow: refusals change nothing (K-8 to K-11; SEC-27)", () => {
+  it("K-8 / SEC-27: no token (an <img src> GET from another site) → JSON 400 'Please include a token'; a browser → the error page; the session lives", async (t) => {
     const k = await withAlice(t);
     const { token } = await signIn(k.pub, ALICE.email);
     for (const query of ["", "?token=", "?return_to=/ui/login"]) {
@@ -340,7 +340,7 @@ describe("updateLogoutFlow: refusals change nothing (research/kratos.md §2.2, �
     await assertLive(k.pub, token);
   });
 
-  it("Kratos §6.9: a token but no session → JSON 401 session_inactive; a browser → the error page with that reason; nothing is reported as logged out", async (t) => {
+  it("K-9: a token but no session → JSON 401 session_inactive; a browser → the error page with that reason; nothing is reported as logged out", async (t) => {
     const k = await withAlice(t);
     const { token } = await signIn(k.pub, ALICE.email);
     const { logout_token } = await logoutFlow(k.pub, byCookie(token));
@@ -355,7 +355,7 @@ describe("updateLogoutFlow: refusals change nothing (research/kratos.md §2.2, �
     await assertLive(k.pub, token);
   });
 
-  it("Kratos §6.10: user A's logout token with user B's cookie → 403; NEITHER session ends", async (t) => {
+  it("K-10: user A's logout token with user B's cookie → 403; NEITHER session ends", async (t) => {
     const k = await withAlice(t);
     await createIdentity(k.adm, BOB);
     const alice = await signIn(k.pub, ALICE.email);
@@ -377,7 +377,7 @@ describe("updateLogoutFlow: refusals change nothing (research/kratos.md §2.2, �
     await assertLive(k.pub, bob.token);
   });
 
-  it("Kratos §6.11: its own session but a token with a character changed, cut short, or with 'invalid' appended → 403; the session lives", async (t) => {
+  it("K-11: its own session but a token with a character changed, cut short, or with 'invalid' appended → 403; the session lives", async (t) => {
     const k = await withAlice(t);
     const { token } = await signIn(k.pub, ALICE.email);
     const { logout_token } = await logoutFlow(k.pub, byCookie(token));
@@ -402,7 +402,7 @@ describe("updateLogoutFlow: refusals change nothing (research/kratos.md §2.2, �
     await assertLive(k.pub, token);
   });
 
-  it("Kratos §2.4: a logout URL replayed after the logout does nothing: 401 (JSON) or the error page, never the signed-out page", async (t) => {
+  it("as Kratos: a logout URL replayed after the logout does nothing: 401 (JSON) or the error page, never the signed-out page", async (t) => {
     const k = await withAlice(t);
     const { token } = await signIn(k.pub, ALICE.email);
     const flow = await logoutFlow(k.pub, byCookie(token));
@@ -413,13 +413,13 @@ describe("updateLogoutFlow: refusals change nothing (research/kratos.md §2.2, �
     const browser = await follow(k.pub, flow.logout_url, byCookie(token));
     assertNothingCleared(browser);
     assert.equal((await errorPageReason(k.pub, browser)).reason, E_NOSESS);
-    // After a new sign-in the old URL is someone else's token: 403 (§2.4), and the new session lives.
+    // After a new sign-in the old URL is someone else's token: 403, as in Kratos, and the new session lives.
     const again = await signIn(k.pub, ALICE.email);
     assertHerodot(await follow(k.pub, flow.logout_url, { ...JSON_ACCEPT, ...byCookie(again.token) }), 403);
     await assertLive(k.pub, again.token);
   });
 
-  it("Kratos §2.5 items 2–3 (deviation): exactly the session whose logout token matched is revoked, whichever carrier named it", async (t) => {
+  it("deviation from Kratos (which revokes the bearer's session, or nothing): exactly the session whose logout token matched is revoked, whichever carrier named it", async (t) => {
     const k = await withAlice(t);
     await createIdentity(k.adm, BOB);
     // X-Session-Token only: Kratos answers success and revokes nothing; Curfew revokes it.
@@ -467,9 +467,9 @@ describe("updateLogoutFlow: refusals change nothing (research/kratos.md §2.2, �
 });
 
 /**
- * research/security.md §6.3 with `allowed_return_urls: ["https://app.example.com/"]`. Every one of
- * these is refused on both logout endpoints. (BAD-R20, R29, R38 and R39 are allowed as the table
- * says; they are tested below.)
+ * The BAD-R01..R40 redirect corpus with `allowed_return_urls: ["https://app.example.com/"]`.
+ * Every one of these is refused on both logout endpoints. (BAD-R20, R29, R38 and R39 are
+ * allowed; they are tested below.)
  */
 const BAD_R: [string, string][] = [
   ["R01", "https://evil.com/"],
@@ -524,7 +524,7 @@ function onAllowList(location: string): boolean {
   return url.origin === new URL(BASE).origin || (url.origin === "https://app.example.com" && url.href === location);
 }
 
-describe("BAD-R01..R40 on both logout endpoints (SEC-31..35, research/security.md §6.3)", () => {
+describe("BAD-R01..R40 on both logout endpoints (SEC-31..35)", () => {
   it("SEC-31..35: every bad return_to on createBrowserLogoutFlow → JSON 400 / the error page, no off-list Location, no token handed out; the session stays live", async (t) => {
     const k = await withAlice(t, ALLOWED);
     const { token } = await signIn(k.pub, ALICE.email);
@@ -544,7 +544,7 @@ describe("BAD-R01..R40 on both logout endpoints (SEC-31..35, research/security.m
     await assertLive(k.pub, token);
   });
 
-  it("SEC-31..35 / Kratos §2.5 item 1 (deviation): every bad return_to on updateLogoutFlow, with the right token → JSON 400 / the error page, and the session stays LIVE (validated before revoking)", async (t) => {
+  it("SEC-31..35 (deviation from Kratos, which revokes first): every bad return_to on updateLogoutFlow, with the right token → JSON 400 / the error page, and the session stays LIVE (validated before revoking)", async (t) => {
     const k = await withAlice(t, ALLOWED);
     const { token } = await signIn(k.pub, ALICE.email);
     const { logout_token } = await logoutFlow(k.pub, byCookie(token));

@@ -1,6 +1,6 @@
 /**
  * What the browser half of the Kratos door shares: its cookies (session and CSRF, D2, D12),
- * Kratos's error forwarding (research/kratos.md §1.4) and the error container endpoint.
+ * Kratos's error forwarding (ory/x errorsx, `Forward`) and the error container endpoint.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -9,7 +9,7 @@ import { isCoreError } from "../../core/errors.ts";
 import { COOKIE_NAMES, CSRF_COOKIE_MAX_AGE, csrfCookieName, readCookie, serializeCookie } from "../../http/cookies.ts";
 import { acceptsJson, isJsonRequest } from "../../http/negotiate.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
-import { CORE_ERRORS, type KratosError, envelope, sendKratosError } from "./errors.ts";
+import { CORE_ERRORS, type KratosError, envelope, sendKratosError } from "./wire-errors.ts";
 import { ROUTES } from "./routes.ts";
 import * as W from "./wire.ts";
 
@@ -38,7 +38,7 @@ export class BrowserCookies {
     return csrfTokenMatches(token, this.csrfSecret(request));
   }
 
-  /** A new CSRF secret, after logout and at every sign-in (SEC-28, research/kratos.md §1.6). */
+  /** A new CSRF secret, after logout and at every sign-in (SEC-28), as Kratos does. */
   rotateCsrf(reply: FastifyReply): string {
     const secret = newCsrfSecret();
     this.#append(reply, serializeCookie(this.csrfName, secret, { secure: this.door.secureCookies, maxAge: CSRF_COOKIE_MAX_AGE }));

@@ -1,5 +1,5 @@
 /**
- * Finding the session token in a request, in Kratos's order (research/kratos.md §1.5):
+ * Finding the session token in a request, in Kratos's order (ory/kratos session/manager_http.go):
  * `X-Session-Token`, then the `ory_kratos_session` cookie, then `Authorization: Bearer`.
  * Any Curfew session token is accepted, whichever door issued it (D1).
  */

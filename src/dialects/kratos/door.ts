@@ -67,7 +67,7 @@ export function paginate(
   if (total !== undefined) reply.header("x-total-count", String(total));
 }
 
-/** `page_size` (or the legacy `per_page`), default 250, at most 1000 (research/kratos.md §3.3). */
+/** `page_size` (or the legacy `per_page`), default 250, at most 1000, as ory/x's keyset paginator. */
 export function pageSizeOf(query: { page_size?: string; per_page?: string }): number {
   const raw = query.page_size ?? query.per_page;
   const size = raw === undefined ? 0 : Number(raw);

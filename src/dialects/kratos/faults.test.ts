@@ -1,5 +1,5 @@
 /**
- * Store faults at the Kratos door (D19; research/security.md INV-1, INV-3, SEC-78, FLT-01,
+ * Store faults at the Kratos door (D19; INV-1, INV-3, SEC-78, FLT-01,
  * FLT-03): a store that cannot confirm never produces a success, validation fails closed
  * (503, never 200), the answer is herodot with Retry-After, nothing is half-done, and once the
  * store is back a retry does what the first call could not.
@@ -281,7 +281,7 @@ describe("Admin API under store faults (INV-1, INV-3)", () => {
     const { pub, adm, store } = await faulty(t);
     const identity = await createIdentity(adm, ALICE);
     const { token } = await signIn(pub, ALICE.email);
-    await withFault(store, "deleteIdentity", "before", async () => {
+    await withFault(store, "revokeSessions", "before", async () => {
       assertUnavailable(await adm.inject({ method: "DELETE", url: `/admin/identities/${identity.id}` }));
     });
     await assertLive(pub, token);

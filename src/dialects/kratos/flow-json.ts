@@ -1,5 +1,5 @@
 /**
- * Login and registration flows as Kratos serialises them (research/kratos.md §4.1): the node set
+ * Login and registration flows as Kratos serialises them (spec/api.json `loginFlow`): the node set
  * of the password method in the `unified` login style and the one-step registration style.
  * Ory's SDK deserialisers need `ui.nodes` and every node's `messages` to be arrays.
  */

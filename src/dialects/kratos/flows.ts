@@ -1,5 +1,5 @@
 /**
- * Login and registration flows, native (API) and browser (research/kratos.md §4.1–§4.4):
+ * Login and registration flows, native (API) and browser, as Kratos runs them:
  * create a flow, read it, submit it. Native flows answer with a session token; browser flows
  * set the `ory_kratos_session` cookie and, unless the caller asked for JSON, redirect (303).
  */
@@ -15,7 +15,7 @@ import { isCrossSite } from "../../http/same-site.ts";
 import { BrowserCookies, forward, seeOther, withQuery } from "./browser.ts";
 import { presentedToken } from "./credentials.ts";
 import { type KratosApp, type KratosDoorOptions, ownSessionView } from "./door.ts";
-import { CORE_ERRORS, type KratosError, KratosWireError, fromCoreError, sendKratosError } from "./errors.ts";
+import { CSRF_VIOLATION, type KratosError, KratosWireError, fromCoreError, sendKratosError } from "./wire-errors.ts";
 import { type FlowView, TEXT, flowJson } from "./flow-json.ts";
 import { ROUTES } from "./routes.ts";
 import { identityJson } from "./serialize.ts";
@@ -54,7 +54,7 @@ const RegistrationBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** A 400 on submission is the flow again with its messages, or a herodot error (research/kratos.md §4.2). */
+/** A 400 on submission is the flow again with its messages, or a herodot error, as in Kratos. */
 const FlowOrError = Type.Union([W.Flow, W.GenericError]);
 const BrowserLoginSuccess = Type.Object({ session: W.Session, continue_with: Type.Array(Type.Unknown()) });
 
@@ -183,7 +183,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       async (request, reply) => {
         const flow = await core.flows.get(request.query.id, type);
         if (flow.kind === "browser" && !cookies.csrfValid(request, flow.csrfToken ?? undefined)) {
-          return sendKratosError(request, reply, CORE_ERRORS.CSRF_VIOLATION());
+          return sendKratosError(request, reply, CSRF_VIOLATION);
         }
         return reply.send(flowJson(flow, baseUrl, (flow.view as FlowView | null) ?? {}));
       },
@@ -240,7 +240,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
           const continueWith = extra.identity ? [{ action: "set_ory_session_token", ory_session_token: signed.token }] : null;
           return reply.send({ session_token: signed.token, session, ...identity, continue_with: continueWith });
         }
-        // A new principal: a new session cookie (SEC-12) and a new CSRF secret (research/kratos.md §1.6).
+        // A new principal: a new session cookie (SEC-12) and a new CSRF secret, as Kratos rotates it.
         cookies.setSession(reply, signed.token, signed.session.expiresAt);
         cookies.rotateCsrf(reply);
         const next = flow.returnTo ?? door.redirect.defaultUrl.href;
@@ -273,7 +273,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
     // no second layer against a sibling sub-domain, which can both toss a CSRF cookie of its own
     // (SEC-10) and post same-site with it (login CSRF, SEC-65).
     if (flow.kind === "browser" && (isCrossSite(request.headers, door.ownOrigins) || !cookies.csrfValid(request, body.csrf_token))) {
-      await answer.refused(CORE_ERRORS.CSRF_VIOLATION());
+      await answer.refused(CSRF_VIOLATION);
       return true;
     }
     if (body.method !== "password") {
@@ -282,10 +282,10 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
     }
     if (await signedInSession(request)) {
       if (flow.kind === "browser" && !isJsonRequest(request.headers)) {
-        // Kratos: 303 onwards for login, 302 for registration (research/kratos.md §4.3, §4.4).
+        // Kratos: 303 onwards for login, 302 for registration.
         reply.code(flow.type === "login" ? 303 : 302).header("location", door.redirect.defaultUrl.href).send();
       } else if (flow.type === "registration") {
-        // Login folds E-ALREADY into the flow as a message; registration answers E-ALREADY-REG (§4.2, §4.4).
+        // Login folds "already signed in" into the flow as a message; registration answers the error itself.
         sendKratosError(request, reply, alreadySignedIn("registration"));
       } else {
         await answer.invalid({ ...view, messages: [TEXT.invalid(alreadySignedIn(flow.type).reason as string)] });
@@ -390,7 +390,7 @@ function refuseHigherAal(aal: string | undefined): void {
   }
 }
 
-/** Kratos's E-ALREADY and E-ALREADY-REG (research/kratos.md §1.3). */
+/** Kratos's `session_already_available` errors of login and of registration. */
 function alreadySignedIn(type: FlowType): KratosError {
   return {
     code: 400,

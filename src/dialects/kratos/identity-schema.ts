@@ -4,7 +4,7 @@
  */
 import { Type } from "typebox";
 import type { KratosApp } from "./door.ts";
-import { sendKratosError } from "./errors.ts";
+import { sendKratosError } from "./wire-errors.ts";
 import { ROUTES } from "./routes.ts";
 import { SCHEMA_PATH } from "./serialize.ts";
 

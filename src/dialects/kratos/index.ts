@@ -1,14 +1,13 @@
 /**
  * The Ory Kratos door: Fastify plugins for the public and the admin API. Parse the wire, call
- * the core, map the outcome or error back to Kratos's wire (research/kratos.md).
+ * the core, map the outcome or error back to Kratos's wire (docs/dialects/kratos.md).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { isCoreError } from "../../core/errors.ts";
 import { adminKeyChecker } from "../../http/admin-key.ts";
-import { BodyError } from "../../http/json-body.ts";
+import { logRequestFailure } from "../../http/request-failure.ts";
 import { adminRoutes } from "./admin.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
-import { type KratosError, KratosWireError, fromCoreError, sendKratosError } from "./errors.ts";
+import { sendKratosError, toKratosError } from "./wire-errors.ts";
 import { schemaRoutes } from "./identity-schema.ts";
 import { flowErrorRoutes, forward } from "./browser.ts";
 import { Redirect, flowRoutes } from "./flows.ts";
@@ -71,55 +70,20 @@ function notFoundFor(app: KratosApp) {
   };
 }
 
-const BODY_REASONS: Record<BodyError["problem"], string> = {
-  empty: 'Unable to decode HTTP Request Body because its HTTP Header "Content-Length" is zero.',
-  malformed: "Unable to decode JSON payload: the request body is not valid JSON.",
-  duplicate_key: "Unable to decode JSON payload: a key appears more than once.",
-  forbidden_key: "Unable to decode JSON payload: the body uses a forbidden key.",
-  too_deep: "Unable to decode JSON payload: the body is nested too deeply.",
-  charset: "Unable to decode JSON payload: only UTF-8 is supported.",
-  encoding: "Unable to decode HTTP Request Body: a Content-Encoding is not supported; send it uncompressed.",
-};
-
 /**
- * Every failure leaves this door in the herodot envelope, never as a bare 500 (SEC-66):
- * core errors by the total map, wire errors as built, Fastify's own (validation, body size,
- * media type) with Kratos's reasons, anything else as a logged, generic 500. On the browser
- * routes a browser is forwarded to the error page instead (research/kratos.md §1.4).
+ * Every failure leaves this door in the herodot envelope, never as a bare 500 (SEC-66): this
+ * door's own refusals as built, core errors and request failures by their total maps, anything
+ * else as a logged, generic 500. On the browser routes a browser is forwarded to the error page
+ * instead, as Kratos's error forwarding does.
  */
 function errorHandlerFor(door: KratosDoorOptions) {
   return async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof Redirect) return reply.code(303).header("location", error.location).send();
     const wire = toKratosError(error, request);
-    if (wire.code >= 500 && !isCoreError(error)) request.log.error({ err: error }, "unhandled error");
-    if (isCoreError(error, "STORE_UNAVAILABLE")) request.log.error({ err: error.cause }, "store unavailable");
+    logRequestFailure(request, error, wire.code);
     if ((request.routeOptions.config as { browser?: boolean } | undefined)?.browser) return forward(door, request, reply, wire);
     return sendKratosError(request, reply, wire);
   };
-}
-
-function toKratosError(error: FastifyError, request: FastifyRequest): KratosError {
-  if (error instanceof KratosWireError) return error.wire;
-  if (isCoreError(error)) return fromCoreError(error);
-  if (error instanceof BodyError) return { code: error.problem === "charset" || error.problem === "encoding" ? 415 : 400, reason: BODY_REASONS[error.problem] };
-  if (error.validation) {
-    return { code: 400, reason: `${error.validationContext ?? "request"} ${error.message.replace(/^[a-z]+\/?/, "")}`.trim() };
-  }
-  switch (error.code) {
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return { code: 413, reason: "The request body is larger than this server accepts." };
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      // D13: Kratos answers a wrong content type with 400 and this reason.
-      return {
-        code: 400,
-        reason: `HTTP ${request.method} Request used unknown HTTP Header "Content-Type: ${String(request.headers["content-type"] ?? "").slice(0, 64)}", only [application/json, application/x-www-form-urlencoded] are supported.`,
-      };
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return { code: 400, reason: BODY_REASONS.empty };
-  }
-  const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return { code: status, reason: error.message };
-  return { code: 500 };
 }
 
 /** For the listeners Kratos owns: a request too malformed to route still gets the herodot envelope. */

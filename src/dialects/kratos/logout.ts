@@ -1,27 +1,48 @@
 /**
- * Logout, the centre of the Kratos door (research/kratos.md §2; seed 002):
+ * Where the Kratos door logs out: the wire of Kratos's logout flows (docs/dialects/kratos.md,
+ * "Logout"), each ending in the core's logout engine.
  * - native: `DELETE /self-service/logout/api {session_token}` → 204;
  * - browser: `GET /self-service/logout/browser` gives `{logout_url, logout_token}`, and
  *   `GET /self-service/logout?token=&return_to=` ends the session and answers 303 (or 204 for a
  *   JSON caller).
- * Deliberate differences from Kratos (§2.5): `return_to` is validated before anything is
- * revoked; exactly the session whose logout token matched is revoked, whichever carrier
- * identified it; nothing is ever reported as logged out without a revocation (INV-1).
+ * Deliberate differences from Kratos: `return_to` is validated before anything is revoked;
+ * exactly the session whose logout token matched is revoked, whichever carrier identified it;
+ * nothing is ever reported as logged out without a revocation (INV-1).
  */
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import type { Core } from "../../core/index.ts";
 import { isCoreError } from "../../core/errors.ts";
-import type { AuthenticatedSession } from "../../core/model.ts";
+import type { Actor, AuthenticatedSession } from "../../core/model.ts";
 import { resolveRedirect } from "../../core/redirect-gate.ts";
-import { parseSessionToken } from "../../core/tokens.ts";
 import { COOKIE_NAMES, readCookie } from "../../http/cookies.ts";
 import { isJsonRequest } from "../../http/negotiate.ts";
 import { BrowserCookies, forward, seeOther } from "./browser.ts";
 import { presentedToken } from "./credentials.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
-import { CORE_ERRORS, type KratosError, NO_ACTIVE_SESSION, fromCoreError, sendKratosError } from "./errors.ts";
+import {
+  type KratosError,
+  LOGOUT_TOKEN_MISMATCH,
+  LOGOUT_TOKEN_MISSING,
+  NO_ACTIVE_SESSION,
+  sendKratosError,
+} from "./wire-errors.ts";
 import { ROUTES } from "./routes.ts";
 import * as W from "./wire.ts";
+
+/** Kratos's logout tokens are `ory_lo_` + the session's logout proof (D4). */
+const LOGOUT_TOKEN_PREFIX = "ory_lo_";
+
+/** The logout token of a session: stable for its life, as Kratos's is, and dead with it (D4). */
+export function logoutTokenOf(core: Core, sessionId: string): string {
+  return LOGOUT_TOKEN_PREFIX + core.proofs.mint("logout", sessionId);
+}
+
+function logoutTokenMatches(core: Core, sessionId: string, presented: string): boolean {
+  return presented.startsWith(LOGOUT_TOKEN_PREFIX) && core.proofs.verify("logout", sessionId, presented.slice(LOGOUT_TOKEN_PREFIX.length));
+}
+
+const SELF: Actor = { actor: "self", door: "kratos" };
 
 const NativeLogoutBody = Type.Object(
   { session_token: Type.Optional(Type.String({ maxLength: 1024 })) },
@@ -39,11 +60,14 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
   const { core, baseUrl } = door;
   const cookies = new BrowserCookies(door);
 
-  /** The session the request carries (header, cookie or bearer), or null; store errors propagate. */
+  /**
+   * The session the request carries (header, cookie or bearer), or null; store errors propagate.
+   * Its use is not recorded as activity: the logout that follows is this request's one write.
+   */
   async function currentSession(request: FastifyRequest): Promise<AuthenticatedSession | null> {
     const token = presentedToken(request);
     if (!token) return null;
-    return core.sessions.findLive(token.token);
+    return core.sessions.findLive(token.token, { recordActivity: false });
   }
 
   app.delete(
@@ -68,7 +92,8 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
         });
       if (!token) return refuse();
       try {
-        await core.sessions.logoutWithToken(token, { actor: "self", door: "kratos" });
+        // An already-ended session answers 204 again, as Kratos does for a repeat.
+        await core.logout({ kind: "token", token }, "logout", SELF);
       } catch (error) {
         if (isCoreError(error, "SESSION_INACTIVE")) return refuse();
         throw error;
@@ -94,16 +119,9 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const current = await currentSession(request);
       if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
       const query = new URLSearchParams();
-      if (request.query.return_to) {
-        try {
-          query.set("return_to", resolveRedirect(request.query.return_to, door.redirect).href);
-        } catch (error) {
-          if (isCoreError(error)) return forward(door, request, reply, fromCoreError(error));
-          throw error;
-        }
-      }
-      const logoutToken = core.sessions.logoutToken(current.session.id);
-      query.set("token", logoutToken); // keys in sorted order, as Kratos builds the URL (§2.1)
+      if (request.query.return_to) query.set("return_to", resolveRedirect(request.query.return_to, door.redirect).href);
+      const logoutToken = logoutTokenOf(core, current.session.id);
+      query.set("token", logoutToken); // keys in sorted order, as Kratos builds the URL
       return reply.send({ logout_token: logoutToken, logout_url: `${baseUrl}${ROUTES.updateLogoutFlow}?${query.toString()}` });
     },
   );
@@ -124,37 +142,32 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
     },
     async (request, reply) => {
       const { token, return_to: returnTo } = request.query;
-      try {
-        // The order of research/kratos.md §2.2, except that return_to is checked before the revocation.
-        if (!token) return await forward(door, request, reply, CORE_ERRORS.LOGOUT_TOKEN_MISSING());
-        const current = await currentSession(request);
-        if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
-        core.sessions.assertLogoutToken(current, token);
-        // The cookie is cleared and the browser told it is signed out: that is only true when the
-        // cookie names the session being revoked. Another carrier for another session beside it
-        // is refused, and nothing changes.
-        const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.kratosSession);
-        const cookieSession = cookie ? parseSessionToken(cookie)?.sessionId : undefined;
-        if (cookieSession !== undefined && cookieSession !== current.session.id) {
-          return await forward(door, request, reply, CONFLICTING_CREDENTIALS);
-        }
-        const next = returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
-        await core.sessions.logout(current, { actor: "self", door: "kratos" });
-        // Only now, after the commit (INV-1): clear the cookie, renew the CSRF secret (SEC-28).
-        cookies.clearSession(reply);
-        cookies.rotateCsrf(reply);
-        if (door.secureCookies) {
-          // SEC-26: not "cache", which stalls Chrome for seconds (REG-33).
-          reply.header("clear-site-data", '"cookies", "storage"');
-        }
-        if (isJsonRequest(request.headers)) return reply.code(204).send(null);
-        return seeOther(reply, next);
-      } catch (error) {
-        // Nothing was revoked and the cookie stays (INV-3); a browser sees why on the error page,
-        // unless the store cannot even keep the error, when it gets the 503 itself.
-        if (isCoreError(error)) return forward(door, request, reply, fromCoreError(error));
-        throw error;
+      // Kratos's order (token, then session, then the token's match), except that return_to is
+      // checked before the revocation. Every refusal changes nothing: the session and its cookie
+      // stay (INV-3), and a browser sees why on the error page.
+      if (!token) return forward(door, request, reply, LOGOUT_TOKEN_MISSING);
+      const current = await currentSession(request);
+      if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
+      if (!logoutTokenMatches(core, current.session.id, token)) return forward(door, request, reply, LOGOUT_TOKEN_MISMATCH);
+      // The cookie is cleared and the browser told it is signed out: that is only true when the
+      // cookie names the session being revoked. Another carrier for another session beside it
+      // is refused, and nothing changes.
+      const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.kratosSession);
+      const cookieSession = cookie ? core.sessions.sessionIdOf(cookie) : null;
+      if (cookieSession !== null && cookieSession !== current.session.id) return forward(door, request, reply, CONFLICTING_CREDENTIALS);
+      // A refused return_to, and a store failure, go to the door's error handler, which forwards
+      // them (and logs the store's).
+      const next = returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
+      await core.logout({ kind: "session", sessionId: current.session.id }, "logout", SELF);
+      // Only now, after the commit (INV-1): clear the cookie, renew the CSRF secret (SEC-28).
+      cookies.clearSession(reply);
+      cookies.rotateCsrf(reply);
+      if (door.secureCookies) {
+        // SEC-26: not "cache", which stalls Chrome for seconds (REG-33).
+        reply.header("clear-site-data", '"cookies", "storage"');
       }
+      if (isJsonRequest(request.headers)) return reply.code(204).send(null);
+      return seeOther(reply, next);
     },
   );
 }

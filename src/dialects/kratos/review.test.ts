@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { startTestServer } from "../../../test/support/server.ts";
+import { logoutTokenOf } from "./logout.ts";
 
 const EMAIL = "mallory@example.com";
 const PASSWORD = "mallory's own password";
@@ -88,7 +89,7 @@ describe("Kratos browser logout with credentials of two sessions (review)", () =
     const b = await core.sessions.begin(identity, origin);
     const res = await pub.inject({
       method: "GET",
-      url: `/self-service/logout?token=${core.sessions.logoutToken(a.session.id)}`,
+      url: `/self-service/logout?token=${logoutTokenOf(core, a.session.id)}`,
       headers: { accept: "application/json", "x-session-token": a.token, cookie: `ory_kratos_session=${b.token}` },
     });
     assert.equal(res.statusCode, 400, res.body);
@@ -98,7 +99,7 @@ describe("Kratos browser logout with credentials of two sessions (review)", () =
     // With the cookie of the same session, the logout goes through.
     const ok = await pub.inject({
       method: "GET",
-      url: `/self-service/logout?token=${core.sessions.logoutToken(a.session.id)}`,
+      url: `/self-service/logout?token=${logoutTokenOf(core, a.session.id)}`,
       headers: { accept: "application/json", "x-session-token": a.token, cookie: `ory_kratos_session=${a.token}` },
     });
     assert.equal(ok.statusCode, 204, ok.body);

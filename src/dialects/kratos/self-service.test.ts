@@ -1,6 +1,6 @@
 /**
  * The Kratos door's native self-service flows, in process: login and registration
- * (research/kratos.md §4.2, §4.4), native logout (§2.3, §6 items 1–4), sign-in throttling
+ * (docs/dialects/kratos.md), native logout (K-1 to K-4), sign-in throttling
  * (D13, SEC-60, SEC-61), and what never leaks (SEC-06, SEC-11).
  */
 import assert from "node:assert/strict";
@@ -43,8 +43,8 @@ function nodeNames(flow: FlowJson): unknown[] {
   return flow.ui.nodes.map((n) => attr(n, "name"));
 }
 
-describe("Kratos native login flow (research/kratos.md §4.2)", () => {
-  it("Kratos §4.2: createNativeLoginFlow answers 200 with an api flow the SDK can read, and getLoginFlow returns it", async (t) => {
+describe("Kratos native login flow", () => {
+  it("createNativeLoginFlow answers 200 with an api flow the SDK can read, and getLoginFlow returns it", async (t) => {
     const { pub } = await kratosFor(t);
     const res = await pub.inject({ method: "GET", url: "/self-service/login/api" });
     assert.equal(res.statusCode, 200);
@@ -72,7 +72,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     assert.deepEqual(json<FlowJson>(got), flow);
   });
 
-  it("Kratos §4.2: the right password answers 200 with a session token and the session, and sets no cookie", async (t) => {
+  it("the right password answers 200 with a session token and the session, and sets no cookie", async (t) => {
     const { pub, adm } = await kratosFor(t);
     const identity = await createIdentity(adm, ALICE);
     const res = await submitLogin(pub, ALICE.email, PASSWORD);
@@ -91,7 +91,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     await assertLive(pub, body.session_token);
   });
 
-  it("Kratos §4.2 / D9: the username is an identifier too, and both match case-insensitively", async (t) => {
+  it("D9: the username is an identifier too, and both match case-insensitively", async (t) => {
     const { pub, adm } = await kratosFor(t);
     const identity = await createIdentity(adm, ALICE);
     for (const identifier of ["alice", "ALICE", "Alice@Example.COM"]) {
@@ -142,7 +142,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     assert.equal(norm(disabled.body, "off@example.com"), norm(wrong.body, "alice@example.com"));
   });
 
-  it("Kratos §4.2: a missing identifier or password puts message 4000002 on that node", async (t) => {
+  it("a missing identifier or password puts message 4000002 on that node", async (t) => {
     const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
     const noPassword = await updateFlow(pub, "login", flow.id, { method: "password", identifier: ALICE.email });
@@ -158,14 +158,14 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     ]);
   });
 
-  it("Kratos §4.2: the legacy password_identifier field still signs in", async (t) => {
+  it("the legacy password_identifier field still signs in", async (t) => {
     const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
     const res = await updateFlow(pub, "login", flow.id, { method: "password", password_identifier: ALICE.email, password: PASSWORD });
     assert.equal(res.statusCode, 200, res.body);
   });
 
-  it("Kratos §4.2: an unknown method answers 400 with the flow and a no-strategy message, and signs nobody in", async (t) => {
+  it("an unknown method answers 400 with the flow and a no-strategy message, and signs nobody in", async (t) => {
     const { pub } = await withAlice(t);
     const flow = await loginFlow(pub);
     const res = await updateFlow(pub, "login", flow.id, { method: "totp", identifier: ALICE.email, password: PASSWORD });
@@ -176,7 +176,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     assert.ok(!res.body.includes("session_token"));
   });
 
-  it("Kratos §4.2: an expired flow answers 410 self_service_flow_expired with use_flow_id, and that flow works", async (t) => {
+  it("an expired flow answers 410 self_service_flow_expired with use_flow_id, and that flow works", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
@@ -199,7 +199,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     assertHerodot(getExpired, 410, { id: "self_service_flow_expired" });
   });
 
-  it("Kratos §4.2: ?flow= missing or malformed answers 400; an unknown flow 404; at login and at registration", async (t) => {
+  it("?flow= missing or malformed answers 400; an unknown flow 404; at login and at registration", async (t) => {
     const { pub } = await kratosFor(t);
     for (const type of ["login", "registration"] as const) {
       const payload = type === "login" ? { method: "password", identifier: "a@example.com", password: PASSWORD } : { method: "password", traits: { email: "a@example.com" }, password: PASSWORD };
@@ -214,7 +214,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     }
   });
 
-  it("Kratos §4.2: a registration flow cannot be submitted as a login flow (404), nor the reverse", async (t) => {
+  it("a registration flow cannot be submitted as a login flow (404), nor the reverse", async (t) => {
     const { pub } = await withAlice(t);
     const reg = await registrationFlow(pub);
     assertHerodot(await submitLogin(pub, ALICE.email, PASSWORD, { flowId: reg.id }), 404);
@@ -224,7 +224,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     assertHerodot(await pub.inject({ method: "GET", url: `/self-service/login/flows?id=${reg.id}` }), 404);
   });
 
-  it("Kratos §4.2 (E-ALREADY): createNativeLoginFlow with a live session answers 400 session_already_available; refresh=true and dead tokens pass", async (t) => {
+  it("createNativeLoginFlow with a live session answers 400 session_already_available; refresh=true and dead tokens pass", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     for (const headers of [bySessionToken(token), byBearer(token), byCookie(token)]) {
@@ -239,7 +239,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     assert.equal(garbage.statusCode, 200, "a token that authenticates nobody is no session");
   });
 
-  it("Kratos §4.2: submitting a login while signed in answers the 400 flow with E-ALREADY's reason, and begins no session", async (t) => {
+  it("submitting a login while signed in answers the 400 flow with Kratos's 'a valid session was detected' message, and begins no session", async (t) => {
     const { pub, adm, t: server } = await kratosFor(t);
     const identity = await createIdentity(adm, ALICE);
     const { token } = await signIn(pub, ALICE.email);
@@ -251,7 +251,7 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
     assert.equal(await server.server.core.sessions.count({ identityId: identity.id }), 1);
   });
 
-  it("Kratos §4.2: only aal1 can be requested; anything else is a 400", async (t) => {
+  it("only aal1 can be requested; anything else is a 400", async (t) => {
     const { pub } = await kratosFor(t);
     assert.equal((await pub.inject({ method: "GET", url: "/self-service/login/api?aal=aal1" })).statusCode, 200);
     const res = await pub.inject({ method: "GET", url: "/self-service/login/api?aal=aal0" });
@@ -283,8 +283,8 @@ describe("Kratos native login flow (research/kratos.md §4.2)", () => {
   });
 });
 
-describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
-  it("Kratos §4.4: registration answers 200 with session_token, session, identity and continue_with, and signs the identity in", async (t) => {
+describe("Kratos native registration flow", () => {
+  it("registration answers 200 with session_token, session, identity and continue_with, and signs the identity in", async (t) => {
     const { pub } = await kratosFor(t);
     const flow = await registrationFlow(pub);
     assert.equal(flow.type, "api");
@@ -324,7 +324,7 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
     assert.equal(json<SessionJson[]>(list).length, 6);
   });
 
-  it("Kratos §4.4: a duplicate identifier (email or username, any case) answers the 400 flow with 4000007", async (t) => {
+  it("a duplicate identifier (email or username, any case) answers the 400 flow with 4000007", async (t) => {
     const { pub, adm } = await withAlice(t);
     for (const traits of [{ email: "ALICE@example.com" }, { email: "other@example.com", username: "Alice" }]) {
       const flow = await registrationFlow(pub);
@@ -339,7 +339,7 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
     assert.equal(json<unknown[]>(list).length, 1);
   });
 
-  it("Kratos §4.4: missing or invalid traits and passwords become node messages, and nothing is created", async (t) => {
+  it("missing or invalid traits and passwords become node messages, and nothing is created", async (t) => {
     const { pub, adm } = await kratosFor(t);
     const cases: { payload: Record<string, unknown>; node: string; id: number }[] = [
       { payload: { method: "password", traits: {}, password: PASSWORD }, node: "traits.email", id: 4000002 },
@@ -366,7 +366,7 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
     assert.deepEqual(json(await adm.inject({ method: "GET", url: "/admin/identities" })), []);
   });
 
-  it("Kratos §4.4 (E-ALREADY-REG): registration with a live session answers 400 session_already_available and creates nothing", async (t) => {
+  it("registration with a live session answers 400 session_already_available and creates nothing", async (t) => {
     const { pub, adm } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     const init = await pub.inject({ method: "GET", url: "/self-service/registration/api", headers: bySessionToken(token) });
@@ -377,28 +377,28 @@ describe("Kratos native registration flow (research/kratos.md §4.4)", () => {
     assert.equal(json<unknown[]>(await adm.inject({ method: "GET", url: "/admin/identities" })).length, 1);
   });
 
-  it("Kratos §4.4 (E-REGOFF): with registration disabled, the flow answers 400 self_service_flow_disabled", async (t) => {
+  it("with registration disabled, the flow answers 400 self_service_flow_disabled", async (t) => {
     const { pub } = await kratosFor(t, { config: { "selfservice.flows.registration.enabled": false } });
     const res = await pub.inject({ method: "GET", url: "/self-service/registration/api" });
     assertHerodot(res, 400, { id: "self_service_flow_disabled", reason: "Registration is not allowed because it was disabled." });
   });
 });
 
-describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () => {
-  it("Kratos §6.1: native logout answers 204 with no body; the row stays, active:false in the admin view", async (t) => {
+describe("Kratos native logout (K-1 to K-4)", () => {
+  it("K-1: native logout answers 204 with no body; the row stays, active:false in the admin view", async (t) => {
     const { pub, adm } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     const res = await nativeLogout(pub, token);
     assert.equal(res.statusCode, 204);
     assert.equal(res.body, "");
     assertNoStore(res);
-    assert.equal(res.headers["set-cookie"], undefined, "Kratos §2.3: native logout does not touch cookies");
+    assert.equal(res.headers["set-cookie"], undefined, "as in Kratos, native logout does not touch cookies");
     const row = await adminSession(adm, session.id);
     assert.equal(row.id, session.id);
     assert.equal(row.active, false);
   });
 
-  it("Kratos §6.2 / SEC-24: repeating the logout with the same token answers 204 again and changes nothing", async (t) => {
+  it("K-2 / SEC-24: repeating the logout with the same token answers 204 again and changes nothing", async (t) => {
     const { pub, adm } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     assert.equal((await nativeLogout(pub, token)).statusCode, 204);
@@ -407,7 +407,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
     await assertDead(pub, token);
   });
 
-  it("Kratos §6.3: an unknown or invalid token answers 403 E-NATIVE and ends nothing", async (t) => {
+  it("K-3: an unknown or invalid token answers 403 with Kratos's reason and ends nothing", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     const [id, secret] = token.split(".") as [string, string];
@@ -423,7 +423,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
     await assertLive(pub, token);
   });
 
-  it("Kratos §6.4: an empty body object or an empty token answers 403", async (t) => {
+  it("K-4: an empty body object or an empty token answers 403", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await nativeLogout(pub), 403, { id: null });
@@ -451,7 +451,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
     await assertLive(pub, other.token);
   });
 
-  it("Kratos §2.3: native logout ends the session named in the body only, whatever credential headers come with it", async (t) => {
+  it("as Kratos: native logout ends the session named in the body only, whatever credential headers come with it", async (t) => {
     const { pub } = await withAlice(t);
     const first = await signIn(pub, ALICE.email);
     const second = await signIn(pub, ALICE.email);
@@ -466,7 +466,7 @@ describe("Kratos native logout (research/kratos.md §2.3, §6 items 1–4)", () 
     await assertLive(pub, second.token);
   });
 
-  it("Kratos §6.61: after a logout the same identity signs in again with a new token", async (t) => {
+  it("K-61: after a logout the same identity signs in again with a new token", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assert.equal((await nativeLogout(pub, token)).statusCode, 204);

@@ -1,4 +1,4 @@
-/** Core records → Kratos JSON (research/kratos.md §3.1, §9). */
+/** Core records → Kratos JSON (ory/kratos spec/api.json `session`, `identity`). */
 import { createHash } from "node:crypto";
 import type { Static } from "typebox";
 import type { Identity, Session } from "../../core/model.ts";
@@ -7,7 +7,7 @@ import type * as W from "./wire.ts";
 export interface SerializeOptions {
   /** Public base URL, for `schema_url`. */
   baseUrl: string;
-  /** Admin views add `metadata_admin` (research/kratos.md §3.1; never on public endpoints). */
+  /** Admin views add `metadata_admin` (never on public endpoints, as in Kratos). */
   admin: boolean;
 }
 

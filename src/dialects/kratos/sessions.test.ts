@@ -1,7 +1,9 @@
 /**
  * The caller's own sessions through the Kratos door, in process: whoami and its credential
- * carriers (research/kratos.md §1.5, §3.2), lifetimes (D5), the session list and the two
- * revocations (§3.3–§3.5), and the same-site check on cookie-authenticated revocations (D12).
+ * carriers (X-Session-Token, then the cookie, then Authorization: Bearer, as ory/kratos
+ * session/manager_http.go reads them), lifetimes (D5), the session list and the two
+ * revocations (`DELETE /sessions`, `DELETE /sessions/{id}`), and the same-site check on
+ * cookie-authenticated revocations (D12).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -36,8 +38,8 @@ const BOB = { email: "bob@example.com" };
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
 
-describe("whoami (research/kratos.md §3.2)", () => {
-  it("Kratos §6.21: whoami with X-Session-Token answers 200 with the expanded session, the identity id header, and no secrets", async (t) => {
+describe("whoami", () => {
+  it("K-21: whoami with X-Session-Token answers 200 with the expanded session, the identity id header, and no secrets", async (t) => {
     const { pub, adm } = await kratosFor(t);
     const identity = await createIdentity(adm, ALICE, { extra: { metadata_public: { plan: "pro" }, metadata_admin: { note: "vip" }, external_id: "ext-7" } });
     const { token, session } = await signIn(pub, ALICE.email, PASSWORD, { "user-agent": "curfew-test/1.0" });
@@ -45,7 +47,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
     assert.equal(res.statusCode, 200);
     assertNoStore(res);
     assert.equal(res.headers["x-kratos-authenticated-identity-id"], identity.id);
-    assert.equal(res.headers["set-cookie"], undefined, "Kratos §6.20/§6.21: whoami sets no cookie (CSRF or session)");
+    assert.equal(res.headers["set-cookie"], undefined, "K-20/K-21: whoami sets no cookie (CSRF or session)");
     const body = json<SessionJson>(res);
     assert.equal(body.id, session.id);
     assert.equal(body.active, true);
@@ -66,7 +68,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
     assert.ok(!res.body.includes("$argon2"), "no password verifier");
   });
 
-  it("Kratos §6.21: whoami answers on GET, POST, PUT, PATCH and DELETE (DELETE /sessions/whoami is whoami, not a revocation)", async (t) => {
+  it("K-21: whoami answers on GET, POST, PUT, PATCH and DELETE (DELETE /sessions/whoami is whoami, not a revocation)", async (t) => {
     const { pub } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"] as const) {
@@ -78,7 +80,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
     await assertLive(pub, token);
   });
 
-  it("Kratos §1.5 / §6.28: the ory_kratos_session cookie authenticates, and whoami re-issues no cookie", async (t) => {
+  it("K-28: the ory_kratos_session cookie authenticates, and whoami re-issues no cookie", async (t) => {
     const { pub } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     const res = await whoami(pub, { cookie: `theme=dark; ory_kratos_session=${token}; other=1` });
@@ -87,7 +89,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
     assert.equal(res.headers["set-cookie"], undefined);
   });
 
-  it("Kratos §6.30 / §6.52: Authorization: Bearer authenticates as a fallback, case-insensitively, and sets no cookie", async (t) => {
+  it("K-30 / K-52: Authorization: Bearer authenticates as a fallback, case-insensitively, and sets no cookie", async (t) => {
     const { pub } = await withAlice(t);
     const { token, session } = await signIn(pub, ALICE.email);
     for (const authorization of [`Bearer ${token}`, `bearer ${token}`, `BEARER ${token}`]) {
@@ -101,7 +103,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
     }
   });
 
-  it("Kratos §1.5: X-Session-Token wins over a valid cookie and a valid Bearer; the cookie wins over Bearer", async (t) => {
+  it("Kratos's carrier order: X-Session-Token wins over a valid cookie and a valid Bearer; the cookie wins over Bearer", async (t) => {
     const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB);
     const a = await signIn(pub, ALICE.email);
@@ -119,7 +121,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
     assert.equal(await idOf({ "x-session-token": "", ...byCookie(b.token) }), b.session.id);
   });
 
-  it("Kratos §1.5 / §6.52: an invalid X-Session-Token is a 401 even beside a valid cookie or Bearer (no fallback)", async (t) => {
+  it("K-52: an invalid X-Session-Token is a 401 even beside a valid cookie or Bearer (no fallback)", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await whoami(pub, { "x-session-token": "invalid", ...byCookie(token) }), 401, { id: null });
@@ -141,7 +143,7 @@ describe("whoami (research/kratos.md §3.2)", () => {
     assert.equal((await whoami(pub, { cookie: `ory_kratos_session=${victim.token}; ory_kratos_session=${victim.token}` })).statusCode, 200);
   });
 
-  it("Kratos §1.3 (E-WHOAMI): every 401 of whoami has no error.id, the E-WHOAMI reason, and sets no cookie", async (t) => {
+  it("as Kratos: every 401 of whoami has no error.id, Kratos's reason and message, and sets no cookie", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     const [id, secret] = token.split(".") as [string, string];
@@ -164,13 +166,13 @@ describe("whoami (research/kratos.md §3.2)", () => {
     }
   });
 
-  it("Kratos §1.3: X-Request-ID is echoed as error.request", async (t) => {
+  it("as Kratos (herodot): X-Request-ID is echoed as error.request", async (t) => {
     const { pub } = await kratosFor(t);
     const body = assertHerodot(await whoami(pub, { "x-request-id": "req-42" }), 401);
     assert.equal(body.error.request, "req-42");
   });
 
-  it("Kratos §6.54 (deviation, SEC-61): the device records the socket's IP and the User-Agent; forwarded headers are ignored", async (t) => {
+  it("K-54 (deviation, SEC-61): the device records the socket's IP and the User-Agent; forwarded headers are ignored", async (t) => {
     const { pub } = await withAlice(t);
     const res = await submitLogin(pub, ALICE.email, PASSWORD, {
       remoteAddress: "198.51.100.20",
@@ -218,7 +220,7 @@ describe("Session lifetimes (D5, SEC-13, SEC-14, SEC-15)", () => {
     }
     clock.advance(12 * HOUR - elapsed);
     assertHerodot(await whoami(pub, bySessionToken(token)), 401, { id: null });
-    assert.equal((await adminSession(adm, session.id)).active, false, "Kratos §6.38");
+    assert.equal((await adminSession(adm, session.id)).active, false, "K-38");
   });
 
   it("D5: lifetimes follow the configuration (session.idle_timeout, session.lifespan)", async (t) => {
@@ -249,8 +251,8 @@ describe("Session lifetimes (D5, SEC-13, SEC-14, SEC-15)", () => {
   });
 });
 
-describe("GET /sessions (research/kratos.md §3.3)", () => {
-  it("Kratos §3.3 / §6.23: lists the caller's other live sessions, newest first, never the current, revoked or another identity's; Link and X-Total-Count", async (t) => {
+describe("GET /sessions", () => {
+  it("K-23: lists the caller's other live sessions, newest first, never the current, revoked or another identity's; Link and X-Total-Count", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
@@ -278,7 +280,7 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
   });
 
   it(
-    "Kratos §3.3: an idle-expired session is not listed among the caller's live sessions, nor counted",
+    "an idle-expired session is not listed among the caller's live sessions, nor counted",
     async (t) => {
       const clock = new ManualClock();
       const { pub, adm } = await kratosFor(t, { clock });
@@ -296,7 +298,7 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
     },
   );
 
-  it("Kratos §3.3: page_size pages through with Link rel=next, and the pages add up", async (t) => {
+  it("page_size pages through with Link rel=next, and the pages add up", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);
@@ -318,14 +320,14 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
     assert.deepEqual(seen, [...others].reverse());
   });
 
-  it("Kratos §3.3 (E-MYSESS): without a live session the list answers 401 without error.id", async (t) => {
+  it("as Kratos: without a live session the list answers 401 without error.id", async (t) => {
     const { pub } = await kratosFor(t);
     for (const headers of [{}, bySessionToken("garbage"), byCookie(`${UNKNOWN_ID}.${"A".repeat(43)}`)]) {
       assertHerodot(await pub.inject({ method: "GET", url: "/sessions", headers }), 401, { id: null, reason: "No valid session cookie found." });
     }
   });
 
-  it("Kratos §3.3: a malformed page_size answers 400", async (t) => {
+  it("a malformed page_size answers 400", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     for (const q of ["page_size=abc", "page_size=-1", "per_page=1e3"]) {
@@ -334,8 +336,8 @@ describe("GET /sessions (research/kratos.md §3.3)", () => {
   });
 });
 
-describe("DELETE /sessions (research/kratos.md §3.4)", () => {
-  it("Kratos §6.24: ends every other session of the caller → 200 {count}; the current one and other identities' stay live", async (t) => {
+describe("DELETE /sessions", () => {
+  it("K-24: ends every other session of the caller → 200 {count}; the current one and other identities' stay live", async (t) => {
     const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB);
     const others = [await signIn(pub, ALICE.email), await signIn(pub, ALICE.email)];
@@ -353,7 +355,7 @@ describe("DELETE /sessions (research/kratos.md §3.4)", () => {
     await assertLive(pub, bob.token);
   });
 
-  it("Kratos §6.56 (deviation): count is the number of sessions this call ended; already-ended ones are not counted again", async (t) => {
+  it("K-56 (deviation): count is the number of sessions this call ended; already-ended ones are not counted again", async (t) => {
     const { pub } = await withAlice(t);
     const ended = await signIn(pub, ALICE.email);
     await signIn(pub, ALICE.email);
@@ -365,7 +367,7 @@ describe("DELETE /sessions (research/kratos.md §3.4)", () => {
     assert.deepEqual(json(again), { count: 0 });
   });
 
-  it("Kratos §3.4 (E-MYSESS): without a live session it answers 401 and ends nothing", async (t) => {
+  it("as Kratos: without a live session it answers 401 without error.id and ends nothing", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await pub.inject({ method: "DELETE", url: "/sessions" }), 401, { id: null, reason: "No valid session cookie found." });
@@ -374,8 +376,8 @@ describe("DELETE /sessions (research/kratos.md §3.4)", () => {
   });
 });
 
-describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
-  it("Kratos §6.25: ending another own session answers 204; only that one is dead", async (t) => {
+describe("DELETE /sessions/{id}", () => {
+  it("K-25: ending another own session answers 204; only that one is dead", async (t) => {
     const { pub, adm } = await withAlice(t);
     const target = await signIn(pub, ALICE.email);
     const bystander = await signIn(pub, ALICE.email);
@@ -390,7 +392,7 @@ describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
     await assertLive(pub, current.token);
   });
 
-  it("Kratos §6.26: the current session cannot be ended here → 400 'cannot revoke current session', and it stays live", async (t) => {
+  it("K-26: the current session cannot be ended here → 400 'cannot revoke current session', and it stays live", async (t) => {
     const { pub } = await withAlice(t);
     const current = await signIn(pub, ALICE.email);
     const res = await pub.inject({ method: "DELETE", url: `/sessions/${current.session.id}`, headers: bySessionToken(current.token) });
@@ -399,7 +401,7 @@ describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
     await assertLive(pub, current.token);
   });
 
-  it("Kratos §6.27: an already-ended, unknown or other user's session id answers 204 and changes nothing", async (t) => {
+  it("K-27: an already-ended, unknown or other user's session id answers 204 and changes nothing", async (t) => {
     const { pub, adm } = await withAlice(t);
     await createIdentity(adm, BOB);
     const ended = await signIn(pub, ALICE.email);
@@ -415,7 +417,7 @@ describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
     await assertLive(pub, current.token);
   });
 
-  it("Kratos §3.5: the session is checked first (401), then the id: a malformed UUID answers 400", async (t) => {
+  it("as Kratos: the session is checked first (401), then the id: a malformed UUID answers 400", async (t) => {
     const { pub } = await withAlice(t);
     const { token } = await signIn(pub, ALICE.email);
     assertHerodot(await pub.inject({ method: "DELETE", url: "/sessions/not-a-uuid" }), 401);
@@ -425,7 +427,7 @@ describe("DELETE /sessions/{id} (research/kratos.md §3.5)", () => {
     await assertLive(pub, token);
   });
 
-  it("Kratos §6.47: PATCH /sessions/{id}/extend on the public listener answers 404, not a CSRF error, and extends nothing", async (t) => {
+  it("K-47: PATCH /sessions/{id}/extend on the public listener answers 404, not a CSRF error, and extends nothing", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });
     await createIdentity(adm, ALICE);

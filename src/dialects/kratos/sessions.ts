@@ -1,21 +1,21 @@
 /**
  * The caller's own sessions: whoami, list, revoke one, revoke all others
- * (research/kratos.md §3.2–§3.5). Any Curfew session token works here, whichever door began it.
+ * (Kratos `toSession`, `listMySessions`, `disableMySession`, `disableMyOtherSessions`). Any Curfew
+ * session token works here, whichever door began it.
  */
 import { Type } from "typebox";
-import { CoreError } from "../../core/errors.ts";
-import type { AuthenticatedSession } from "../../core/model.ts";
+import type { Actor, AuthenticatedSession } from "../../core/model.ts";
 import { isUuid } from "../../core/tokens.ts";
 import { isCrossSite } from "../../http/same-site.ts";
 import { presentedToken, type PresentedToken } from "./credentials.ts";
 import { type FastifyRequest, type KratosApp, type KratosDoorOptions, ownSessionView, pageSizeOf, paginate } from "./door.ts";
-import { CORE_ERRORS, type KratosError, KratosWireError, sendKratosError } from "./errors.ts";
+import { CANNOT_REVOKE_CURRENT_SESSION, CORE_ERRORS, CSRF_VIOLATION, type KratosError, KratosWireError, sendKratosError } from "./wire-errors.ts";
 import { ROUTES } from "./routes.ts";
 import * as W from "./wire.ts";
 
-/** E-WHOAMI: whoami's 401 carries no error id (research/kratos.md §1.3, a Kratos surprise kept as is). */
+/** whoami's 401 carries no error id, unlike Kratos's other 401s: a Kratos surprise kept as is. */
 const WHOAMI_UNAUTHORIZED: KratosError = { code: 401, reason: "No valid session credentials found in the request." };
-/** E-MYSESS: the session-list endpoints' 401. */
+/** The session-list endpoints' 401, in Kratos's words. */
 const MY_SESSIONS_UNAUTHORIZED: KratosError = { code: 401, reason: "No valid session cookie found." };
 
 const PageQuery = Type.Object({
@@ -24,6 +24,8 @@ const PageQuery = Type.Object({
   page_token: Type.Optional(Type.String({ maxLength: 512 })),
   page: Type.Optional(Type.String({ pattern: "^[0-9]{1,6}$" })),
 });
+
+const SELF: Actor = { actor: "self", door: "kratos" };
 
 const ERRORS = { 400: W.GenericError, 401: W.GenericError, 403: W.GenericError, 404: W.GenericError, 503: W.GenericError };
 
@@ -47,7 +49,7 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
    */
   function refuseCrossSite(request: FastifyRequest, token: PresentedToken): void {
     if (token.source === "cookie" && isCrossSite(request.headers, door.ownOrigins)) {
-      throw new CoreError("CSRF_VIOLATION", "A cookie-authenticated session change came from another site.");
+      throw new KratosWireError(CSRF_VIOLATION);
     }
   }
 
@@ -103,8 +105,8 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
     async (request, reply) => {
       const { auth, token } = await authenticate(request, MY_SESSIONS_UNAUTHORIZED);
       refuseCrossSite(request, token);
-      const count = await core.sessions.revokeOthers(auth, { actor: "self", door: "kratos" });
-      return reply.send({ count });
+      const { ended } = await core.logout({ kind: "others", of: auth.session }, "revoked_by_user", SELF);
+      return reply.send({ count: ended.length });
     },
   );
 
@@ -126,12 +128,14 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
         return sendKratosError(request, reply, { code: 400, message: `invalid UUID: ${request.params.id.slice(0, 64)}` });
       }
       refuseCrossSite(request, token);
-      await core.sessions.revokeOwn(auth, request.params.id, { actor: "self", door: "kratos" });
+      if (request.params.id === auth.session.id) return sendKratosError(request, reply, CANNOT_REVOKE_CURRENT_SESSION);
+      // Only a session of the caller's own identity; any other id changes nothing and answers the same.
+      await core.logout({ kind: "session", sessionId: request.params.id, ownerId: auth.identity.id }, "revoked_by_user", SELF);
       return reply.code(204).send(null);
     },
   );
 
-  // Extending is an admin operation; Kratos answers 404 here, and not a CSRF error (§6 item 47).
+  // Extending is an admin operation; Kratos answers 404 here, and not a CSRF error (K-47).
   app.patch(ROUTES.publicExtendSession, async (request, reply) =>
     sendKratosError(request, reply, CORE_ERRORS.SESSION_NOT_FOUND()),
   );

@@ -1,5 +1,5 @@
 /**
- * The Kratos wire shapes (ory/kratos spec/api.json; research/kratos.md §3.1, §4.1, §9) as
+ * The Kratos wire shapes (ory/kratos spec/api.json) as
  * TypeBox schemas: one definition gives validation, serialisation and the OpenAPI document.
  */
 import { type Static, Type } from "typebox";

@@ -108,10 +108,14 @@ for (const target of targets) {
         assert.equal(await store.findIdentityByIdentifier("a\u0000b"), null);
         assert.deepEqual(await store.listIdentities({ identifier: "a\u0000b", limit: 10 }), { items: [], next: null });
         assert.deepEqual((await store.listIdentities({ cursor: "a\u0000b", limit: 10 })).items.map((i) => i.id), [identity.id]);
-        const ended = await store.revokeSessions({ kind: "session", sessionId: "a\u0000b", identityId: identity.id }, "revoked_by_user", new Date(T), () =>
-          event("session.ended", identity.id),
-        );
-        assert.deepEqual(ended.revokedIds, []);
+        const ended = await store.revokeSessions({
+          target: { kind: "session", sessionId: "a\u0000b", identityId: identity.id },
+          reason: "revoked_by_user",
+          at: new Date(T),
+          by: { actor: "self", door: "kratos" },
+          deleteIdentity: false,
+        });
+        assert.deepEqual(ended.revoked, []);
         assert.equal((await store.findSession(session.id))?.revokedAt, null, "nothing else was touched");
       } finally {
         await done();

@@ -4,15 +4,16 @@
  * group commit (INV-1) and a session cache that never resurrects a session (INV-2, D8).
  */
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
-import type { AuditEvent, Door, IdentityRecord, Session } from "../../core/model.ts";
+import type { Actor, AuditEvent, IdentityRecord, RevocationReason, RevocationRecord, RevocationTarget, Session } from "../../core/model.ts";
 import { describeStoreContract } from "../store.contract.ts";
+import { type TestSchema, postgresSchema } from "../../../test/support/postgres.ts";
 import { identityRecord, sessionRecord } from "../../../test/support/records.ts";
 import { SqlStore } from "./sql-store.ts";
 
@@ -24,32 +25,6 @@ const HOUR = 3_600_000;
 async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "curfew-sql-store-"));
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
-}
-
-/** A schema of its own for one PostgreSQL run (D18), dropped with everything in it afterwards. */
-async function postgresSchema(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `curfew_test_${process.pid}_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE SCHEMA ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.searchParams.set("schema", name);
-  return {
-    url: url.href,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      try {
-        await c.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
 }
 
 // ---- the contract, on each database ----------------------------------------------------------
@@ -88,8 +63,13 @@ function event(type: AuditEvent["type"], identityId: string, sessionId: string |
   return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self", ...extra };
 }
 
-const ended = (actor: string) => (sessionId: string, identityId: string, door: Door): AuditEvent =>
-  event("session.ended", identityId, sessionId, { at: new Date(T + HOUR), door, reason: "logout", actor });
+/** One revocation record, as the logout engine writes it. */
+function record(target: RevocationTarget, reason: RevocationReason, by: Actor, deleteIdentity = false): RevocationRecord {
+  return { target, reason, at: new Date(T + HOUR), by, deleteIdentity };
+}
+
+const KRATOS: Actor = { actor: "self", door: "kratos" };
+const CLI: Actor = { actor: "cli", door: null };
 
 async function seed(store: SqlStore, sessions: number): Promise<{ identity: IdentityRecord; sessions: Session[] }> {
   const identity = identityRecord(new Date(T));
@@ -133,13 +113,13 @@ describe("SqlStore on a SQLite file", () => {
     try {
       const results = await Promise.all(
         sessions.map((s) =>
-          store.revokeSessions({ kind: "session", sessionId: s.id }, "logout", new Date(T + HOUR), ended("kratos")).then((r) => {
+          store.revokeSessions(record({ kind: "session", sessionId: s.id }, "logout", KRATOS)).then((r) => {
             if (revokedAt.get(s.id) == null) unacknowledgedButUndurable.push(s.id);
             return r;
           }),
         ),
       );
-      results.forEach((r, i) => assert.deepStrictEqual(r, { revokedIds: [sessions[i]!.id] }));
+      results.forEach((r, i) => assert.deepStrictEqual(r.revoked.map((x) => x.id), [sessions[i]!.id]));
     } finally {
       observer.close();
     }
@@ -175,11 +155,11 @@ describe("SqlStore on a SQLite file", () => {
       assert.equal((await server.findSession(viaFind.id))?.revokedAt, null);
       assert.ok(await server.findSessionWithIdentity(viaFind.id));
 
-      const result = await cli.revokeSessions({ kind: "session", sessionId: viaJoin.id }, "revoked_by_admin", new Date(T + HOUR), ended("cli"));
-      assert.deepStrictEqual(result.revokedIds, [viaJoin.id]);
+      const result = await cli.revokeSessions(record({ kind: "session", sessionId: viaJoin.id }, "revoked_by_admin", CLI));
+      assert.deepStrictEqual(result.revoked.map((x) => x.id), [viaJoin.id]);
       assert.equal((await server.findSessionWithIdentity(viaJoin.id))?.session.revokedReason, "revoked_by_admin");
 
-      await cli.revokeSessions({ kind: "session", sessionId: viaFind.id }, "revoked_by_admin", new Date(T + HOUR), ended("cli"));
+      await cli.revokeSessions(record({ kind: "session", sessionId: viaFind.id }, "revoked_by_admin", CLI));
       assert.equal((await server.findSession(viaFind.id))?.revokedReason, "revoked_by_admin");
       assert.equal((await server.findSessionWithIdentity(viaFind.id))?.session.revokedReason, "revoked_by_admin");
     } finally {
@@ -195,10 +175,8 @@ describe("SqlStore on a SQLite file", () => {
       const { identity, sessions } = await seed(server, 1);
       const session = sessions[0]!;
       assert.ok(await server.findSessionWithIdentity(session.id));
-      assert.equal(
-        await cli.deleteIdentity(identity.id, new Date(T + HOUR), (sid) => event("session.ended", identity.id, sid), event("identity.deleted", identity.id)),
-        true,
-      );
+      const deleted = await cli.revokeSessions(record({ kind: "identity", identityId: identity.id }, "identity_deleted", CLI, true));
+      assert.deepStrictEqual(deleted.revoked.map((x) => x.id), [session.id]);
       const found = await server.findSessionWithIdentity(session.id);
       assert.ok(found === null || found.session.revokedAt !== null);
     } finally {
@@ -217,10 +195,10 @@ describe("SqlStore on a SQLite file", () => {
 
       // Reads that start before, during and after the revocation of each session.
       const before = sessions.map((s) => store.findSessionWithIdentity(s.id));
-      const revocation = store.revokeSessions({ kind: "identity", identityId: warm.identityId }, "logout", new Date(T + HOUR), ended("kratos"));
+      const revocation = store.revokeSessions(record({ kind: "identity", identityId: warm.identityId }, "logout", KRATOS));
       const during = sessions.map((s) => store.findSessionWithIdentity(s.id));
       const result = await revocation;
-      assert.equal(result.revokedIds.length, 3);
+      assert.equal(result.revoked.length, 3);
       await Promise.all([...before, ...during]);
 
       // Once the revocation is acknowledged, nothing the store answers is live, however it got there.
@@ -229,6 +207,30 @@ describe("SqlStore on a SQLite file", () => {
           assert.equal((await store.findSessionWithIdentity(s.id))?.session.revokedAt?.getTime(), T + HOUR, s.id);
           assert.equal((await store.findSession(s.id))?.revokedAt?.getTime(), T + HOUR, s.id);
         }
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("INV-1: a revocation and its audit rows commit together or not at all", async () => {
+    const store = await SqlStore.open(file);
+    try {
+      const { identity, sessions } = await seed(store, 2);
+      const [kept, other] = sessions as [Session, Session];
+      // The audit row of one session cannot be written: the whole write must fail, and with it
+      // the revocation of both sessions (one transaction), or the trail would miss an end.
+      const raw = new BetterSqlite3(join(dir, "curfew.db"));
+      raw.exec(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.session_id = '${kept.id}' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`);
+      try {
+        await assert.rejects(store.revokeSessions(record({ kind: "identity", identityId: identity.id }, "revoked_by_admin", CLI)), /audit refused/);
+      } finally {
+        raw.exec("DROP TRIGGER refuse_audit");
+        raw.close();
+      }
+      for (const s of [kept, other]) {
+        assert.equal((await store.findSession(s.id))?.revokedAt, null, "nothing was revoked");
+        assert.equal((await store.listAuditEvents({ sessionId: s.id, limit: 10 })).length, 1, "only session.begun");
       }
     } finally {
       await store.close();
@@ -250,7 +252,7 @@ describe("SqlStore on a SQLite file", () => {
 
 if (POSTGRES_URL) {
   describe("SqlStore on PostgreSQL", () => {
-    let schema: { url: string; drop: () => Promise<void> };
+    let schema: TestSchema;
 
     before(async () => {
       schema = await postgresSchema(POSTGRES_URL);
@@ -268,7 +270,7 @@ if (POSTGRES_URL) {
         const session = sessions[0]!;
         assert.equal((await nodeA.findSessionWithIdentity(session.id))?.session.revokedAt, null);
         assert.equal((await nodeA.findSessionWithIdentity(session.id))?.session.revokedAt, null);
-        await nodeB.revokeSessions({ kind: "session", sessionId: session.id }, "logout", new Date(T + HOUR), ended("kratos"));
+        await nodeB.revokeSessions(record({ kind: "session", sessionId: session.id }, "logout", KRATOS));
         assert.equal((await nodeA.findSessionWithIdentity(session.id))?.session.revokedAt?.getTime(), T + HOUR);
         assert.equal((await nodeA.findSession(session.id))?.revokedAt?.getTime(), T + HOUR);
       } finally {
@@ -287,8 +289,8 @@ if (POSTGRES_URL) {
         // Another connection looks the moment each acknowledgement arrives: only committed rows are visible to it.
         const seenByObserver = await Promise.all(
           sessions.map((s) =>
-            store.revokeSessions({ kind: "session", sessionId: s.id }, "logout", new Date(T + HOUR), ended("kratos")).then(async (r) => {
-              assert.deepStrictEqual(r, { revokedIds: [s.id] });
+            store.revokeSessions(record({ kind: "session", sessionId: s.id }, "logout", KRATOS)).then(async (r) => {
+              assert.deepStrictEqual(r.revoked.map((x) => x.id), [s.id]);
               const { rows } = await observer.query<{ revoked_at: string | null }>(`SELECT revoked_at FROM ${name}.sessions WHERE id = $1`, [s.id]);
               return rows[0]?.revoked_at ?? null;
             }),

@@ -1,8 +1,9 @@
 /**
- * The Store port over Kysely: one implementation for SQLite and PostgreSQL (DESIGN.md
- * "Storage"). Dialect differences stay in connect.ts; the queries here run unchanged on both.
+ * The Store port over Kysely: one implementation for SQLite and PostgreSQL
+ * (docs/architecture.md). Dialect differences stay in connect.ts; the queries here run unchanged on both.
  */
 import type { Kysely, Selectable, Transaction } from "kysely";
+import { identityDeletedEvent, sessionEndedEvent } from "../../core/audit.ts";
 import { CoreError } from "../../core/errors.ts";
 import { DOORS } from "../../core/model.ts";
 import type {
@@ -16,7 +17,9 @@ import type {
   IdentityState,
   Page,
   RevocationReason,
+  RevocationRecord,
   RevocationTarget,
+  RevokedSession,
   Session,
   StoredError,
 } from "../../core/model.ts";
@@ -68,6 +71,11 @@ export class SqlStore implements Store {
       });
     }
     return new SqlStore(db, dialect, cache);
+  }
+
+  /** Brings the schema up to date; returns the names of the migrations it applied (`curfew migrate`). */
+  migrate(): Promise<string[]> {
+    return migrateToLatest(this.db as Kysely<unknown>);
   }
 
   async ping(): Promise<void> {
@@ -126,24 +134,6 @@ export class SqlStore implements Store {
       trx.updateTable("identities").set({ digest_hash: digestHash }).where("id", "=", identityId).execute(),
     );
     this.#cache?.clear();
-  }
-
-  async deleteIdentity(
-    id: string,
-    at: Date,
-    audit: (sessionId: string) => AuditEvent,
-    deletion: AuditEvent,
-  ): Promise<boolean> {
-    return this.#writes.run(async (trx) => {
-      const exists = await trx.selectFrom("identities").select("id").where("id", "=", id).executeTakeFirst();
-      if (!exists) return false;
-      const ended = await revokeWhere(trx, { kind: "identity", identityId: id }, "identity_deleted", at.getTime());
-      for (const s of ended) await insertAudit(trx, audit(s.id));
-      await trx.deleteFrom("identities").where("id", "=", id).execute();
-      await insertAudit(trx, deletion);
-      this.#cache?.clear();
-      return true;
-    });
   }
 
   // ---- sessions ---------------------------------------------------------------------------
@@ -237,20 +227,26 @@ export class SqlStore implements Store {
     if (cached && cached.session.lastSeenAt < lastSeenAt) cached.session = { ...cached.session, lastSeenAt };
   }
 
-  async revokeSessions(
-    target: RevocationTarget,
-    reason: RevocationReason,
-    at: Date,
-    audit: (sessionId: string, identityId: string, door: Door) => AuditEvent,
-  ): Promise<RevocationResult> {
+  async revokeSessions(record: RevocationRecord): Promise<RevocationResult> {
+    const deleting = record.deleteIdentity && record.target.kind === "identity" ? record.target.identityId : null;
     return this.#writes.run(async (trx) => {
-      const ended = await revokeWhere(trx, target, reason, at.getTime());
-      for (const s of ended) {
-        await insertAudit(trx, audit(s.id, s.identity_id, s.door as Door));
+      if (deleting !== null && !(await trx.selectFrom("identities").select("id").where("id", "=", deleting).executeTakeFirst())) {
+        throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
+      }
+      const revoked = await revokeWhere(trx, record.target, record.reason, record.at.getTime());
+      for (const s of revoked) {
+        await insertAudit(trx, sessionEndedEvent(record, s));
         // Before the commit, and so before anyone is told "logged out" (INV-2).
         this.#cache?.delete(s.id);
       }
-      return { revokedIds: ended.map((s) => s.id) };
+      // INV-4: the back-channel outbox rows of these sessions belong here, in this transaction.
+      if (deleting !== null) {
+        await trx.deleteFrom("identities").where("id", "=", deleting).execute();
+        await insertAudit(trx, identityDeletedEvent(record, deleting));
+        // Cached sessions carry their identity; none of this one's may outlive it.
+        this.#cache?.clear();
+      }
+      return { revoked };
     });
   }
 
@@ -387,7 +383,7 @@ async function revokeWhere(
   target: RevocationTarget,
   reason: RevocationReason,
   at: number,
-): Promise<{ id: string; identity_id: string; door: string }[]> {
+): Promise<RevokedSession[]> {
   let q = trx
     .updateTable("sessions")
     .set({ revoked_at: at, revoked_reason: reason })
@@ -401,7 +397,8 @@ async function revokeWhere(
     q = q.where("identity_id", "=", target.identityId);
     if (target.exceptSessionId !== undefined) q = q.where("id", "!=", target.exceptSessionId);
   }
-  return q.returning(["id", "identity_id", "door"]).execute();
+  const rows = await q.returning(["id", "identity_id", "door", "last_seen_at"]).execute();
+  return rows.map((r) => ({ id: r.id, identityId: r.identity_id, door: r.door as Door, lastSeenAt: new Date(toNumber(r.last_seen_at)) }));
 }
 
 function filterSessions<Q extends { where: (...args: never[]) => unknown }>(q: Q, query: Omit<SessionQuery, "limit" | "cursor">): Q {

@@ -1,10 +1,13 @@
 /**
- * The Kratos error envelope (ory/herodot; research/kratos.md §1.3) and the mapping of every
- * core error code onto it. `satisfies Record<CoreErrorCode, …>` makes a new core code a
- * compile error here until this door decides how to say it (house rule 6).
+ * The Kratos error envelope (ory/herodot's `{"error": {id?, code, status, request?, reason?,
+ * details?, message}}`) and everything this door says in it: every core error code, every kind of
+ * request failure, and the refusals that are this door's own. `satisfies Record<CoreErrorCode, …>`
+ * and `satisfies RequestFailureWords<…>` make a new code or kind a compile error here until this
+ * door decides how to say it (house rule 6).
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
-import { type CoreError, type CoreErrorCode } from "../../core/errors.ts";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { type CoreError, type CoreErrorCode, isCoreError } from "../../core/errors.ts";
+import { type RequestFailureWords, classifyRequestFailure, sayRequestFailure } from "../../http/request-failure.ts";
 
 const STATUS_TEXT: Record<number, string> = {
   400: "Bad Request",
@@ -68,12 +71,34 @@ export function sendKratosError(request: FastifyRequest, reply: FastifyReply, e:
     .send(envelope(e, requestId));
 }
 
-/** E-NOSESS, research/kratos.md §1.3. */
+/** Kratos's answer without a live session (`session_inactive`). */
 export const NO_ACTIVE_SESSION: KratosError = {
   code: 401,
   id: "session_inactive",
   reason: "No active session was found in this request.",
   message: "request does not have a valid authentication session",
+};
+
+/** This door's own refusals, beside the core's. */
+
+/** D12: a browser state change without proof that it came from our own pages. */
+export const CSRF_VIOLATION: KratosError = {
+  code: 403,
+  id: "security_csrf_violation",
+  reason:
+    "Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.",
+  message: "the request was rejected to protect you from Cross-Site-Request-Forgery",
+  details: { docs: "https://www.ory.com/docs/troubleshooting/csrf" },
+};
+
+/** `disableMySession` naming the caller's own session: that is what logout is for. */
+export const CANNOT_REVOKE_CURRENT_SESSION: KratosError = { code: 400, message: "cannot revoke current session" };
+
+export const LOGOUT_TOKEN_MISSING: KratosError = { code: 400, reason: "Please include a token in the URL query." };
+
+export const LOGOUT_TOKEN_MISMATCH: KratosError = {
+  code: 403,
+  reason: "Unable to log out because the logout token in the URL query does not match the session cookie.",
 };
 
 export const CORE_ERRORS = {
@@ -99,12 +124,6 @@ export const CORE_ERRORS = {
   SESSION_MISSING: () => NO_ACTIVE_SESSION,
   SESSION_INACTIVE: () => NO_ACTIVE_SESSION,
   SESSION_NOT_FOUND: () => ({ code: 404, message: "Unable to locate the resource" }),
-  CANNOT_REVOKE_CURRENT_SESSION: () => ({ code: 400, message: "cannot revoke current session" }),
-  LOGOUT_TOKEN_MISSING: () => ({ code: 400, reason: "Please include a token in the URL query." }),
-  LOGOUT_TOKEN_MISMATCH: () => ({
-    code: 403,
-    reason: "Unable to log out because the logout token in the URL query does not match the session cookie.",
-  }),
   RETURN_TO_INVALID: (e) => ({ code: 400, reason: e.message }),
   RETURN_TO_NOT_ALLOWED: (e) => ({ code: 400, id: "self_service_flow_return_to_forbidden", reason: e.message }),
   FLOW_NOT_FOUND: () => ({ code: 404, message: "Unable to locate the resource" }),
@@ -120,14 +139,6 @@ export const CORE_ERRORS = {
     id: "self_service_flow_disabled",
     reason: "Registration is not allowed because it was disabled.",
     message: "registration flow disabled",
-  }),
-  CSRF_VIOLATION: () => ({
-    code: 403,
-    id: "security_csrf_violation",
-    reason:
-      "Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.",
-    message: "the request was rejected to protect you from Cross-Site-Request-Forgery",
-    details: { docs: "https://www.ory.com/docs/troubleshooting/csrf" },
   }),
   // INV-3: a store that cannot confirm is an error the client may retry, never a success.
   STORE_UNAVAILABLE: () => ({
@@ -147,4 +158,30 @@ export class KratosWireError extends Error {
   constructor(readonly wire: KratosError) {
     super(wire.reason ?? wire.message ?? `HTTP ${wire.code}`);
   }
+}
+
+/** Bad input in Kratos's words (D13: Kratos answers a wrong content type with 400 and this reason). */
+export const REQUEST_FAILURES = {
+  empty_body: () => ({ code: 400, reason: 'Unable to decode HTTP Request Body because its HTTP Header "Content-Length" is zero.' }),
+  malformed: () => ({ code: 400, reason: "Unable to decode JSON payload: the request body is not valid JSON." }),
+  duplicate_key: () => ({ code: 400, reason: "Unable to decode JSON payload: a key appears more than once." }),
+  forbidden_key: () => ({ code: 400, reason: "Unable to decode JSON payload: the body uses a forbidden key." }),
+  too_deep: () => ({ code: 400, reason: "Unable to decode JSON payload: the body is nested too deeply." }),
+  charset: () => ({ code: 415, reason: "Unable to decode JSON payload: only UTF-8 is supported." }),
+  encoding: () => ({ code: 415, reason: "Unable to decode HTTP Request Body: a Content-Encoding is not supported; send it uncompressed." }),
+  too_large: () => ({ code: 413, reason: "The request body is larger than this server accepts." }),
+  media_type: (f) => ({
+    code: 400,
+    reason: `HTTP ${f.method} Request used unknown HTTP Header "Content-Type: ${f.contentType.slice(0, 64)}", only [application/json, application/x-www-form-urlencoded] are supported.`,
+  }),
+  validation: (f) => ({ code: 400, reason: `${f.part} ${f.message.replace(/^[a-z]+\/?/, "")}`.trim() }),
+  client_error: (f) => ({ code: f.status, reason: f.message }),
+  internal: () => ({ code: 500 }),
+} satisfies RequestFailureWords<KratosError>;
+
+/** Any error a Kratos route can end in, in this door's envelope: its own, the core's, or a request failure. */
+export function toKratosError(error: FastifyError, request: FastifyRequest): KratosError {
+  if (error instanceof KratosWireError) return error.wire;
+  if (isCoreError(error)) return fromCoreError(error);
+  return sayRequestFailure(REQUEST_FAILURES, classifyRequestFailure(error, request));
 }

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { HttpApp } from "../http/app.ts";
-import { setCookies } from "../../test/support/cookies.ts";
+import type { HttpApp } from "../../../http/app.ts";
+import { setCookies } from "../../../../test/support/cookies.ts";
 import {
   ALICE,
   BASE,
@@ -26,7 +26,7 @@ import {
   type FlowJson,
   type Kratos,
   type Response,
-} from "../../test/support/kratos.ts";
+} from "../../../../test/support/kratos.ts";
 
 const CSRF_NAME = csrfName();
 

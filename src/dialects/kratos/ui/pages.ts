@@ -2,20 +2,21 @@
  * The built-in pages (D16): sign-in, registration, error, signed-out, and the home page with
  * the signed-in person's sessions. Plain server-rendered HTML with one stylesheet, no scripts,
  * usable without JavaScript and with a keyboard. They are the Kratos door's default `ui_url`s,
- * so they render the door's own flow JSON (`ui.nodes` and messages) and post to its endpoints.
+ * so they live in that door: they render its own flow JSON (`ui.nodes` and messages), post to
+ * its endpoints, and sign out through its logout URL.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { sessionCsrfToken, sessionCsrfTokenMatches } from "../core/csrf.ts";
-import { isCoreError } from "../core/errors.ts";
-import type { AuthenticatedSession, Flow, FlowType, Session } from "../core/model.ts";
-import { isCrossSite } from "../http/same-site.ts";
-import { BrowserCookies } from "../dialects/kratos/browser.ts";
-import { presentedToken } from "../dialects/kratos/credentials.ts";
-import type { KratosApp, KratosDoorOptions } from "../dialects/kratos/door.ts";
-import { type FlowView, flowJson } from "../dialects/kratos/flow-json.ts";
-import { ROUTES } from "../dialects/kratos/routes.ts";
-import { type Html, contentSecurityPolicy, html, page } from "../http/html.ts";
+import { isCoreError } from "../../../core/errors.ts";
+import type { Actor, AuthenticatedSession, Flow, FlowType, Session } from "../../../core/model.ts";
+import { type Html, contentSecurityPolicy, html, page } from "../../../http/html.ts";
+import { isCrossSite } from "../../../http/same-site.ts";
+import { BrowserCookies } from "../browser.ts";
+import { presentedToken } from "../credentials.ts";
+import type { KratosApp, KratosDoorOptions } from "../door.ts";
+import { type FlowView, flowJson } from "../flow-json.ts";
+import { logoutTokenOf } from "../logout.ts";
+import { ROUTES } from "../routes.ts";
 import { STYLESHEET } from "./style.ts";
 
 export const PAGES = {
@@ -29,6 +30,8 @@ export const PAGES = {
   stylesheet: "/ui/style.css",
   favicon: "/favicon.ico",
 } as const;
+
+const SELF: Actor = { actor: "self", door: "kratos" };
 
 interface Node {
   type: string;
@@ -173,7 +176,7 @@ ${code === 401 || code === 403 ? html`<p>If you meant to sign out, you may alrea
       );
     }
     const { items } = await core.sessions.list({ identityId: current.identity.id, active: true, limit: 100 });
-    const csrf = sessionCsrfToken(core.settings.secret, current.session.id);
+    const csrf = core.proofs.mint("csrf", current.session.id);
     const others = items.filter((s) => s.id !== current.session.id);
     const who = current.identity.traits;
     return send(
@@ -189,7 +192,7 @@ ${[current.session, ...others].map((s) => sessionRow(s, s.id === current.session
 </table>
 <div class="actions">
 ${others.length > 0 ? html`<form method="post" action="${baseUrl}${PAGES.revokeOtherSessions}"><input type="hidden" name="csrf_token" value="${csrf}"><button type="submit" class="danger">End all other sessions</button></form>` : ""}
-<form method="get" action="${baseUrl}${ROUTES.updateLogoutFlow}"><input type="hidden" name="token" value="${core.sessions.logoutToken(current.session.id)}"><button type="submit">Sign out</button></form>
+<form method="get" action="${baseUrl}${ROUTES.updateLogoutFlow}"><input type="hidden" name="token" value="${logoutTokenOf(core, current.session.id)}"><button type="submit">Sign out</button></form>
 </div>`,
     );
   });
@@ -215,7 +218,7 @@ ${others.length > 0 ? html`<form method="post" action="${baseUrl}${PAGES.revokeO
     const current = await currentSession(request);
     if (!current) return reply.code(303).header("location", `${baseUrl}${ROUTES.createBrowserLoginFlow}`).send();
     const body = request.body ?? {};
-    if (isCrossSite(request.headers, door.ownOrigins) || !sessionCsrfTokenMatches(core.settings.secret, current.session.id, body.csrf_token)) {
+    if (isCrossSite(request.headers, door.ownOrigins) || !core.proofs.verify("csrf", current.session.id, body.csrf_token)) {
       return send(reply, "Not allowed", html`<ul class="messages"><li class="error">This request did not come from your sessions page, so nothing was changed.</li></ul><p><a href="${baseUrl}/">Back to your sessions</a></p>`, 403);
     }
     await act(current, body);
@@ -225,16 +228,14 @@ ${others.length > 0 ? html`<form method="post" action="${baseUrl}${PAGES.revokeO
   const FormBody = Type.Object({ csrf_token: Type.Optional(Type.String({ maxLength: 128 })), session_id: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false });
 
   app.post<{ Body: { csrf_token?: string; session_id?: string } }>(PAGES.revokeSession, { schema: { hide: true, body: FormBody } }, (request, reply) =>
-    guarded(request, reply, (current, body) =>
-      core.sessions.revokeOwn(current, body.session_id ?? "", { actor: "self", door: "kratos" }).catch((error: unknown) => {
-        // Ending this device's own session is what Sign out is for; ignore the request quietly.
-        if (isCoreError(error, "CANNOT_REVOKE_CURRENT_SESSION")) return;
-        throw error;
-      }),
-    ),
+    guarded(request, reply, async (current, body) => {
+      // Ending this device's own session is what Sign out is for; ignore the request quietly.
+      if (!body.session_id || body.session_id === current.session.id) return;
+      await core.logout({ kind: "session", sessionId: body.session_id, ownerId: current.identity.id }, "revoked_by_user", SELF);
+    }),
   );
   app.post<{ Body: { csrf_token?: string } }>(PAGES.revokeOtherSessions, { schema: { hide: true, body: FormBody } }, (request, reply) =>
-    guarded(request, reply, (current) => core.sessions.revokeOthers(current, { actor: "self", door: "kratos" })),
+    guarded(request, reply, (current) => core.logout({ kind: "others", of: current.session }, "revoked_by_user", SELF)),
   );
 }
 
