@@ -1,10 +1,14 @@
 /**
- * The documentation stays true to the code: docs/configuration.md is exactly what
- * `curfew config reference` prints (D17: every key documented once, from the schema), the README
- * opens with the two commands that start and test Curfew, every local link in the docs (with its
- * #anchor, when it has one) and every docs/ path a source comment cites names something that
- * exists, every route of every door is in that door's page, the built-in pages and the Firstock and
- * Assets routes are in the README, and every ADR is numbered as its file is.
+ * The documentation stays true to the code, and the repository explains itself:
+ * - docs/configuration.md is exactly what `curfew config reference` prints (D17: every key
+ *   documented once, from the schema), and the README opens with the two commands;
+ * - every local link in the docs (with its #anchor) and every docs/ path a source comment cites
+ *   names something that exists;
+ * - every rule, decision and checklist id cited anywhere (SEC-nn, BAD-*, FLT-nn, INV-n, REG-nn,
+ *   Dn, K-nn, house rule n, ADR nnnn) is defined exactly once inside the repository;
+ * - no shipped file names a path of a particular machine or a document outside the repository;
+ * - every route of every door is in that door's page, the built-in pages and the Firstock and
+ *   Assets routes are in the README, and every ADR is numbered as its file is.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -16,6 +20,7 @@ import { ROUTES as ASSETS_ROUTES, SERVICES_PREFIX } from "../src/dialects/assets
 import { PREFIX as FIRSTOCK_PREFIX, ROUTES as FIRSTOCK_ROUTES } from "../src/dialects/firstock/index.ts";
 import { ROUTES as KRATOS_ROUTES } from "../src/dialects/kratos/routes.ts";
 import { PAGES } from "../src/dialects/kratos/ui/pages.ts";
+import { execFileSync } from "node:child_process";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
@@ -156,5 +161,102 @@ describe("docs/adr", () => {
       if (!/^- Status: /m.test(text)) problems.push(`${name}: no "- Status:" line`);
     });
     assert.deepEqual(problems, []);
+  });
+});
+
+/** Every file the repository ships, as git knows them (this file excepted: it spells the patterns out). */
+function shippedFiles(): string[] {
+  return execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
+    .split("\n")
+    .filter((f) => f !== "" && f !== "package-lock.json" && f !== "test/docs.test.ts" && existsSync(join(ROOT, f)));
+}
+
+/** Where ids are defined: the rules, the decisions, and each door's compatibility checklist. */
+const DEFINING = ["docs/security.md", "docs/decisions.md", ...filesUnder("docs/dialects", ".md")];
+
+/** Definitions: `- **SEC-01** …`, `- **House rule 9.** …`, `## D5. …`. */
+function definitions(): Map<string, string[]> {
+  const defined = new Map<string, string[]>();
+  const add = (id: string, file: string) => defined.set(id, [...(defined.get(id) ?? []), file]);
+  for (const file of DEFINING) {
+    for (const line of read(file).split("\n")) {
+      const item = /^- \*\*((?:SEC|FLT|REG|PERF|INV|K)-\d+|BAD-[A-Z]\d+|House rule \d+)\.?\*\*/.exec(line);
+      if (item) add(item[1]!.replace(/^House rule/, "house rule"), file);
+      const decision = /^## (D\d+)\. /.exec(line);
+      if (decision) add(decision[1]!, file);
+    }
+  }
+  return defined;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, "0");
+
+/** The ids a text cites, ranges (`SEC-31..SEC-35`, `BAD-J01..J25`, `BAD-C01/C02`) expanded. */
+function citations(text: string): Set<string> {
+  const cited = new Set<string>();
+  for (const m of text.matchAll(/\b(SEC|FLT|REG|PERF|INV|K)-(\d+)((?:(?:\.\.|\/|–)(?:\1-)?\d+)?)/g)) {
+    const [, family, first, rest] = m as unknown as [string, string, string, string];
+    const last = rest ? /(\d+)$/.exec(rest)![1]! : first;
+    const range = rest.startsWith("/") ? [Number(first), Number(last)] : span(Number(first), Number(last));
+    for (const n of range) cited.add(`${family}-${pad(n, first.length)}`);
+  }
+  for (const m of text.matchAll(/\bBAD-([A-Z])(\d+)((?:(?:\.\.|\/|–)(?:BAD-)?[A-Z]?\d+)?)/g)) {
+    const [, letter, first, rest] = m as unknown as [string, string, string, string];
+    const last = rest ? /(\d+)$/.exec(rest)![1]! : first;
+    const range = rest.startsWith("/") ? [Number(first), Number(last)] : span(Number(first), Number(last));
+    for (const n of range) cited.add(`BAD-${letter}${pad(n, first.length)}`);
+  }
+  for (const m of text.matchAll(/\b(D)(\d{1,2})(?:(?:\.\.|…|–)D?(\d{1,2}))?\b/g)) {
+    for (const n of span(Number(m[2]), Number(m[3] ?? m[2]))) cited.add(`D${n}`);
+  }
+  for (const m of text.matchAll(/\b[Hh]ouse rules? (\d+)\b/g)) cited.add(`house rule ${m[1]}`);
+  return cited;
+}
+
+function span(a: number, b: number): number[] {
+  return b >= a && b - a < 100 ? Array.from({ length: b - a + 1 }, (_, i) => a + i) : [a];
+}
+
+describe("the repository explains itself", () => {
+  const files = shippedFiles().filter((f) => /\.(ts|js|md|ya?ml|json)$/.test(f) || f === ".ci/run");
+
+  it("every rule, decision and checklist id is defined once, in docs/security.md, docs/decisions.md or a door's page", () => {
+    const defined = definitions();
+    const twice = [...defined].filter(([, where]) => where.length > 1).map(([id, where]) => `${id}: ${where.join(", ")}`);
+    assert.deepEqual(twice, [], "defined more than once");
+    const missing: string[] = [];
+    for (const file of files) {
+      for (const id of citations(read(file))) if (!defined.has(id)) missing.push(`${file} cites ${id}`);
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it("every ADR a file cites by number exists", () => {
+    const adrs = new Set(readdirSync(join(ROOT, "docs/adr")).map((name) => name.slice(0, 4)));
+    const missing: string[] = [];
+    for (const file of files) {
+      for (const [, n] of read(file).matchAll(/\bADR[ -](\d{4})\b/g)) if (!adrs.has(n!)) missing.push(`${file} cites ADR ${n}`);
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it("no shipped file names a path of a particular machine, or a document outside the repository", () => {
+    const outside = [
+      /(^|[\s"'`(=:])\/(work|tmp|root|home|Users|private\/var)\/[\w.-]/,
+      /[A-Z]:\\(Users|work)\\/,
+      /\.\.\/shared\b/,
+      /\bresearch\/[\w-]+\.md/,
+      /\b(DESIGN|DECISIONS)\.md\b/,
+      /\bseeds?[ /]0\d\d\b/,
+    ];
+    const found: string[] = [];
+    for (const file of files) {
+      read(file)
+        .split("\n")
+        .forEach((line, i) => {
+          for (const pattern of outside) if (pattern.test(line)) found.push(`${file}:${i + 1}: ${line.trim().slice(0, 120)}`);
+        });
+    }
+    assert.deepEqual(found, []);
   });
 });
