@@ -20,7 +20,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import Database from "better-sqlite3";
+import { Sqlite } from "../src/storage/sql/sqlite-driver.ts";
 
 const [file, portArg] = process.argv.slice(2);
 if (!file || !portArg) {
@@ -28,7 +28,7 @@ if (!file || !portArg) {
   process.exit(2);
 }
 
-const db = new Database(file);
+const db = new Sqlite(file);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
 db.pragma("busy_timeout = 5000");

@@ -28,7 +28,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import { Sqlite } from "../src/storage/sql/sqlite-driver.ts";
 import type { Door } from "../src/core/model.ts";
 import { BENCH_USERNAME, seedSessions } from "./seed.ts";
 
@@ -399,7 +399,7 @@ async function verify(label: string, url: string, pool: string[], r: LoadResult,
  * still in flight when wrk stopped).
  */
 function verifyRows(label: string, file: string, door: Door, r: LoadResult): boolean {
-  const db = new Database(file, { readonly: true });
+  const db = new Sqlite(file, { readonly: true });
   try {
     const revoked = (db.prepare("SELECT count(*) AS n FROM sessions WHERE revoked_at IS NOT NULL AND door = ?").get(door) as { n: number }).n;
     const answered = r.warmRequests + r.requests;

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
-import BetterSqlite3 from "better-sqlite3";
+import { Sqlite } from "../../src/storage/sql/sqlite-driver.ts";
 import { freePort } from "../support/ports.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -363,7 +363,7 @@ describe("stopping: SIGTERM to the process a supervisor started", () => {
     const acknowledged = sessions.filter((_, i) => answers[i] === 204);
     assert.ok(acknowledged.length > 0, "some logouts were answered");
     assert.ok(answers.every((status) => status === 204 || status === 503 || status === 0), `only 204, 503 or no answer: ${answers.join(",")}`);
-    const db = new BetterSqlite3(file, { readonly: true });
+    const db = new Sqlite(file, { readonly: true });
     try {
       const revokedAt = db.prepare("SELECT revoked_at FROM sessions WHERE id = ?").pluck();
       const lost = acknowledged.filter((s) => revokedAt.get(s.id) === null);

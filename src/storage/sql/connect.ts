@@ -5,10 +5,10 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, SqliteDialect, type SqliteDatabase } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema.ts";
+import { Sqlite, type SqliteConnection, type SqliteStatement } from "./sqlite-driver.ts";
 
 export type SqlDialect = "sqlite" | "postgres";
 
@@ -16,7 +16,7 @@ export interface OpenDatabase {
   db: Kysely<Database>;
   dialect: SqlDialect;
   /** The SQLite connection itself (for `PRAGMA data_version`); absent on PostgreSQL. */
-  sqlite: BetterSqlite3.Database | null;
+  sqlite: SqliteConnection | null;
 }
 
 export function describeDatabaseUrl(url: string): { dialect: SqlDialect; location: string } {
@@ -32,7 +32,7 @@ export function openDatabase(url: string): OpenDatabase {
   if (dialect === "sqlite") {
     const memory = location === ":memory:";
     if (!memory) mkdirSync(dirname(resolve(location)), { recursive: true });
-    const sqlite = new BetterSqlite3(memory ? ":memory:" : resolve(location));
+    const sqlite = new Sqlite(memory ? ":memory:" : resolve(location));
     // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
     // before we answer (INV-1), and group commit (sql-store.ts) pays for it.
     sqlite.pragma("journal_mode = WAL");
@@ -124,8 +124,8 @@ const STATEMENTS_KEPT = 256;
  * drops its oldest entry when full. Results are identical: binding, stepping and errors are
  * per run in better-sqlite3, and SQLite re-prepares a statement itself after a schema change.
  */
-function keepingStatements(sqlite: BetterSqlite3.Database): SqliteDatabase {
-  const kept = new Map<string, BetterSqlite3.Statement>();
+function keepingStatements(sqlite: SqliteConnection): SqliteDatabase {
+  const kept = new Map<string, SqliteStatement>();
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {

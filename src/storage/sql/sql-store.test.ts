@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import BetterSqlite3 from "better-sqlite3";
+import { Sqlite } from "./sqlite-driver.ts";
 import pg from "pg";
 import type { Actor, AuditEvent, IdentityRecord, RevocationReason, RevocationRecord, RevocationTarget, Session } from "../../core/model.ts";
 import { describeStoreContract } from "../store.contract.ts";
@@ -107,7 +107,7 @@ describe("SqlStore on a SQLite file", () => {
 
     // Another connection to the same file, as another process would have: it sees only what
     // was committed, so each acknowledgement can be checked against it the moment it arrives.
-    const observer = new BetterSqlite3(join(dir, "curfew.db"), { readonly: true });
+    const observer = new Sqlite(join(dir, "curfew.db"), { readonly: true });
     const revokedAt = observer.prepare("SELECT revoked_at FROM sessions WHERE id = ?").pluck();
     const unacknowledgedButUndurable: string[] = [];
     try {
@@ -220,7 +220,7 @@ describe("SqlStore on a SQLite file", () => {
       const [kept, other] = sessions as [Session, Session];
       // The audit row of one session cannot be written: the whole write must fail, and with it
       // the revocation of both sessions (one transaction), or the trail would miss an end.
-      const raw = new BetterSqlite3(join(dir, "curfew.db"));
+      const raw = new Sqlite(join(dir, "curfew.db"));
       raw.exec(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events WHEN NEW.session_id = '${kept.id}' BEGIN SELECT RAISE(ABORT, 'audit refused'); END`);
       try {
         await assert.rejects(store.revokeSessions(record({ kind: "identity", identityId: identity.id }, "revoked_by_admin", CLI)), /audit refused/);
