@@ -146,7 +146,16 @@ export class Sessions {
     if (!found || !secretMatches(parsed.secret, found.session.secretHash)) throw sessionInactive();
     const now = this.clock.now();
     if (!this.isLive(found.session, now) || found.identity.state !== "active") throw sessionInactive();
-    if (options.recordActivity === false) return found;
+    if (options.recordActivity !== false) await this.recordActivity(found, now);
+    return found;
+  }
+
+  /**
+   * Counts a request as use of its session (D5), for a caller that looked it up with
+   * `recordActivity: false` and then did not end it: a refused logout is still a request of the
+   * session's holder, as any other.
+   */
+  async recordActivity(found: AuthenticatedSession, now: Date = this.clock.now()): Promise<void> {
     // At most once a minute, and at least twice per idle timeout, so a short timeout (under two
     // minutes) still sees the activity that keeps a session alive.
     const granularity = Math.min(LAST_SEEN_GRANULARITY_MS, this.settings.sessions[found.session.door].idleTimeoutMs / 2);
@@ -155,7 +164,6 @@ export class Sessions {
         throw asStoreFailure(e);
       });
     }
-    return found;
   }
 
   /**

@@ -15,7 +15,7 @@ import { resolveRedirect } from "../../core/redirect-gate.ts";
 import type { DoorApp } from "../../http/app.ts";
 import { COOKIE_NAMES, cookieValues, readCookie } from "../../http/cookies.ts";
 import { contentSecurityPolicy, html, page } from "../../http/html.ts";
-import type { SessionReader } from "./credentials.ts";
+import type { Current, SessionReader } from "./credentials.ts";
 import type { AssetsDoorOptions } from "./index.ts";
 import { ROUTES } from "./routes.ts";
 import { type Params, paramsOf, sendJson } from "./wire.ts";
@@ -25,6 +25,19 @@ const SELF: Actor = { actor: "self", door: "assets" };
 
 /** `Sec-Fetch-Site` values from which a GET /logout ends the session in one step (D15). */
 const SITE_SAFE = new Set(["same-origin", "same-site", "none"]);
+
+/**
+ * Runs a logout's checks on a session looked up without recording activity. A refusal ends
+ * nothing, so it counts as use of the session like any other request (D5), and is rethrown.
+ */
+async function checked(door: AssetsDoorOptions, current: Current, checks: () => void): Promise<void> {
+  try {
+    checks();
+  } catch (error) {
+    await door.core.sessions.recordActivity(current.auth);
+    throw error;
+  }
+}
 
 /** `POST /services/logout`, under /services. */
 export function servicesLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, session: SessionReader): void {
@@ -40,7 +53,9 @@ export function servicesLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
     },
     async (request, reply) => {
       const current = await session.require(request, { recordActivity: false });
-      if (current.via === "cookie") session.requireCsrf(request, current, request.headers["x-csrf-token"]);
+      await checked(door, current, () => {
+        if (current.via === "cookie") session.requireCsrf(request, current, request.headers["x-csrf-token"]);
+      });
       await door.core.logout({ kind: "session", sessionId: current.auth.session.id }, "logout", SELF);
       if (current.via === "cookie") session.clearCookie(reply);
       return sendJson(reply, { logoutSuccess: true });
@@ -85,7 +100,7 @@ export function redirectLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
         // /services/logout) but does not end the cookie's session.
         const cookies = cookieValues(request.headers.cookie, COOKIE_NAMES.assetsSession);
         if (cookies.length > 1) throw new AssetsWireError(AMBIGUOUS_COOKIE);
-        if (cookies[0] && (await core.sessions.findLive(cookies[0], { recordActivity: false }))) throw new AssetsWireError(NOT_LOGGED_IN);
+        if (cookies[0] && (await core.sessions.findLive(cookies[0]))) throw new AssetsWireError(NOT_LOGGED_IN);
         // Nothing to end: no session is live here. Say nothing false; just go on.
         if (cookies[0]) session.clearCookie(reply);
         return reply.code(302).header("location", next).send();
@@ -95,19 +110,26 @@ export function redirectLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
         const site = request.headers["sec-fetch-site"];
         const origin = request.headers.origin;
         const oneStep = typeof site === "string" && site !== "" ? SITE_SAFE.has(site) : typeof origin === "string" && door.ownOrigins.includes(origin);
-        if (!oneStep) return confirmationPage(reply, door, session.csrfToken(current.auth), p.logoutSuccessUrl);
-      } else if (current.via === "cookie") {
-        // The header or the form field (D15), never the query string: no token in a URL (SEC-04).
-        const field = typeof request.body === "object" && request.body !== null ? (request.body as Params).csrfToken : undefined;
-        session.requireCsrf(request, current, request.headers["x-csrf-token"] ?? field);
+        if (!oneStep) {
+          // Nothing ends yet: the page is a request of the session's holder like any other.
+          await core.sessions.recordActivity(current.auth);
+          return confirmationPage(reply, door, session.csrfToken(current.auth), p.logoutSuccessUrl);
+        }
       }
-      // A bearer beside a cookie of another session: ending the bearer's session and sending the
-      // browser to the success page would tell it a lie about its own session (INV-1).
-      if (current.via === "bearer") {
-        const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.assetsSession);
-        const cookieSession = cookie ? core.sessions.sessionIdOf(cookie) : null;
-        if (cookieSession !== null && cookieSession !== current.auth.session.id) throw new AssetsWireError(AMBIGUOUS_CREDENTIALS);
-      }
+      await checked(door, current, () => {
+        if (request.method !== "GET" && current.via === "cookie") {
+          // The header or the form field (D15), never the query string: no token in a URL (SEC-04).
+          const field = typeof request.body === "object" && request.body !== null ? (request.body as Params).csrfToken : undefined;
+          session.requireCsrf(request, current, request.headers["x-csrf-token"] ?? field);
+        }
+        // A bearer beside a cookie of another session: ending the bearer's session and sending the
+        // browser to the success page would tell it a lie about its own session (INV-1).
+        if (current.via === "bearer") {
+          const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.assetsSession);
+          const cookieSession = cookie ? core.sessions.sessionIdOf(cookie) : null;
+          if (cookieSession !== null && cookieSession !== current.auth.session.id) throw new AssetsWireError(AMBIGUOUS_CREDENTIALS);
+        }
+      });
       await core.logout({ kind: "session", sessionId: current.auth.session.id }, "logout", SELF);
       if (current.via === "cookie") session.clearCookie(reply);
       return reply.code(302).header("location", next).send();

@@ -32,6 +32,7 @@ import {
   user,
 } from "../../../test/support/assets.ts";
 import { FailingStore } from "../../../test/support/failing-store.ts";
+import { ManualClock } from "../../../test/support/clock.ts";
 
 const ALLOW_LIST = { "selfservice.allowed_return_urls": ["https://app.example.com/"] };
 const LANDING = `${BASE}/`;
@@ -167,6 +168,21 @@ describe("GET /logout from elsewhere: a confirmation page (D15, a deviation from
       await assertNothingEnded(pub, s, res);
     });
   }
+
+  it("D5: the confirmation page, a logout POST refused for its CSRF token and a refused /services/logout are use of the session like any other request", async (t) => {
+    const clock = new ManualClock();
+    const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST, clock });
+    const s = await browserLogin(pub);
+    // The demo's idle timeout is 30 minutes: each step comes 20 minutes after the one before.
+    clock.advance(20 * 60_000);
+    assertConfirmationPage(await getLogout(pub, "https://app.example.com/after", { ...s.cookie, "sec-fetch-site": "cross-site" }), s);
+    clock.advance(20 * 60_000);
+    assertCsrfRefused(await postLogout(pub, { csrfToken: "wrong" }, { ...s.cookie, "sec-fetch-site": "same-origin" }));
+    clock.advance(20 * 60_000);
+    assertCsrfRefused(await pub.inject({ method: "POST", url: "/services/logout", headers: { ...s.cookie, "sec-fetch-site": "same-origin", "x-csrf-token": "wrong" } }));
+    clock.advance(20 * 60_000);
+    await assertLive(pub, s.cookie);
+  });
 
   it("D15: pressing the page's button (a same-origin form POST of its fields) ends the session and goes to the target", async (t) => {
     const { pub } = await assetsWithAlice(t, { config: ALLOW_LIST });

@@ -14,6 +14,7 @@ import { Type } from "typebox";
 import type { Core } from "../../core/index.ts";
 import { isCoreError } from "../../core/errors.ts";
 import type { Actor, AuthenticatedSession } from "../../core/model.ts";
+import type { AuthenticateOptions } from "../../core/sessions.ts";
 import { resolveRedirect } from "../../core/redirect-gate.ts";
 import { COOKIE_NAMES, readCookie } from "../../http/cookies.ts";
 import { isJsonRequest } from "../../http/negotiate.ts";
@@ -62,12 +63,12 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
 
   /**
    * The session the request carries (header, cookie or bearer), or null; store errors propagate.
-   * Its use is not recorded as activity: the logout that follows is this request's one write.
+   * `recordActivity: false` on the request that goes on to end it: the logout is then its one write.
    */
-  async function currentSession(request: FastifyRequest): Promise<AuthenticatedSession | null> {
+  async function currentSession(request: FastifyRequest, options: AuthenticateOptions = {}): Promise<AuthenticatedSession | null> {
     const token = presentedToken(request);
     if (!token) return null;
-    return core.sessions.findLive(token.token, { recordActivity: false });
+    return core.sessions.findLive(token.token, options);
   }
 
   app.delete(
@@ -146,18 +147,29 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
       // checked before the revocation. Every refusal changes nothing: the session and its cookie
       // stay (INV-3), and a browser sees why on the error page.
       if (!token) return forward(door, request, reply, LOGOUT_TOKEN_MISSING);
-      const current = await currentSession(request);
+      const current = await currentSession(request, { recordActivity: false });
       if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
-      if (!logoutTokenMatches(core, current.session.id, token)) return forward(door, request, reply, LOGOUT_TOKEN_MISMATCH);
+      // A refused logout ends nothing, and counts as use of the session like any other request.
+      const refuse = async (error: KratosError) => {
+        await core.sessions.recordActivity(current);
+        return forward(door, request, reply, error);
+      };
+      if (!logoutTokenMatches(core, current.session.id, token)) return refuse(LOGOUT_TOKEN_MISMATCH);
       // The cookie is cleared and the browser told it is signed out: that is only true when the
       // cookie names the session being revoked. Another carrier for another session beside it
       // is refused, and nothing changes.
       const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.kratosSession);
       const cookieSession = cookie ? core.sessions.sessionIdOf(cookie) : null;
-      if (cookieSession !== null && cookieSession !== current.session.id) return forward(door, request, reply, CONFLICTING_CREDENTIALS);
-      // A refused return_to, and a store failure, go to the door's error handler, which forwards
-      // them (and logs the store's).
-      const next = returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
+      if (cookieSession !== null && cookieSession !== current.session.id) return refuse(CONFLICTING_CREDENTIALS);
+      // A refused return_to goes to the door's error handler, as does a store failure, which it
+      // logs.
+      let next: string;
+      try {
+        next = returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
+      } catch (error) {
+        await core.sessions.recordActivity(current);
+        throw error;
+      }
       await core.logout({ kind: "session", sessionId: current.session.id }, "logout", SELF);
       // Only now, after the commit (INV-1): clear the cookie, renew the CSRF secret (SEC-28).
       cookies.clearSession(reply);

@@ -206,6 +206,20 @@ describe("Session lifetimes (D5, SEC-13, SEC-14, SEC-15)", () => {
     await assertDead(pub, token);
   });
 
+  it("D5: asking for a logout URL, and a browser logout refused for a wrong logout token, are use of the session like any other request", async (t) => {
+    const clock = new ManualClock();
+    const { pub, adm } = await kratosFor(t, { clock });
+    await createIdentity(adm, ALICE);
+    const { token } = await signIn(pub, ALICE.email);
+    const browser = { ...byCookie(token), accept: "application/json" };
+    clock.advance(20 * MINUTE);
+    assert.equal((await pub.inject({ method: "GET", url: "/self-service/logout/browser", headers: browser })).statusCode, 200);
+    clock.advance(20 * MINUTE); // 40 minutes after sign-in, 20 after the last use
+    assertHerodot(await pub.inject({ method: "GET", url: "/self-service/logout?token=ory_lo_wrong", headers: browser }), 403);
+    clock.advance(20 * MINUTE);
+    await assertLive(pub, token);
+  });
+
   it("D5/SEC-14: the absolute lifetime (12 h) ends a session however active it is", async (t) => {
     const clock = new ManualClock();
     const { pub, adm } = await kratosFor(t, { clock });

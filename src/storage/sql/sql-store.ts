@@ -229,9 +229,11 @@ export class SqlStore implements Store {
 
   async revokeSessions(record: RevocationRecord): Promise<RevocationResult> {
     const deleting = record.deleteIdentity && record.target.kind === "identity" ? record.target.identityId : null;
-    return this.#writes.run(async (trx) => {
+    const result = await this.#writes.run(async (trx) => {
+      // Not thrown here: a throw inside the group commit rolls back the whole batch and replays
+      // its other writes one transaction each. This write simply writes nothing.
       if (deleting !== null && !(await trx.selectFrom("identities").select("id").where("id", "=", deleting).executeTakeFirst())) {
-        throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
+        return null;
       }
       const revoked = await revokeWhere(trx, record.target, record.reason, record.at.getTime());
       for (const s of revoked) {
@@ -248,6 +250,8 @@ export class SqlStore implements Store {
       }
       return { revoked };
     });
+    if (result === null) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
+    return result;
   }
 
   async extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean> {
