@@ -14,7 +14,8 @@ import { configurationReference } from "../config/reference.ts";
 import { type Core, isCoreError } from "../core/index.ts";
 import type { Actor, Identity, Session } from "../core/model.ts";
 import { isUuid } from "../core/tokens.ts";
-import { identityJson, sessionJson } from "../dialects/kratos/serialize.ts";
+import { sessionView } from "../dialects/kratos/door.ts";
+import { identityJson } from "../dialects/kratos/serialize.ts";
 import { createServer, openCore } from "../server.ts";
 import { describeDatabaseUrl } from "../storage/sql/connect.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
@@ -96,11 +97,8 @@ async function sessionViews(core: Core, cfg: Config, sessions: Session[]) {
       }),
     );
   }
-  return sessions.map((s) => {
-    const identity = identities.get(s.identityId) ?? null;
-    const active = core.sessions.isLive(s) && (identity === null || identity.state === "active");
-    return sessionJson(s, { baseUrl: baseUrlOf(cfg), admin: true, active, identity, devices: true });
-  });
+  const door = { baseUrl: baseUrlOf(cfg), core };
+  return sessions.map((s) => sessionView(door, s, identities.get(s.identityId) ?? null, { admin: true, devices: true }));
 }
 
 function uuidArgument(what: string) {

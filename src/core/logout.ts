@@ -14,6 +14,7 @@
 import { asStoreFailure, sessionInactive } from "./errors.ts";
 import type { Actor, Door, RevocationReason, RevocationRecord, RevocationTarget, RevokedSession, Session } from "./model.ts";
 import type { Clock, Store } from "./ports.ts";
+import { pastIdleTimeout } from "./sessions.ts";
 import type { CoreSettings } from "./settings.ts";
 import { parseSessionToken, secretMatches } from "./tokens.ts";
 
@@ -122,7 +123,6 @@ export class LogoutEngine {
   }
 
   #ended(s: RevokedSession, at: Date): EndedSession {
-    const idle = at.getTime() - s.lastSeenAt.getTime() >= this.sessions[s.door].idleTimeoutMs;
-    return { id: s.id, identityId: s.identityId, door: s.door, wasInUse: !idle };
+    return { id: s.id, identityId: s.identityId, door: s.door, wasInUse: !pastIdleTimeout(this.sessions, s, at) };
   }
 }

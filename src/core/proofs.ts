@@ -10,7 +10,8 @@
  *   D15; the first of the two CSRF layers, house rule 9).
  * The doors mint and check proofs only through here; none of them holds the server secret.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { constantTimeEqual } from "./tokens.ts";
 
 export type ProofPurpose = "logout" | "csrf";
 
@@ -24,9 +25,6 @@ export class Proofs {
 
   /** Whether `presented` is that proof, compared in constant time (SEC-55; the lengths are not secret). */
   verify(purpose: ProofPurpose, sessionId: string, presented: string | null | undefined): boolean {
-    if (!presented) return false;
-    const expected = Buffer.from(this.mint(purpose, sessionId));
-    const given = Buffer.from(presented);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return !!presented && constantTimeEqual(this.mint(purpose, sessionId), presented);
   }
 }

@@ -23,6 +23,11 @@ import type { Clock, PasswordHasher, SessionQuery, Store } from "./ports.ts";
 import type { CoreSettings } from "./settings.ts";
 import { mintSessionToken, parseSessionToken, passwordDigest, secretMatches } from "./tokens.ts";
 
+/** Unused for its door's idle timeout or longer at `now` (D5): over for its holder. */
+export function pastIdleTimeout(policies: CoreSettings["sessions"], session: Pick<Session, "door" | "lastSeenAt">, now: Date): boolean {
+  return now.getTime() - session.lastSeenAt.getTime() >= policies[session.door].idleTimeoutMs;
+}
+
 /** Where a request came from, as far as the core cares. */
 export interface RequestOrigin {
   door: Door;
@@ -167,6 +172,20 @@ export class Sessions {
   }
 
   /**
+   * Runs the checks of a logout on a session looked up with `recordActivity: false`, and hands
+   * back what they return. A refusal (a throw) ends nothing, so the request counts as use of the
+   * session like any other (D5) before the refusal goes on.
+   */
+  async checkBeforeEnding<T>(found: AuthenticatedSession, checks: () => T): Promise<T> {
+    try {
+      return checks();
+    } catch (error) {
+      await this.recordActivity(found);
+      throw error;
+    }
+  }
+
+  /**
    * authenticate() for callers that treat "no live session" as an answer, not an error: null for
    * a missing, malformed, unknown or ended token; a store failure still throws (INV-3).
    */
@@ -189,12 +208,7 @@ export class Sessions {
 
   /** Live: not revoked, before its absolute expiry, and used within its idle timeout (D5). */
   isLive(session: Session, now: Date = this.clock.now()): boolean {
-    const t = now.getTime();
-    return (
-      session.revokedAt === null &&
-      t < session.expiresAt.getTime() &&
-      t - session.lastSeenAt.getTime() < this.settings.sessions[session.door].idleTimeoutMs
-    );
+    return session.revokedAt === null && now.getTime() < session.expiresAt.getTime() && !pastIdleTimeout(this.settings.sessions, session, now);
   }
 
   async get(id: string): Promise<Session> {

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { AuthenticatedSession } from "../../core/model.ts";
+import type { AuthenticateOptions } from "../../core/sessions.ts";
 import { COOKIE_NAMES, readCookie, serializeCookie } from "../../http/cookies.ts";
 import { isCrossSite } from "../../http/same-site.ts";
 import type { AssetsDoorOptions } from "./index.ts";
@@ -15,16 +16,11 @@ export interface Current {
   via: "bearer" | "cookie";
 }
 
-export interface FindOptions {
-  /** False for a request that ends the session: the logout is then its one write. */
-  recordActivity?: boolean;
-}
-
 export function sessionReader(door: AssetsDoorOptions) {
   const { core } = door;
   return {
     /** Bearer first, then the authToken cookie. Store failures propagate (INV-3). */
-    async find(request: FastifyRequest, options: FindOptions = {}): Promise<Current | null> {
+    async find(request: FastifyRequest, options: AuthenticateOptions = {}): Promise<Current | null> {
       const authorization = request.headers.authorization;
       let token: string | null = null;
       let via: Current["via"] = "cookie";
@@ -38,7 +34,7 @@ export function sessionReader(door: AssetsDoorOptions) {
       const auth = await core.sessions.findLive(token, options);
       return auth ? { auth, via } : null;
     },
-    async require(request: FastifyRequest, options: FindOptions = {}): Promise<Current> {
+    async require(request: FastifyRequest, options: AuthenticateOptions = {}): Promise<Current> {
       const current = await this.find(request, options);
       if (!current) throw new AssetsWireError(NOT_LOGGED_IN);
       return current;

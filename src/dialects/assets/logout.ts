@@ -15,7 +15,7 @@ import { resolveRedirect } from "../../core/redirect-gate.ts";
 import type { DoorApp } from "../../http/app.ts";
 import { COOKIE_NAMES, cookieValues, readCookie } from "../../http/cookies.ts";
 import { contentSecurityPolicy, html, page } from "../../http/html.ts";
-import type { Current, SessionReader } from "./credentials.ts";
+import type { SessionReader } from "./credentials.ts";
 import type { AssetsDoorOptions } from "./index.ts";
 import { ROUTES } from "./routes.ts";
 import { type Params, paramsOf, sendJson } from "./wire.ts";
@@ -25,19 +25,6 @@ const SELF: Actor = { actor: "self", door: "assets" };
 
 /** `Sec-Fetch-Site` values from which a GET /logout ends the session in one step (D15). */
 const SITE_SAFE = new Set(["same-origin", "same-site", "none"]);
-
-/**
- * Runs a logout's checks on a session looked up without recording activity. A refusal ends
- * nothing, so it counts as use of the session like any other request (D5), and is rethrown.
- */
-async function checked(door: AssetsDoorOptions, current: Current, checks: () => void): Promise<void> {
-  try {
-    checks();
-  } catch (error) {
-    await door.core.sessions.recordActivity(current.auth);
-    throw error;
-  }
-}
 
 /** `POST /services/logout`, under /services. */
 export function servicesLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, session: SessionReader): void {
@@ -53,7 +40,7 @@ export function servicesLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
     },
     async (request, reply) => {
       const current = await session.require(request, { recordActivity: false });
-      await checked(door, current, () => {
+      await door.core.sessions.checkBeforeEnding(current.auth, () => {
         if (current.via === "cookie") session.requireCsrf(request, current, request.headers["x-csrf-token"]);
       });
       await door.core.logout({ kind: "session", sessionId: current.auth.session.id }, "logout", SELF);
@@ -116,7 +103,7 @@ export function redirectLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
           return confirmationPage(reply, door, session.csrfToken(current.auth), p.logoutSuccessUrl);
         }
       }
-      await checked(door, current, () => {
+      await core.sessions.checkBeforeEnding(current.auth, () => {
         if (request.method !== "GET" && current.via === "cookie") {
           // The header or the form field (D15), never the query string: no token in a URL (SEC-04).
           const field = typeof request.body === "object" && request.body !== null ? (request.body as Params).csrfToken : undefined;

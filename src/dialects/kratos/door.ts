@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { DoorApp } from "../../http/app.ts";
 import type { Core } from "../../core/index.ts";
 import type { RedirectPolicy } from "../../core/redirect-gate.ts";
-import type { AuthenticatedSession, Identity, Session } from "../../core/model.ts";
+import type { Actor, AuthenticatedSession, Identity, Session } from "../../core/model.ts";
 import type { Static } from "typebox";
 import { sessionJson } from "./serialize.ts";
 import type * as W from "./wire.ts";
@@ -27,8 +27,11 @@ export type KratosApp = DoorApp;
 
 export type { FastifyReply, FastifyRequest };
 
+/** The actor of a logout the session's holder asked for through this door. */
+export const SELF: Actor = { actor: "self", door: "kratos" };
+
 export function sessionView(
-  door: KratosDoorOptions,
+  door: Pick<KratosDoorOptions, "baseUrl" | "core">,
   session: Session,
   identity: Identity | null,
   options: { admin: boolean; devices: boolean },

@@ -13,16 +13,17 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { Core } from "../../core/index.ts";
 import { isCoreError } from "../../core/errors.ts";
-import type { Actor, AuthenticatedSession } from "../../core/model.ts";
+import type { AuthenticatedSession } from "../../core/model.ts";
 import type { AuthenticateOptions } from "../../core/sessions.ts";
 import { resolveRedirect } from "../../core/redirect-gate.ts";
 import { COOKIE_NAMES, readCookie } from "../../http/cookies.ts";
 import { isJsonRequest } from "../../http/negotiate.ts";
 import { BrowserCookies, forward, seeOther } from "./browser.ts";
 import { presentedToken } from "./credentials.ts";
-import type { KratosApp, KratosDoorOptions } from "./door.ts";
+import { type KratosApp, type KratosDoorOptions, SELF } from "./door.ts";
 import {
   type KratosError,
+  KratosWireError,
   LOGOUT_TOKEN_MISMATCH,
   LOGOUT_TOKEN_MISSING,
   NO_ACTIVE_SESSION,
@@ -43,7 +44,6 @@ function logoutTokenMatches(core: Core, sessionId: string, presented: string): b
   return presented.startsWith(LOGOUT_TOKEN_PREFIX) && core.proofs.verify("logout", sessionId, presented.slice(LOGOUT_TOKEN_PREFIX.length));
 }
 
-const SELF: Actor = { actor: "self", door: "kratos" };
 
 const NativeLogoutBody = Type.Object(
   { session_token: Type.Optional(Type.String({ maxLength: 1024 })) },
@@ -149,27 +149,19 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
       if (!token) return forward(door, request, reply, LOGOUT_TOKEN_MISSING);
       const current = await currentSession(request, { recordActivity: false });
       if (!current) return forward(door, request, reply, NO_ACTIVE_SESSION);
-      // A refused logout ends nothing, and counts as use of the session like any other request.
-      const refuse = async (error: KratosError) => {
-        await core.sessions.recordActivity(current);
-        return forward(door, request, reply, error);
-      };
-      if (!logoutTokenMatches(core, current.session.id, token)) return refuse(LOGOUT_TOKEN_MISMATCH);
-      // The cookie is cleared and the browser told it is signed out: that is only true when the
-      // cookie names the session being revoked. Another carrier for another session beside it
-      // is refused, and nothing changes.
-      const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.kratosSession);
-      const cookieSession = cookie ? core.sessions.sessionIdOf(cookie) : null;
-      if (cookieSession !== null && cookieSession !== current.session.id) return refuse(CONFLICTING_CREDENTIALS);
-      // A refused return_to goes to the door's error handler, as does a store failure, which it
-      // logs.
-      let next: string;
-      try {
-        next = returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
-      } catch (error) {
-        await core.sessions.recordActivity(current);
-        throw error;
-      }
+      // Refusals from here on (a wrong logout token, another session's cookie, a refused
+      // return_to) go to the door's error handler, which forwards them, as it does a store failure
+      // (and logs that).
+      const next = await core.sessions.checkBeforeEnding(current, () => {
+        if (!logoutTokenMatches(core, current.session.id, token)) throw new KratosWireError(LOGOUT_TOKEN_MISMATCH);
+        // The cookie is cleared and the browser told it is signed out: that is only true when the
+        // cookie names the session being revoked. Another carrier for another session beside it
+        // is refused, and nothing changes.
+        const cookie = readCookie(request.headers.cookie, COOKIE_NAMES.kratosSession);
+        const cookieSession = cookie ? core.sessions.sessionIdOf(cookie) : null;
+        if (cookieSession !== null && cookieSession !== current.session.id) throw new KratosWireError(CONFLICTING_CREDENTIALS);
+        return returnTo ? resolveRedirect(returnTo, door.redirect).href : door.ui.loggedOut;
+      });
       await core.logout({ kind: "session", sessionId: current.session.id }, "logout", SELF);
       // Only now, after the commit (INV-1): clear the cookie, renew the CSRF secret (SEC-28).
       cookies.clearSession(reply);

@@ -4,11 +4,11 @@
  * session token works here, whichever door began it.
  */
 import { Type } from "typebox";
-import type { Actor, AuthenticatedSession } from "../../core/model.ts";
+import type { AuthenticatedSession } from "../../core/model.ts";
 import { isUuid } from "../../core/tokens.ts";
 import { isCrossSite } from "../../http/same-site.ts";
 import { presentedToken, type PresentedToken } from "./credentials.ts";
-import { type FastifyRequest, type KratosApp, type KratosDoorOptions, ownSessionView, pageSizeOf, paginate } from "./door.ts";
+import { type FastifyRequest, type KratosApp, type KratosDoorOptions, ownSessionView, pageSizeOf, paginate, SELF } from "./door.ts";
 import { CANNOT_REVOKE_CURRENT_SESSION, CORE_ERRORS, CSRF_VIOLATION, type KratosError, KratosWireError, sendKratosError } from "./wire-errors.ts";
 import { ROUTES } from "./routes.ts";
 import * as W from "./wire.ts";
@@ -25,7 +25,6 @@ const PageQuery = Type.Object({
   page: Type.Optional(Type.String({ pattern: "^[0-9]{1,6}$" })),
 });
 
-const SELF: Actor = { actor: "self", door: "kratos" };
 
 const ERRORS = { 400: W.GenericError, 401: W.GenericError, 403: W.GenericError, 404: W.GenericError, 503: W.GenericError };
 

@@ -8,12 +8,12 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { isCoreError } from "../../../core/errors.ts";
-import type { Actor, AuthenticatedSession, Flow, FlowType, Session } from "../../../core/model.ts";
+import type { AuthenticatedSession, Flow, FlowType, Session } from "../../../core/model.ts";
 import { type Html, contentSecurityPolicy, html, page } from "../../../http/html.ts";
 import { isCrossSite } from "../../../http/same-site.ts";
 import { BrowserCookies } from "../browser.ts";
 import { presentedToken } from "../credentials.ts";
-import type { KratosApp, KratosDoorOptions } from "../door.ts";
+import { type KratosApp, type KratosDoorOptions, SELF } from "../door.ts";
 import { type FlowView, flowJson } from "../flow-json.ts";
 import { logoutTokenOf } from "../logout.ts";
 import { ROUTES } from "../routes.ts";
@@ -31,7 +31,6 @@ export const PAGES = {
   favicon: "/favicon.ico",
 } as const;
 
-const SELF: Actor = { actor: "self", door: "kratos" };
 
 interface Node {
   type: string;
