@@ -3,11 +3,11 @@
  * → listeners, and the background jobs. The only module that knows every other; nothing imports
  * it but the CLI and the tests.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { BackgroundJobs } from "./background-jobs.ts";
+import { loadOrCreateSecret, loadOrCreateSigningKeys, readSecret, readSigningKeys } from "./data-dir.ts";
+import { SigningKeys } from "./core/signing-keys.ts";
 import type { Config } from "./config/load.ts";
 import { argon2Hasher } from "./crypto/argon2-hasher.ts";
 import { type Core, createCore } from "./core/index.ts";
@@ -17,7 +17,9 @@ import { webPages } from "./dialects/kratos/ui/pages.ts";
 import { type AssetsDoorOptions, SERVICES_PREFIX, assetsRedirectLogout, assetsServices } from "./dialects/assets/index.ts";
 import { PREFIX as FIRSTOCK_PREFIX, firstockDoor } from "./dialects/firstock/index.ts";
 import { type HttpApp, createHttpApp } from "./http/app.ts";
-import { cors } from "./http/cors.ts";
+import { appCors, cors } from "./http/cors.ts";
+import { APP_CALLED_PATHS, oidcDoor } from "./dialects/oidc/index.ts";
+import { KRATOS_ROUTES } from "./dialects/kratos/index.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
 
 export interface CoreOptions {
@@ -49,12 +51,20 @@ export async function openCore(config: Config, options: CoreOptions = {}): Promi
   const secret =
     config.secret ??
     (options.secret === "existing" ? (readSecret(dataDir) ?? randomBytes(32).toString("base64url")) : loadOrCreateSecret(dataDir, say));
+  // The CLI signs nothing: without kept keys it uses one that lives only in this process.
+  const jwks =
+    config.oidc.signingKeys ??
+    (options.secret === "existing" ? (readSigningKeys(dataDir) ?? { keys: [await SigningKeys.generate()] }) : await loadOrCreateSigningKeys(dataDir, say));
+  const signingKeys = await SigningKeys.load(jwks).catch((error: unknown) => {
+    throw new Error(`oidc signing keys: ${(error as Error).message}`);
+  });
   const store = options.store ?? (await SqlStore.open(config.databaseUrl, { migrate: true }));
   const core = createCore({
     store,
     hasher: options.hasher ?? argon2Hasher(config.argon2),
     clock: options.clock ?? systemClock,
     settings: { ...config.core, secret },
+    signingKeys,
   });
   return { core, store };
 }
@@ -87,6 +97,8 @@ export interface CurfewServer {
 
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<CurfewServer> {
   const { core, store } = await openCore(config, { ...options, secret: "create" });
+  const now = core.clock.now();
+  await core.apps.syncConfig(config.oidc.apps.map((app) => ({ ...app, source: "config", createdAt: now, updatedAt: now })));
   const baseUrl = config.baseUrl.href.replace(/\/$/, "");
   const door: KratosDoorOptions = {
     core,
@@ -101,6 +113,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       loggedOut: config.ui.loggedOut.href,
     },
     secureCookies: config.baseUrl.protocol === "https:",
+    // A sign-in that finishes an authorization request ends, after two redirects, at an app.
+    appOrigins: config.oidc.apps.flatMap((app) => app.redirectUris.map((uri) => new URL(uri).origin)),
   };
 
   const publicApp = await createHttpApp({
@@ -113,7 +127,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     core,
     malformedRequest: kratosMalformedRequest,
   });
-  cors(publicApp, config.corsOrigins);
+  // The Kratos door's CORS (credentials, listed origins); the endpoints apps call have their own policy.
+  cors(publicApp, config.corsOrigins, APP_CALLED_PATHS);
+  appCors(publicApp, APP_CALLED_PATHS, async () => new Set((await core.apps.list()).flatMap((a) => a.webOrigins)));
   await publicApp.register(kratosPublic, door);
   await publicApp.register(webPages, door);
   await publicApp.register(firstockDoor, {
@@ -121,6 +137,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     core,
     vendors: config.firstock.vendors,
     timeZone: config.raw.session.doors.firstock.timezone,
+  });
+  await publicApp.register(oidcDoor, {
+    core,
+    issuer: `${baseUrl}/`,
+    signInUrl: baseUrl + KRATOS_ROUTES.createBrowserLoginFlow,
+    loggedOutUrl: config.ui.loggedOut.href,
+    allowedLogoutUrls: config.oidc.allowedLogoutUrls,
+    secureCookies: door.secureCookies,
   });
   const assets: AssetsDoorOptions = {
     core,
@@ -181,28 +205,4 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
 function formatHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
-}
-
-/** The kept secret of a data directory, when there is a usable one. */
-function readSecret(dataDir: string): string | null {
-  const file = resolve(dataDir, "curfew.secret");
-  if (!existsSync(file)) return null;
-  const secret = readFileSync(file, "utf8").trim();
-  return Buffer.byteLength(secret) >= 32 ? secret : null;
-}
-
-/**
- * D3: without a configured secret, generate one on first start and keep it (mode 0600), so
- * logout tokens stay valid across restarts. Production refuses to start without one (load.ts).
- */
-export function loadOrCreateSecret(dataDir: string, say: (message: string) => void): string {
-  const kept = readSecret(dataDir);
-  if (kept !== null) return kept;
-  const file = resolve(dataDir, "curfew.secret");
-  mkdirSync(dirname(file), { recursive: true });
-  const secret = randomBytes(32).toString("base64url");
-  writeFileSync(file, secret + "\n", { mode: 0o600 });
-  chmodSync(file, 0o600);
-  say(`curfew: no secrets.default configured; generated one and kept it in ${file} (mode 0600). Set CURFEW_SECRET in production.`);
-  return secret;
 }

@@ -20,6 +20,7 @@ import { ROUTES as ASSETS_ROUTES, SERVICES_PREFIX } from "../src/dialects/assets
 import { PREFIX as FIRSTOCK_PREFIX, ROUTES as FIRSTOCK_ROUTES } from "../src/dialects/firstock/index.ts";
 import { ROUTES as KRATOS_ROUTES } from "../src/dialects/kratos/routes.ts";
 import { PAGES } from "../src/dialects/kratos/ui/pages.ts";
+import { OIDC_ROUTES } from "../src/dialects/oidc/index.ts";
 import { execFileSync } from "node:child_process";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -138,6 +139,10 @@ describe("every route is documented", () => {
 
   it("docs/dialects/firstock.md lists every route of the Firstock door", () => {
     assert.deepEqual(undocumented("docs/dialects/firstock.md", firstock), []);
+  });
+
+  it("docs/dialects/oidc.md lists every route of the OpenID Connect door", () => {
+    assert.deepEqual(undocumented("docs/dialects/oidc.md", Object.values(OIDC_ROUTES)), []);
   });
 
   it("docs/dialects/assets.md lists every route of the Assets door", () => {

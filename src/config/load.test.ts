@@ -244,9 +244,10 @@ describe("wrong values stop start-up, naming the key", () => {
     refused(() => load({}, { file: yamlFile("secrets:\n  default: too-short\n") }), "secrets.default", "32 bytes");
   });
 
-  test("D3 in production an unset secret stops start-up", () => {
+  test("D3, SEC-96: in production an unset secret, or unset signing keys, stop start-up", () => {
     refused(() => load({ NODE_ENV: "production" }), "secrets.default", "CURFEW_SECRET", "NODE_ENV=production");
-    const config = load({ NODE_ENV: "production", CURFEW_SECRET: SECRET });
+    refused(() => load({ NODE_ENV: "production", CURFEW_SECRET: SECRET }), "oidc.signing_keys", "CURFEW_OIDC_SIGNING_KEYS", "NODE_ENV=production");
+    const config = load({ NODE_ENV: "production", CURFEW_SECRET: SECRET, CURFEW_OIDC_SIGNING_KEYS: '{"keys":[]}' });
     assert.equal(config.production, true);
     assert.equal(config.secret, SECRET);
   });
@@ -298,5 +299,38 @@ describe("wrong values stop start-up, naming the key", () => {
       "serve.public.base_url",
     );
     assert.equal(error.problems.length, 3);
+  });
+  test("single sign-on apps: CURFEW_OIDC_CLIENTS (JSON) replaces the file's list; secrets are kept hashed (D1)", () => {
+    const app = { client_id: "web", client_secret: "s".repeat(32), redirect_uris: ["https://web.example/cb"] };
+    const fromFile = load({}, { file: yamlFile("oidc:\n  clients:\n    - client_id: file\n      token_endpoint_auth_method: none\n      redirect_uris: [https://f.example/]\n") });
+    assert.deepEqual(fromFile.oidc.apps.map((a) => a.clientId), ["file"]);
+    assert.equal(fromFile.oidc.apps[0]!.secretHash, null);
+    const fromEnv = load({ CURFEW_OIDC_CLIENTS: JSON.stringify([app]), CURFEW_OIDC_ALLOW_LOOPBACK: "true" }, { file: yamlFile("oidc:\n  clients: []\n") });
+    assert.deepEqual(fromEnv.oidc.apps.map((a) => a.clientId), ["web"]);
+    assert.equal(fromEnv.oidc.apps[0]!.authMethod, "client_secret_basic");
+    assert.match(fromEnv.oidc.apps[0]!.secretHash ?? "", /^[A-Za-z0-9_-]{43}$/);
+    assert.ok(!JSON.stringify(fromEnv.oidc).includes(app.client_secret), "the secret itself is not kept");
+    assert.equal(fromEnv.oidc.backchannel.allowLoopback, true);
+    refused(() => load({ CURFEW_OIDC_CLIENTS: "[not json" }), "oidc.clients", "CURFEW_OIDC_CLIENTS", "JSON");
+  });
+
+  test("single sign-on apps: a bad URI, a short or missing secret, or a bad Allowed Logout URL stops start-up, naming the app", () => {
+    const bad = (entry: Record<string, unknown>, ...mentions: string[]) =>
+      refused(() => load({ CURFEW_OIDC_CLIENTS: JSON.stringify([{ client_id: "web", client_secret: "s".repeat(32), redirect_uris: ["https://web.example/cb"], ...entry }]) }), "oidc.clients", ...mentions);
+    bad({ redirect_uris: ["https://web.example/cb#frag"] }, "web", "fragment");
+    bad({ redirect_uris: ["https://user:pw@web.example/cb"] }, "user information");
+    bad({ redirect_uris: ["/relative"] }, "absolute");
+    bad({ redirect_uris: ["javascript:alert(1)"] }, "http or https");
+    bad({ post_logout_redirect_uris: ["https://web.example/a b"] }, "space");
+    bad({ backchannel_logout_uri: "ftp://web.example/bc" }, "backchannel_logout_uri");
+    bad({ client_secret: "short" }, "client_secret");
+    bad({ client_secret: undefined }, "client_secret", "required");
+    bad({ token_endpoint_auth_method: "none" }, "public app");
+    bad({ allowed_logout_urls: ["web.example/bye"] }, "scheme");
+    bad({ allowed_logout_urls: ["https://a.*.web.example/"] }, "leftmost");
+    bad({ allowed_logout_urls: ["https://*.com/"] }, "top-level");
+    bad({ web_origins: ["https://web.example/path"] }, "origin");
+    refused(() => load({ CURFEW_OIDC_CLIENTS: JSON.stringify([{ client_id: "a", token_endpoint_auth_method: "none", redirect_uris: ["https://a.example/"] }, { client_id: "a", token_endpoint_auth_method: "none", redirect_uris: ["https://a.example/"] }]) }), "twice");
+    refused(() => load({}, { file: yamlFile("oidc:\n  allowed_logout_urls: [nope]\n") }), "oidc.allowed_logout_urls");
   });
 });

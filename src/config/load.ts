@@ -6,8 +6,9 @@
 import { readFileSync } from "node:fs";
 import { Value } from "typebox/value";
 import { parse as parseYaml } from "yaml";
-import { type AllowedTarget, type RedirectPolicy, parseAllowedTarget } from "../core/redirect-gate.ts";
-import { DOORS, type Door } from "../core/model.ts";
+import { type AllowedTarget, type LogoutUrlPattern, type RedirectPolicy, appUriProblem, parseAllowedTarget, parseLogoutUrlPattern } from "../core/redirect-gate.ts";
+import { hashSecret } from "../core/tokens.ts";
+import { DOORS, type Door, type RelyingApp } from "../core/model.ts";
 import type { CoreSettings, SessionPolicy } from "../core/settings.ts";
 import { type DailyCutoff, validateCutoffTime, validateCutoffZone } from "../core/daily-cutoff.ts";
 import { type ConfigFile, ConfigSchema } from "./schema.ts";
@@ -32,6 +33,9 @@ export const ENV_ALIASES: Record<string, string> = {
   CURFEW_ALLOWED_RETURN_URLS: "selfservice.allowed_return_urls",
   CURFEW_SECRET: "secrets.default",
   CURFEW_FIRSTOCK_VENDORS: "firstock.vendors",
+  CURFEW_OIDC_CLIENTS: "oidc.clients",
+  CURFEW_OIDC_SIGNING_KEYS: "oidc.signing_keys",
+  CURFEW_OIDC_ALLOW_LOOPBACK: "oidc.backchannel.allow_loopback",
 };
 
 export interface Config {
@@ -52,10 +56,23 @@ export interface Config {
   corsOrigins: string[];
   firstock: { vendors: { vendorCode: string; apiKey: string }[] };
   assets: { landingPage: URL; serverVersion: string; statusOkOnError: boolean };
+  oidc: OidcConfig;
   argon2: { memoryKib: number; iterations: number };
   purgeIntervalMs: number;
   bodyLimit: number;
   logLevel: ConfigFile["log"]["level"];
+}
+
+/** A relying app as configuration defines it; the secret is already hashed (D1). */
+export type ConfiguredApp = Omit<RelyingApp, "source" | "createdAt" | "updatedAt">;
+
+export interface OidcConfig {
+  apps: ConfiguredApp[];
+  /** The tenant's Allowed Logout URLs (`/v2/logout` without `client_id`). */
+  allowedLogoutUrls: LogoutUrlPattern[];
+  /** The private JWKS from configuration, parsed; null: kept in the data directory (D3). */
+  signingKeys: unknown;
+  backchannel: { allowLoopback: boolean; allowPrivateNetworks: boolean };
 }
 
 export interface LoadOptions {
@@ -87,6 +104,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
       continue;
     }
     origin.set(path, name);
+    if (path === "oidc.clients") {
+      try {
+        setPath(input, path, JSON.parse(value));
+      } catch {
+        problems.push(`${path} (from ${name}): not valid JSON (a JSON array of client objects)`);
+      }
+      continue;
+    }
     setPath(input, path, path === "firstock.vendors" ? splitVendors(value) : node.type === "array" ? splitList(value) : value);
   }
   const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, Value.Clone(input))) as ConfigFile;
@@ -176,6 +201,10 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     problems.push(`${key("firstock.vendors")}: the demo API key of curfew.demo.yaml must not be used when NODE_ENV=production`);
   }
   if (secret === null && production) problems.push(`secrets.default (CURFEW_SECRET): must be set when NODE_ENV=production (D3)`);
+  // The signing keys are kept like the secret (D3): several nodes must sign with the same keys.
+  if (raw.oidc.signing_keys === "" && production) {
+    problems.push(`oidc.signing_keys (CURFEW_OIDC_SIGNING_KEYS): must be set when NODE_ENV=production (D3)`);
+  }
   // Checked now, so a typo stops start-up with the key named rather than at the first query.
   if (!/^(sqlite:.+|postgres:\/\/|postgresql:\/\/)/.test(raw.database.url)) {
     problems.push(`${key("database.url")}: use sqlite:PATH or postgres://…`);
@@ -246,6 +275,7 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
       serverVersion: raw.assets.server_version,
       statusOkOnError: raw.assets.status_ok_on_error,
     },
+    oidc: resolveOidc(raw.oidc, key, problems),
     corsOrigins: raw.serve.public.cors.allowed_origins.map((o) => originOf("serve.public.cors.allowed_origins", o)),
     argon2: { memoryKib: raw.hashers.argon2.memory_kib, iterations: raw.hashers.argon2.iterations },
     purgeIntervalMs: duration("session.purge_interval", raw.session.purge_interval),
@@ -254,6 +284,73 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function resolveOidc(raw: ConfigFile["oidc"], key: (path: string) => string, problems: string[]): OidcConfig {
+  const apps: ConfiguredApp[] = [];
+  const seen = new Set<string>();
+  raw.clients.forEach((c, i) => {
+    const at = `${key("oidc.clients")}[${i}]`;
+    const say = (problem: string) => problems.push(`${at} (${c.client_id}): ${problem}`);
+    if (seen.has(c.client_id)) say("client_id is listed twice");
+    seen.add(c.client_id);
+    const uri = (field: string, value: string) => {
+      const problem = appUriProblem(value);
+      if (problem) say(`${field}: ${problem}`);
+    };
+    for (const u of c.redirect_uris) uri("redirect_uris", u);
+    for (const u of c.post_logout_redirect_uris) uri("post_logout_redirect_uris", u);
+    if (c.backchannel_logout_uri !== undefined) uri("backchannel_logout_uri", c.backchannel_logout_uri);
+    if (c.frontchannel_logout_uri !== undefined) uri("frontchannel_logout_uri", c.frontchannel_logout_uri);
+    for (const o of c.web_origins) {
+      if (appUriProblem(o) !== null || new URL(o).origin !== o.replace(/\/$/, "")) say(`web_origins: "${o}" is not an origin (scheme://host[:port])`);
+    }
+    for (const u of c.allowed_logout_urls) {
+      try {
+        parseLogoutUrlPattern(u);
+      } catch (error) {
+        say(`allowed_logout_urls: ${(error as Error).message}`);
+      }
+    }
+    const confidential = c.token_endpoint_auth_method !== "none";
+    if (confidential && c.client_secret === undefined) say(`client_secret: required with ${c.token_endpoint_auth_method}`);
+    if (!confidential && c.client_secret !== undefined) say("client_secret: a public app (token_endpoint_auth_method none) has no secret");
+    apps.push({
+      clientId: c.client_id,
+      secretHash: confidential && c.client_secret !== undefined ? hashSecret(c.client_secret) : null,
+      authMethod: c.token_endpoint_auth_method,
+      redirectUris: c.redirect_uris,
+      postLogoutRedirectUris: c.post_logout_redirect_uris,
+      allowedLogoutUrls: c.allowed_logout_urls,
+      webOrigins: c.web_origins.map((o) => o.replace(/\/$/, "")),
+      backchannelLogoutUri: c.backchannel_logout_uri ?? null,
+      backchannelLogoutSessionRequired: c.backchannel_logout_session_required,
+      frontchannelLogoutUri: c.frontchannel_logout_uri ?? null,
+      frontchannelLogoutSessionRequired: c.frontchannel_logout_session_required,
+    });
+  });
+  const allowedLogoutUrls: LogoutUrlPattern[] = [];
+  for (const u of raw.allowed_logout_urls) {
+    try {
+      allowedLogoutUrls.push(parseLogoutUrlPattern(u));
+    } catch (error) {
+      problems.push(`${key("oidc.allowed_logout_urls")}: ${(error as Error).message}`);
+    }
+  }
+  let signingKeys: unknown = null;
+  if (raw.signing_keys !== "") {
+    try {
+      signingKeys = JSON.parse(raw.signing_keys);
+    } catch {
+      problems.push(`${key("oidc.signing_keys")}: not valid JSON (a private JWKS)`);
+    }
+  }
+  return {
+    apps,
+    allowedLogoutUrls,
+    signingKeys,
+    backchannel: { allowLoopback: raw.backchannel.allow_loopback, allowPrivateNetworks: raw.backchannel.allow_private_networks },
+  };
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -30,6 +30,31 @@ const DoorSession = Obj({
   ),
 });
 
+const UriList = (description: string) => Type.Array(Type.String({ maxLength: 2048 }), { default: [], maxItems: 100, description });
+
+/** One relying app of single sign-on, in RFC 7591 client metadata names (plus Auth0's `allowed_logout_urls`). */
+const OidcClient = Type.Object(
+  {
+    client_id: Type.String({ minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$", description: "The app's client_id." }),
+    client_secret: Type.Optional(
+      Type.String({ minLength: 32, maxLength: 512, description: "At least 32 characters; kept as SHA-256 only (D1). Omit for a public app (`none`)." }),
+    ),
+    token_endpoint_auth_method: Type.Union([Type.Literal("client_secret_basic"), Type.Literal("client_secret_post"), Type.Literal("none")], {
+      default: "client_secret_basic",
+      description: "`client_secret_basic` or `client_secret_post`: a confidential app (both methods are accepted); `none`: a public app, which must use PKCE.",
+    }),
+    redirect_uris: Type.Array(Type.String({ maxLength: 2048 }), { minItems: 1, maxItems: 100, description: "Where codes may be sent, compared exactly." }),
+    post_logout_redirect_uris: UriList("RP-Initiated Logout targets (`/oidc/logout`), compared exactly."),
+    allowed_logout_urls: UriList("Auth0's Allowed Logout URLs for `/v2/logout?client_id=`: a scheme is required, `*` only as the leftmost host label; the query of `returnTo` is not compared."),
+    web_origins: UriList("Origins (scheme://host[:port]) whose pages may call /oauth/token, /oauth/revoke and /userinfo (CORS)."),
+    backchannel_logout_uri: Type.Optional(Type.String({ maxLength: 2048, description: "Back-Channel Logout 1.0: where logout tokens are POSTed." })),
+    backchannel_logout_session_required: Type.Boolean({ default: false, description: "The app needs `sid` in logout tokens (always sent)." }),
+    frontchannel_logout_uri: Type.Optional(Type.String({ maxLength: 2048, description: "Front-Channel Logout 1.0: framed by the signed-out page." })),
+    frontchannel_logout_session_required: Type.Boolean({ default: false, description: "The app needs `iss` and `sid` on its front-channel URI (always sent)." }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Obj({
   serve: Obj({
     public: Obj({
@@ -147,6 +172,29 @@ export const ConfigSchema = Obj({
       default: false,
       description:
         "Answer errors of /services/* with HTTP 200 and the error JSON, as Assets' returnStatusOkOnErrorForServicesApi does (D13). Off: real status codes. /logout always uses real status codes.",
+    }),
+  }),
+  oidc: Obj({
+    clients: Type.Array(OidcClient, {
+      default: [],
+      description:
+        "The relying apps of single sign-on (docs/dialects/oidc.md). Env CURFEW_OIDC_CLIENTS: a JSON array of the same objects, replacing the file's list. A bad entry stops start-up.",
+    }),
+    allowed_logout_urls: UriList("The tenant's Allowed Logout URLs: `/v2/logout` without `client_id` checks `returnTo` against these."),
+    signing_keys: Type.String({
+      default: "",
+      description:
+        "The provider's private RS256 keys as a JWKS (JSON); the first signs. Unset: generated on first start into data/curfew-oidc-keys.json (mode 0600), like the secret (D3). Env alias CURFEW_OIDC_SIGNING_KEYS.",
+    }),
+    backchannel: Obj({
+      allow_loopback: Type.Boolean({
+        default: false,
+        description: "Let back-channel logout POST to loopback addresses (tests, a one-machine demo). Env alias CURFEW_OIDC_ALLOW_LOOPBACK.",
+      }),
+      allow_private_networks: Type.Boolean({
+        default: false,
+        description: "Let back-channel logout POST to private and link-local addresses (apps on an internal network). Metadata addresses stay refused.",
+      }),
     }),
   }),
   login: Obj({

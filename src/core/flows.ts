@@ -30,6 +30,7 @@ export class Flows {
     requestUrl: string,
     returnTo: string | null,
     csrfToken: string | null = null,
+    options: { refresh?: boolean } = {},
   ): Promise<Flow> {
     if (type === "registration" && !this.settings.registrationEnabled) {
       throw new CoreError("REGISTRATION_DISABLED", "Registration is not allowed because it was disabled.");
@@ -45,6 +46,7 @@ export class Flows {
       returnTo,
       csrfToken,
       view: null,
+      refresh: type === "login" && options.refresh === true,
     };
     await this.store.insertFlow(flow).catch((e: unknown) => {
       throw asStoreFailure(e);

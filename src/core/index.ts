@@ -1,11 +1,14 @@
 /** The session core every door shares. No HTTP, no SQL: only ports (docs/architecture.md). */
 import { asStoreFailure } from "./errors.ts";
 import { Flows } from "./flows.ts";
+import { Grants } from "./grants.ts";
 import { Identities } from "./identities.ts";
 import { type AfterCommit, LogoutEngine, type LogoutOutcome, type LogoutTarget } from "./logout.ts";
 import type { Actor, RevocationReason } from "./model.ts";
 import type { Clock, PasswordHasher, Store } from "./ports.ts";
 import { Proofs } from "./proofs.ts";
+import { RelyingApps } from "./relying-apps.ts";
+import type { SigningKeys } from "./signing-keys.ts";
 import { Sessions } from "./sessions.ts";
 import type { CoreSettings } from "./settings.ts";
 
@@ -14,6 +17,8 @@ export interface CoreDeps {
   hasher: PasswordHasher;
   clock: Clock;
   settings: CoreSettings;
+  /** The provider's RS256 keys (ID tokens, logout tokens). */
+  signingKeys: SigningKeys;
 }
 
 export interface Core {
@@ -24,34 +29,43 @@ export interface Core {
   readonly flows: Flows;
   /** Session-bound proofs (logout and CSRF tokens); the only holder of the server secret. */
   readonly proofs: Proofs;
+  /** Single sign-on: the relying apps, and the codes and tokens they hold for sessions. */
+  readonly apps: RelyingApps;
+  readonly grants: Grants;
+  readonly signingKeys: SigningKeys;
   /** Ends sessions: the one way any session ends (core/logout.ts). */
   logout(target: LogoutTarget, reason: RevocationReason, by: Actor): Promise<LogoutOutcome>;
   /** Adds a listener told of every committed logout, after its commit. */
   afterLogout(listener: AfterCommit): void;
   /** Resolves when the store answers; throws STORE_UNAVAILABLE otherwise. */
   ready(): Promise<void>;
-  /** One pass of housekeeping: purge ended sessions past retention and expired flows. */
-  purge(): Promise<{ sessions: number; flows: number }>;
+  /** One pass of housekeeping: purge ended sessions past retention, expired flows, codes and tokens. */
+  purge(): Promise<{ sessions: number; flows: number; grants: number }>;
 }
 
-export function createCore({ store, hasher, clock, settings }: CoreDeps): Core {
+export function createCore({ store, hasher, clock, settings, signingKeys }: CoreDeps): Core {
   const engine = new LogoutEngine(store, clock, settings.sessions);
   const sessions = new Sessions(store, hasher, clock, settings);
   const flows = new Flows(store, clock, settings.flows);
+  const proofs = new Proofs(settings.secret);
+  const grants = new Grants(store, clock, sessions, proofs, settings.flows.lifespanMs.login);
   return {
     clock,
     settings,
     identities: new Identities(store, hasher, clock, engine),
     sessions,
     flows,
-    proofs: new Proofs(settings.secret),
+    proofs,
+    apps: new RelyingApps(store),
+    grants,
+    signingKeys,
     logout: (target, reason, by) => engine.logout(target, reason, by),
     afterLogout: (listener) => engine.afterCommit(listener),
     ready: () =>
       store.ping().catch((e: unknown) => {
         throw asStoreFailure(e);
       }),
-    purge: async () => ({ sessions: await sessions.purge(), flows: await flows.purge() }),
+    purge: async () => ({ sessions: await sessions.purge(), flows: await flows.purge(), grants: await grants.purge() }),
   };
 }
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, test, type TestContext } from "node:test";
 import { ManualClock } from "../../test/support/clock.ts";
-import { coreSettings, type CountedCalls, countingStore, DEFAULT_POLICY, noHashing } from "../../test/support/core.ts";
+import { coreSettings, type CountedCalls, countingStore, DEFAULT_POLICY, noHashing, testSigningKeys } from "../../test/support/core.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
 import { type CoreErrorCode, isCoreError } from "./errors.ts";
 import { type Core, createCore } from "./index.ts";
@@ -44,7 +44,7 @@ async function setup(t: TestContext, idleTimeoutMs?: number): Promise<Env> {
   const failing = new Set<string>();
   const store = countingStore(sql, failing);
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 8, 0, 0));
-  const core = createCore({ store, hasher: noHashing, clock, settings: settings(idleTimeoutMs) });
+  const core = createCore({ store, hasher: noHashing, clock, settings: settings(idleTimeoutMs), signingKeys: await testSigningKeys() });
   const alice = await core.identities.create({ traits: { email: "alice@example.com" } }, "test");
   const bob = await core.identities.create({ traits: { email: "bob@example.com" } }, "test");
   return {
@@ -122,7 +122,7 @@ describe("logout targets", () => {
     assert.deepEqual(outcome, { ended: [{ id: s.session.id, identityId: alice.id, door: "firstock", wasInUse: false }] });
     // The end is in the row, not only a computation from clock and configuration: a longer idle
     // timeout after a restart over the same database does not revive it.
-    const later = createCore({ store: sql, hasher: noHashing, clock, settings: settings(2 * HOUR) });
+    const later = createCore({ store: sql, hasher: noHashing, clock, settings: settings(2 * HOUR), signingKeys: await testSigningKeys() });
     assert.equal(await later.sessions.findLive(s.token), null);
     assert.equal((await sql.findSession(s.session.id))?.revokedAt?.getTime(), clock.t);
   });

@@ -96,6 +96,11 @@ export interface Flow {
   /** Browser flows: the masked CSRF token issued with the flow (its cookie holds the secret). */
   csrfToken: string | null;
   /**
+   * A login flow that re-authenticates the signed-in person (Kratos `refresh=true`; OpenID
+   * Connect `prompt=login` and `max_age`): the same identity renews the same session.
+   */
+  refresh: boolean;
+  /**
    * What the flow's form shows after a failed submission (values echoed back, messages), as the
    * door that owns the flow serialises it; null until then. Kept so a browser sent back to the
    * form page sees why (Kratos stores the flow's UI the same way).
@@ -150,4 +155,100 @@ export interface Page<T> {
   items: T[];
   /** Opaque cursor of the next page, or null on the last page. */
   next: string | null;
+}
+
+// ---- single sign-on (the OpenID Connect door) ---------------------------------------------------
+
+/** How a relying app proves itself at the token endpoint (RFC 7591 §2 `token_endpoint_auth_method`). */
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+
+/**
+ * A relying app of single sign-on: an OpenID Connect client (RFC 7591 metadata names). Apps come
+ * from configuration (`oidc.clients`) or the admin API; the store keeps both, so every node and
+ * the revoking transaction see the same list.
+ */
+export interface RelyingApp {
+  clientId: string;
+  /** SHA-256 of the client secret, base64url (D1); null for a public app (`none`). */
+  secretHash: string | null;
+  authMethod: ClientAuthMethod;
+  redirectUris: readonly string[];
+  /** RP-Initiated Logout 1.0 §3: compared exactly. */
+  postLogoutRedirectUris: readonly string[];
+  /** Auth0's Allowed Logout URLs for `/v2/logout` (wildcard `*` as the leftmost label). */
+  allowedLogoutUrls: readonly string[];
+  /** Origins whose pages may call the token, revocation and userinfo endpoints (CORS). */
+  webOrigins: readonly string[];
+  backchannelLogoutUri: string | null;
+  backchannelLogoutSessionRequired: boolean;
+  frontchannelLogoutUri: string | null;
+  frontchannelLogoutSessionRequired: boolean;
+  /** Where it was defined: configuration apps cannot be changed through the admin API. */
+  source: "config" | "admin";
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * An authorization request waiting for its browser to sign in (`/authorize` without a session).
+ * The door keeps its validated parameters as it likes (`params`); it lives as long as a login flow.
+ */
+export interface AuthorizationRequest {
+  id: string;
+  clientId: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  params: unknown;
+}
+
+/** An authorization code: `id.secret`, only the secret's hash kept (D1), used once (RFC 6749 §4.1.2). */
+export interface AuthorizationCode {
+  id: string;
+  secretHash: string;
+  clientId: string;
+  sessionId: string;
+  identityId: string;
+  redirectUri: string;
+  scope: string;
+  nonce: string | null;
+  /** PKCE S256 challenge (RFC 7636 §4.2), or null for a confidential app that sent none. */
+  codeChallenge: string | null;
+  issuedAt: Date;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+export type GrantTokenKind = "access" | "refresh";
+
+/**
+ * An access or refresh token: opaque `id.secret`, only the secret's hash kept (D1). Every token
+ * belongs to the session it was issued under and dies with it, `offline_access` refresh tokens
+ * too (docs/adr/0019-single-sign-on-provider.md).
+ */
+export interface GrantToken {
+  id: string;
+  secretHash: string;
+  kind: GrantTokenKind;
+  clientId: string;
+  sessionId: string;
+  identityId: string;
+  scope: string;
+  /** The code it was issued for: a replayed code revokes its tokens (RFC 6749 §4.1.2). */
+  codeId: string | null;
+  /** Every token descended from one code: reuse of a rotated refresh token revokes them all. */
+  familyId: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+  /** A refresh token that has been exchanged (rotated); presented again, it is reuse. */
+  usedAt: Date | null;
+}
+
+/** An app that took part in a session (Back-Channel Logout 1.0 §2.3): told when the session ends. */
+export interface Participant {
+  sessionId: string;
+  clientId: string;
+  /** The session's `sid` (one per session, D4's construction): in ID tokens and logout tokens. */
+  sid: string;
+  joinedAt: Date;
 }

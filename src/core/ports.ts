@@ -4,6 +4,11 @@
  */
 import type {
   AuditEvent,
+  AuthorizationCode,
+  AuthorizationRequest,
+  GrantToken,
+  Participant,
+  RelyingApp,
   Door,
   Flow,
   Identity,
@@ -74,12 +79,17 @@ export interface Store {
    * are neither revoked nor past their expiry, writes one `session.ended` audit event for each
    * (core/audit.ts builds them from the record), drops them from any session cache before the
    * commit (INV-2), and, when the record says so, deletes the identity with an `identity.deleted`
-   * event (D6; IDENTITY_NOT_FOUND when there is none, and nothing changes). The outbox rows of
-   * back-channel logout (INV-4) belong in the same transaction.
+   * event (D6; IDENTITY_NOT_FOUND when there is none, and nothing changes). In the same
+   * transaction it revokes the ended sessions' codes and tokens (they die with their session).
    */
   revokeSessions(record: RevocationRecord): Promise<RevocationResult>;
   /** Sets a new expiry on a live session only (D6); false when it is revoked, expired or unknown. */
   extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean>;
+  /**
+   * Records a fresh sign-in on a live session (re-authentication): `authenticated_at` and
+   * `last_seen_at` become `at`. False when the session is revoked, expired or unknown.
+   */
+  reauthenticateSession(id: string, at: Date): Promise<boolean>;
   /** Deletes rows of sessions that ended before `before`. Returns how many. */
   purgeSessions(before: Date): Promise<number>;
 
@@ -93,6 +103,50 @@ export interface Store {
   findError(id: string): Promise<StoredError | null>;
   /** Deletes errors created before `before`. Returns how many. */
   purgeErrors(before: Date): Promise<number>;
+
+  // ---- single sign-on: relying apps, codes, tokens, participants ----------------------------
+
+  /**
+   * Makes the configuration's apps (source "config") exactly `apps`: inserts and updates them,
+   * deletes configuration apps no longer listed. Apps from the admin API are untouched; an admin
+   * app of the same id is replaced by the configuration's (configuration wins).
+   */
+  syncConfigApps(apps: readonly RelyingApp[]): Promise<void>;
+  findApp(clientId: string): Promise<RelyingApp | null>;
+  listApps(): Promise<RelyingApp[]>;
+
+  insertAuthorizationRequest(request: AuthorizationRequest): Promise<void>;
+  /** Deletes and returns the request, once; null when unknown or already taken. */
+  takeAuthorizationRequest(id: string): Promise<AuthorizationRequest | null>;
+
+  /**
+   * Stores a code and makes its app a participant of the session (Back-Channel Logout 1.0 §2.3),
+   * in one transaction, committed before it answers: the app is on record before it holds a code.
+   * Nothing is written when the session has been revoked meanwhile (false).
+   */
+  insertCode(code: AuthorizationCode, participant: Participant): Promise<boolean>;
+  /**
+   * Marks a code used, once. The first use gets the code back with `firstUse: true`; any later
+   * use gets it with `firstUse: false` and, in the same transaction, revokes every token issued
+   * for it (RFC 6749 §4.1.2). Null for an unknown code.
+   */
+  redeemCode(id: string, at: Date): Promise<{ code: AuthorizationCode; firstUse: boolean } | null>;
+  /** Stores tokens, unless their session has been revoked meanwhile (false: nothing written). */
+  insertTokens(tokens: readonly GrantToken[]): Promise<boolean>;
+  findToken(id: string): Promise<GrantToken | null>;
+  /**
+   * Exchanges a refresh token (RFC 6749 §6, rotated): marks it used and stores its replacements,
+   * in one transaction. When it had been used already, revokes its whole family instead
+   * ("reused"); "gone" when it is unknown, revoked, or its session has ended.
+   */
+  rotateRefreshToken(id: string, at: Date, replacements: readonly GrantToken[]): Promise<"rotated" | "reused" | "gone">;
+  /** Revokes every live token of a family (RFC 7009 §2.1: a refresh token takes its access tokens along). */
+  revokeTokenFamily(familyId: string, at: Date): Promise<void>;
+  listParticipants(sessionId: string): Promise<Participant[]>;
+  /** The participant record of a `sid`, whichever app holds it. */
+  findParticipantBySid(sid: string): Promise<Participant | null>;
+  /** Deletes expired authorization requests, codes and tokens, and ended sessions' participants. Returns how many rows. */
+  purgeGrants(before: Date): Promise<number>;
 
   listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]>;
 

@@ -7,13 +7,15 @@
  * different for each purpose, so a CSRF token is never a logout token.
  * - `logout`: the Kratos logout token is `ory_lo_` + this proof (D4);
  * - `csrf`: the token the built-in pages' forms and the Assets door's `X-CSRF-TOKEN` carry (D12,
- *   D15; the first of the two CSRF layers, house rule 9).
+ *   D15; the first of the two CSRF layers, house rule 9);
+ * - `sid`: the session's `sid` in ID tokens and logout tokens (OpenID Connect Front-Channel Logout
+ *   1.0 §3), one per session for every app, so it names the session without being its id.
  * The doors mint and check proofs only through here; none of them holds the server secret.
  */
 import { createHmac } from "node:crypto";
 import { constantTimeEqual } from "./tokens.ts";
 
-export type ProofPurpose = "logout" | "csrf";
+export type ProofPurpose = "logout" | "csrf" | "sid";
 
 export class Proofs {
   constructor(private readonly secret: string) {}

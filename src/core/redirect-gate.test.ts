@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type CoreErrorCode, isCoreError } from "./errors.ts";
-import { type RedirectPolicy, matchesExactly, parseAllowedTarget, resolveRedirect } from "./redirect-gate.ts";
+import { type RedirectPolicy, matchLogoutUrl, matchesExactly, parseAllowedTarget, parseLogoutUrlPattern, resolveRedirect } from "./redirect-gate.ts";
 
 const DEFAULT = "https://app.example.com/home";
 
@@ -239,5 +239,46 @@ describe("matchesExactly: OIDC post_logout_redirect_uri (SEC-40, OpenID Connect 
       assert.equal(matchesExactly(raw, REGISTERED), false, raw);
     }
     assert.equal(matchesExactly("https://app.example.com/logout/cb", []), false);
+  });
+});
+
+describe("Auth0 Allowed Logout URLs (matchLogoutUrl)", () => {
+  const patterns = ["https://app.example.com/bye", "https://*.example.org", "http://localhost:3000/"].map(parseLogoutUrlPattern);
+  const match = (raw: string) => matchLogoutUrl(raw, patterns)?.href ?? null;
+
+  test("scheme and host compare case-insensitively, the path exactly, and the returnTo query is not compared but kept", () => {
+    assert.equal(match("https://app.example.com/bye"), "https://app.example.com/bye");
+    assert.equal(match("HTTPS://APP.example.COM/bye?next=/x"), "https://app.example.com/bye?next=/x");
+    assert.equal(match("https://app.example.com/Bye"), null);
+    assert.equal(match("https://app.example.com/bye/"), null);
+    assert.equal(match("https://app.example.com/bye/more"), null);
+  });
+
+  test("* is exactly one leftmost label, never the apex; ports are compared; an origin means the path /", () => {
+    assert.equal(match("https://a.example.org/"), "https://a.example.org/");
+    assert.equal(match("https://a.example.org"), "https://a.example.org/");
+    assert.equal(match("https://a.b.example.org/"), null);
+    assert.equal(match("https://example.org/"), null);
+    assert.equal(match("https://a.example.org:8443/"), null);
+    assert.equal(match("https://app.example.com:443/bye"), "https://app.example.com/bye");
+    assert.equal(match("http://localhost:3000"), "http://localhost:3000/");
+    assert.equal(match("http://localhost:3001/"), null);
+  });
+
+  test("SEC-32: unreadable, relative, user-information and dot-segment targets never match", () => {
+    for (const raw of [
+      "//app.example.com/bye",
+      "/bye",
+      "https://user@app.example.com/bye",
+      "https://app.example.com/x/../bye",
+      "https://app.example.com/%2e%2e/bye",
+      "https://app.example.com/bye\r\nSet-Cookie: x",
+      "https://app.example.com\\@evil.example/bye",
+      "javascript://app.example.com/bye",
+      "https://app.example.com.evil.example/bye",
+      "",
+    ]) {
+      assert.equal(match(raw), null, raw);
+    }
   });
 });

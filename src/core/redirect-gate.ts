@@ -129,6 +129,79 @@ export function matchesExactly(raw: string, registered: readonly string[]): bool
   return registered.includes(raw);
 }
 
+/**
+ * Why a relying app's registered URI (`redirect_uris`, `post_logout_redirect_uris`, the logout
+ * URIs) is unusable, or null: it must be an absolute http(s) URL without a fragment
+ * (RFC 6749 §3.1.2) or user information, written in printable ASCII.
+ */
+export function appUriProblem(value: string): string | null {
+  if (UNSAFE_RAW.test(value)) return `"${printable(value)}" contains a space, a backslash or a character outside printable ASCII`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${printable(value)}" is not an absolute URL`;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `"${printable(value)}" must be http or https`;
+  if (url.username || url.password) return `"${printable(value)}" must not carry user information`;
+  if (value.includes("#")) return `"${printable(value)}" must not have a fragment`;
+  return null;
+}
+
+/**
+ * An entry of Auth0's Allowed Logout URLs (`/v2/logout`). Auth0 documents: a scheme is required,
+ * `*` is a sub-domain wildcard, scheme and host compare case-insensitively, the path exactly, and
+ * the query of `returnTo` is not compared. It leaves open what we settle here
+ * (docs/dialects/oidc.md): `*` is exactly one leftmost label, never the apex; ports are compared
+ * (default ports normalised); an origin alone means the path `/`.
+ */
+export interface LogoutUrlPattern {
+  protocol: string;
+  /** Lower-case host name; with `wildcard`, the suffix after the `*.` label. */
+  hostname: string;
+  wildcard: boolean;
+  /** "" for the scheme's default port, as WHATWG URL serialises it. */
+  port: string;
+  path: string;
+}
+
+export function parseLogoutUrlPattern(entry: string): LogoutUrlPattern {
+  const wildcard = /^([a-z][a-z0-9+.-]*:\/\/)\*\.(.*)$/i.exec(entry);
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(entry)) throw new Error(`"${printable(entry)}" needs a scheme (https://…)`);
+  const problem = appUriProblem(wildcard ? `${wildcard[1]}wildcard.${wildcard[2]}` : entry);
+  if (problem) throw new Error(problem);
+  const url = new URL(wildcard ? `${wildcard[1]}wildcard.${wildcard[2]}` : entry);
+  if (url.hostname.includes("*")) throw new Error(`"${printable(entry)}" may use a wildcard only as the leftmost "*." label`);
+  const hostname = wildcard ? url.hostname.slice("wildcard.".length) : url.hostname;
+  if (wildcard && !hostname.replace(/\.$/, "").includes(".")) throw new Error(`"${printable(entry)}" is a wildcard over a whole top-level domain`);
+  return { protocol: url.protocol, hostname, wildcard: wildcard !== null, port: url.port, path: url.pathname };
+}
+
+/**
+ * Checks an Auth0 `returnTo` against Allowed Logout URLs and hands back its canonical URL (its
+ * query kept), or null. The raw value passes the same refusals as every other target first
+ * (SEC-31..SEC-35): unreadable input, user information and dot segments never match.
+ */
+export function matchLogoutUrl(raw: string, patterns: readonly LogoutUrlPattern[]): URL | null {
+  if (raw.length > MAX_TARGET_LENGTH || UNSAFE_RAW.test(raw) || !ABSOLUTE.test(raw)) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  const rawPath = raw.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, "").split(/[?#]/, 1)[0] ?? "";
+  if (url.username || url.password || UNSAFE_PATH.test(rawPath)) return null;
+  const host = url.hostname;
+  const matches = patterns.some((p) => {
+    if (p.protocol !== url.protocol || p.port !== url.port || p.path !== url.pathname) return false;
+    if (!p.wildcard) return p.hostname === host;
+    const label = host.slice(0, host.length - p.hostname.length - 1);
+    return host.endsWith(`.${p.hostname}`) && label !== "" && !label.includes(".");
+  });
+  return matches ? url : null;
+}
+
 /** Error messages may echo the target; make sure they cannot carry control characters. */
 function printable(raw: string): string {
   const clipped = raw.length > 256 ? raw.slice(0, 256) + "…" : raw;

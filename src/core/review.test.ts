@@ -9,7 +9,7 @@ import { isCoreError } from "./errors.ts";
 import { validateTraits } from "./identities.ts";
 import { createCore } from "./index.ts";
 import { ManualClock } from "../../test/support/clock.ts";
-import { coreSettings, DEFAULT_POLICY, noHashing } from "../../test/support/core.ts";
+import { coreSettings, DEFAULT_POLICY, noHashing, testSigningKeys } from "../../test/support/core.ts";
 
 const MINUTE = 60_000;
 
@@ -31,7 +31,7 @@ describe("Sessions.authenticate with a short idle timeout", () => {
     const store = await SqlStore.open("sqlite::memory:");
     t.after(() => store.close());
     const clock = new ManualClock();
-    const core = createCore({ store, hasher: noHashing, clock, settings: coreSettings({ ...DEFAULT_POLICY, idleTimeoutMs: MINUTE }) });
+    const core = createCore({ store, hasher: noHashing, clock, settings: coreSettings({ ...DEFAULT_POLICY, idleTimeoutMs: MINUTE }), signingKeys: await testSigningKeys() });
     const identity = await core.identities.create({ traits: { email: "short@example.com" } }, "test");
     const signed = await core.sessions.begin(identity, { door: "kratos", ipAddress: null, userAgent: null });
     for (let i = 0; i < 5; i++) {

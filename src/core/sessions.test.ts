@@ -16,7 +16,7 @@ import { LAST_SEEN_GRANULARITY_MS, type RequestOrigin } from "./sessions.ts";
 import type { SessionPolicy } from "./settings.ts";
 import { passwordDigest } from "./tokens.ts";
 import { ManualClock } from "../../test/support/clock.ts";
-import { coreSettings, type CountedCalls, countingStore, DEFAULT_POLICY } from "../../test/support/core.ts";
+import { coreSettings, type CountedCalls, countingStore, DEFAULT_POLICY, testSigningKeys } from "../../test/support/core.ts";
 import { insertPreDigestIdentity } from "../../test/support/records.ts";
 
 const SECOND = 1_000;
@@ -62,14 +62,15 @@ async function setup(t: TestContext): Promise<Env> {
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 8, 0, 0));
   const hasher = countingHasher(argon2Hasher({ memoryKib: 64, iterations: 1 }));
   const store = countingStore(sql);
-  const core = createCore({ store, hasher, clock, settings });
+  const signingKeys = await testSigningKeys();
+  const core = createCore({ store, hasher, clock, settings, signingKeys });
   return {
     core,
     store,
     sql,
     clock,
     hasher,
-    failingCore: (methods) => createCore({ store: countingStore(sql, new Set(methods), "SQLITE_IOERR: disk I/O error"), hasher, clock, settings }),
+    failingCore: (methods) => createCore({ store: countingStore(sql, new Set(methods), "SQLITE_IOERR: disk I/O error"), hasher, clock, settings, signingKeys }),
   };
 }
 

@@ -76,6 +76,29 @@ export class Sessions {
    * SEC-62): both run one argon2id verification. Throttled before hashing (SEC-60, SEC-61).
    */
   async signIn(identifier: string, proof: PasswordProof, origin: RequestOrigin): Promise<SignedIn> {
+    return this.begin(await this.#verify(identifier, proof, origin), origin);
+  }
+
+  /**
+   * Re-authentication of a signed-in person (Kratos `refresh=true`; OpenID Connect `prompt=login`
+   * and `max_age`): the same checks and throttle as a sign-in; when the credentials are the
+   * session's own identity's, the same session records a fresh `authenticated_at` and is
+   * returned. Null when they prove another identity: that is not a re-authentication, and the
+   * session is left as it was.
+   */
+  async reauthenticate(current: AuthenticatedSession, identifier: string, proof: PasswordProof, origin: RequestOrigin): Promise<AuthenticatedSession | null> {
+    const identity = await this.#verify(identifier, proof, origin);
+    if (identity.id !== current.identity.id) return null;
+    const now = this.clock.now();
+    const renewed = await this.store.reauthenticateSession(current.session.id, now).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!renewed) throw sessionInactive();
+    return { session: { ...current.session, authenticatedAt: now, lastSeenAt: now }, identity };
+  }
+
+  /** The identity an identifier and password proof name, or CREDENTIALS_INVALID / RATE_LIMITED. */
+  async #verify(identifier: string, proof: PasswordProof, origin: RequestOrigin): Promise<Identity> {
     const key = identifierKey(identifier);
     this.#throttle.admit(key, origin.ipAddress);
     const record = await this.store.findIdentityByIdentifier(key).catch((e: unknown) => {
@@ -94,7 +117,7 @@ export class Sessions {
     }
     this.#throttle.succeeded(account);
     if (proof.kind === "password" && record.digestHash === null) await this.#addDigestVerifier(record, proof.password);
-    return this.begin(publicIdentity(record), origin);
+    return publicIdentity(record);
   }
 
   /**

@@ -61,11 +61,16 @@ ${body}
 /**
  * The CSP of every page Curfew renders (SEC-71): nothing but our stylesheet, no scripts, no
  * framing; forms may post to us and, because Chrome applies form-action to the redirect that
- * follows a post, onwards to the redirect gate's allowed origins.
+ * follows a post, onwards to the redirect gate's allowed origins (and `moreTargets`).
  */
-export function contentSecurityPolicy(baseUrl: string, redirect: { defaultUrl: URL; allowed: readonly { protocol: string; host: string }[] }): string {
+export function contentSecurityPolicy(
+  baseUrl: string,
+  redirect: { defaultUrl: URL; allowed: readonly { protocol: string; host: string }[] },
+  moreTargets: readonly string[] = [],
+): string {
   const targets = new Set([new URL(baseUrl).origin, redirect.defaultUrl.origin]);
   for (const entry of redirect.allowed) targets.add(`${entry.protocol}//${entry.host}`);
+  for (const origin of moreTargets) targets.add(origin);
   return [
     "default-src 'none'",
     "style-src 'self'",

@@ -15,7 +15,11 @@ import type {
   Actor,
   AuditEvent,
   AuditEventType,
+  AuthorizationCode,
   Door,
+  GrantToken,
+  Participant,
+  RelyingApp,
   Flow,
   Identity,
   IdentityRecord,
@@ -115,6 +119,7 @@ function flowRecord(overrides: Partial<Flow> = {}): Flow {
     returnTo: "https://app.example/after?x=1",
     csrfToken: randomBytes(32).toString("base64url"),
     view: null,
+    refresh: false,
     ...overrides,
   };
 }
@@ -852,6 +857,189 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.equal(await store().findFlow(old.id), null);
         assert.deepStrictEqual(await store().findFlow(recent.id), recent);
         assert.deepStrictEqual(await store().findFlow(current.id), current);
+      });
+    });
+
+    // ---- single sign-on ---------------------------------------------------------------------
+
+    describe("single sign-on", () => {
+      const app = (clientId: string, overrides: Partial<RelyingApp> = {}): RelyingApp => ({
+        clientId,
+        secretHash: randomBytes(32).toString("base64url"),
+        authMethod: "client_secret_basic",
+        redirectUris: ["https://app.example/callback"],
+        postLogoutRedirectUris: ["https://app.example/"],
+        allowedLogoutUrls: ["https://*.app.example/bye"],
+        webOrigins: ["https://app.example"],
+        backchannelLogoutUri: "https://app.example/backchannel",
+        backchannelLogoutSessionRequired: true,
+        frontchannelLogoutUri: null,
+        frontchannelLogoutSessionRequired: false,
+        source: "config",
+        createdAt: at(T),
+        updatedAt: at(T),
+        ...overrides,
+      });
+      const code = (session: Session, overrides: Partial<AuthorizationCode> = {}): AuthorizationCode => ({
+        id: randomUUID(),
+        secretHash: randomBytes(32).toString("base64url"),
+        clientId: "app-a",
+        sessionId: session.id,
+        identityId: session.identityId,
+        redirectUri: "https://app.example/callback",
+        scope: "openid email",
+        nonce: "n-1",
+        codeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        issuedAt: at(T),
+        expiresAt: at(T + MINUTE),
+        usedAt: null,
+        ...overrides,
+      });
+      const token = (session: Session, overrides: Partial<GrantToken> = {}): GrantToken => ({
+        id: randomUUID(),
+        secretHash: randomBytes(32).toString("base64url"),
+        kind: "access",
+        clientId: "app-a",
+        sessionId: session.id,
+        identityId: session.identityId,
+        scope: "openid",
+        codeId: null,
+        familyId: randomUUID(),
+        issuedAt: at(T),
+        expiresAt: at(T + HOUR),
+        revokedAt: null,
+        usedAt: null,
+        ...overrides,
+      });
+      const participant = (session: Session, clientId = "app-a"): Participant => ({
+        sessionId: session.id,
+        clientId,
+        sid: randomBytes(32).toString("base64url"),
+        joinedAt: at(T),
+      });
+      const live = async () => {
+        const identity = await givenIdentity();
+        return givenSession(identity.id);
+      };
+
+      it("syncConfigApps makes the configuration apps exactly the list given", async () => {
+        const a = app("cfg-a");
+        await store().syncConfigApps([a, app("cfg-b")]);
+        assert.deepStrictEqual(await store().findApp("cfg-a"), a);
+        await store().syncConfigApps([app("cfg-b", { redirectUris: ["https://b.example/cb"], updatedAt: at(T + 1) })]);
+        assert.equal(await store().findApp("cfg-a"), null, "an app no longer configured is gone");
+        const b = await store().findApp("cfg-b");
+        assert.deepStrictEqual(b?.redirectUris, ["https://b.example/cb"]);
+        assert.equal(b?.createdAt.getTime(), T, "an app that stays keeps its created_at");
+        assert.ok((await store().listApps()).some((a) => a.clientId === "cfg-b"));
+        assert.equal(await store().findApp("nope\0"), null);
+      });
+
+      it("an authorization request is taken once", async () => {
+        const request = { id: randomUUID(), clientId: "app-a", issuedAt: at(T), expiresAt: at(T + HOUR), params: { a: [1, "x"] } };
+        await store().insertAuthorizationRequest(request);
+        assert.deepStrictEqual(await store().takeAuthorizationRequest(request.id), request);
+        assert.equal(await store().takeAuthorizationRequest(request.id), null);
+      });
+
+      it("insertCode makes the app a participant once; nothing is written for a revoked session", async () => {
+        const session = await live();
+        const p = participant(session);
+        assert.equal(await store().insertCode(code(session), p), true);
+        assert.equal(await store().insertCode(code(session), { ...p, sid: "other" }), true);
+        assert.deepStrictEqual(await store().listParticipants(session.id), [p], "one row per app and session");
+        assert.deepStrictEqual(await store().findParticipantBySid(p.sid), p);
+        await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + MINUTE));
+        const late = code(session);
+        assert.equal(await store().insertCode(late, participant(session, "app-b")), false);
+        assert.equal(await store().redeemCode(late.id, at(T + 2 * MINUTE)), null);
+        assert.equal((await store().listParticipants(session.id)).length, 1);
+      });
+
+      it("RFC 6749 §4.1.2: redeemCode answers the first use; a second revokes the tokens issued for the code", async () => {
+        const session = await live();
+        const c = code(session);
+        await store().insertCode(c, participant(session));
+        const first = await store().redeemCode(c.id, at(T + 1));
+        assert.deepStrictEqual(first, { code: { ...c, usedAt: at(T + 1) }, firstUse: true });
+        const issued = token(session, { codeId: c.id });
+        assert.equal(await store().insertTokens([issued]), true);
+        const second = await store().redeemCode(c.id, at(T + 2));
+        assert.equal(second?.firstUse, false);
+        assert.equal((await store().findToken(issued.id))?.revokedAt?.getTime(), T + 2);
+        assert.equal(await store().redeemCode(randomUUID(), at(T + 3)), null);
+      });
+
+      it("insertTokens writes nothing for a revoked session", async () => {
+        const session = await live();
+        await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + MINUTE));
+        const t = token(session);
+        assert.equal(await store().insertTokens([t]), false);
+        assert.equal(await store().findToken(t.id), null);
+      });
+
+      it("rotateRefreshToken: rotated once; presented again it is reuse and revokes the family; unknown or revoked is gone", async () => {
+        const session = await live();
+        const familyId = randomUUID();
+        const refresh = token(session, { kind: "refresh", familyId, expiresAt: at(T + 12 * HOUR) });
+        const access = token(session, { familyId });
+        await store().insertTokens([access, refresh]);
+        const next = token(session, { kind: "refresh", familyId, expiresAt: at(T + 12 * HOUR) });
+        assert.equal(await store().rotateRefreshToken(refresh.id, at(T + 1), [next]), "rotated");
+        assert.equal((await store().findToken(refresh.id))?.usedAt?.getTime(), T + 1);
+        assert.deepStrictEqual(await store().findToken(next.id), next);
+        assert.equal(await store().rotateRefreshToken(refresh.id, at(T + 2), [token(session, { kind: "refresh", familyId })]), "reused");
+        for (const id of [access.id, refresh.id, next.id]) assert.equal((await store().findToken(id))?.revokedAt?.getTime(), T + 2);
+        assert.equal(await store().rotateRefreshToken(next.id, at(T + 3), []), "gone");
+        assert.equal(await store().rotateRefreshToken(access.id, at(T + 3), []), "gone", "an access token is not a refresh token");
+        assert.equal(await store().rotateRefreshToken(randomUUID(), at(T + 3), []), "gone");
+      });
+
+      it("revokeTokenFamily revokes the family's live tokens only", async () => {
+        const session = await live();
+        const familyId = randomUUID();
+        const a = token(session, { familyId });
+        const other = token(session);
+        await store().insertTokens([a, other]);
+        await store().revokeTokenFamily(familyId, at(T + 5));
+        assert.equal((await store().findToken(a.id))?.revokedAt?.getTime(), T + 5);
+        assert.equal((await store().findToken(other.id))?.revokedAt, null);
+      });
+
+      it("revokeSessions also revokes the ended sessions' codes and tokens, in the same write", async () => {
+        const session = await live();
+        const c = code(session);
+        await store().insertCode(c, participant(session));
+        const t = token(session, { kind: "refresh" });
+        await store().insertTokens([t]);
+        await revoke({ kind: "identity", identityId: session.identityId }, "revoked_by_admin", at(T + MINUTE), ADMIN);
+        assert.equal((await store().findToken(t.id))?.revokedAt?.getTime(), T + MINUTE);
+        assert.equal((await store().redeemCode(c.id, at(T + 2 * MINUTE)))?.firstUse, false, "the code counts as used");
+      });
+
+      it("reauthenticateSession renews a live session's authenticated_at; an ended one is refused", async () => {
+        const session = await live();
+        assert.ok(await store().findSessionWithIdentity(session.id)); // warm any cache
+        assert.equal(await store().reauthenticateSession(session.id, at(T + HOUR)), true);
+        const found = await store().findSessionWithIdentity(session.id);
+        assert.equal(found?.session.authenticatedAt.getTime(), T + HOUR);
+        assert.equal(found?.session.lastSeenAt.getTime(), T + HOUR);
+        await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + 2 * HOUR));
+        assert.equal(await store().reauthenticateSession(session.id, at(T + 3 * HOUR)), false);
+      });
+
+      it("purgeGrants deletes expired requests, codes and tokens, and the participants of purged sessions", async () => {
+        const identity = await givenIdentity();
+        const old = await givenSession(identity.id, { issuedAt: at(P), authenticatedAt: at(P), lastSeenAt: at(P), expiresAt: at(P + HOUR) });
+        const c = code(old, { issuedAt: at(P), expiresAt: at(P + MINUTE) });
+        await store().insertCode(c, participant(old));
+        const t = token(old, { issuedAt: at(P), expiresAt: at(P + HOUR) });
+        await store().insertTokens([t]);
+        await store().purgeSessions(at(P + 2 * HOUR));
+        assert.ok((await store().purgeGrants(at(P + 2 * HOUR))) >= 3);
+        assert.equal(await store().findToken(t.id), null);
+        assert.equal(await store().redeemCode(c.id, at(P + 3 * HOUR)), null);
+        assert.deepStrictEqual(await store().listParticipants(old.id), []);
       });
     });
 

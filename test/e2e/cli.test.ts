@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
-import { TEST_SECRET, type TestServer, startTestServer } from "../support/server.ts";
+import { TEST_SECRET, TEST_SIGNING_KEYS, type TestServer, startTestServer } from "../support/server.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BIN = join(ROOT, "bin", "curfew.js");
@@ -34,6 +34,7 @@ async function curfew(args: string[], extraEnv: Record<string, string> = {}): Pr
   Object.assign(env, {
     CURFEW_DATABASE_URL: databaseUrl,
     CURFEW_SECRET: TEST_SECRET,
+    CURFEW_OIDC_SIGNING_KEYS: TEST_SIGNING_KEYS,
     CURFEW_HASHERS__ARGON2__MEMORY_KIB: "64",
     CURFEW_HASHERS__ARGON2__ITERATIONS: "1",
     ...extraEnv,
@@ -112,7 +113,7 @@ describe("curfew CLI", () => {
   it("migrate creates the database, names what it applied, and says where", async () => {
     const r = await curfew(["migrate"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /applied 3 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text/);
+    assert.match(r.stdout, /applied 4 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text, 0004_oidc/);
     assert.match(r.stderr, new RegExp(`database .*x\\.sqlite \\(new\\)`), "it says which file it created");
     assert.ok(existsSync(join(dir, "x.sqlite")));
     // Idempotent, and it says so.

@@ -2,6 +2,7 @@
 import type { Door } from "../../src/core/model.ts";
 import type { PasswordHasher, Store } from "../../src/core/ports.ts";
 import type { CoreSettings, SessionPolicy } from "../../src/core/settings.ts";
+import { SigningKeys } from "../../src/core/signing-keys.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -46,4 +47,11 @@ export function countingStore(store: Store, failing: ReadonlySet<string> = new S
       };
     },
   }) as Store & CountedCalls;
+}
+
+let keys: Promise<SigningKeys> | null = null;
+/** One RS256 key for the whole test process: generating one costs ~100 ms. */
+export function testSigningKeys(): Promise<SigningKeys> {
+  keys ??= SigningKeys.generate().then((jwk) => SigningKeys.load({ keys: [jwk] }));
+  return keys;
 }

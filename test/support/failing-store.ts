@@ -8,7 +8,21 @@
  * - `"after"`: the call runs and commits, then its answer is lost (an ambiguous commit); the
  *   caller cannot know, so it must not claim success, and a retry must be harmless.
  */
-import type { AuditEvent, Flow, Identity, IdentityRecord, Page, RevocationRecord, Session, StoredError } from "../../src/core/model.ts";
+import type {
+  AuditEvent,
+  AuthorizationCode,
+  AuthorizationRequest,
+  Flow,
+  GrantToken,
+  Identity,
+  IdentityRecord,
+  Page,
+  Participant,
+  RelyingApp,
+  RevocationRecord,
+  Session,
+  StoredError,
+} from "../../src/core/model.ts";
 import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../src/core/ports.ts";
 import { SqlStore } from "../../src/storage/sql/sql-store.ts";
 
@@ -105,6 +119,9 @@ export class FailingStore implements Store {
   extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean> {
     return this.#run("extendSession", () => this.inner.extendSession(id, expiresAt, now));
   }
+  reauthenticateSession(id: string, at: Date): Promise<boolean> {
+    return this.#run("reauthenticateSession", () => this.inner.reauthenticateSession(id, at));
+  }
   purgeSessions(before: Date): Promise<number> {
     return this.#run("purgeSessions", () => this.inner.purgeSessions(before));
   }
@@ -128,6 +145,48 @@ export class FailingStore implements Store {
   }
   purgeErrors(before: Date): Promise<number> {
     return this.#run("purgeErrors", () => this.inner.purgeErrors(before));
+  }
+  syncConfigApps(apps: readonly RelyingApp[]): Promise<void> {
+    return this.#run("syncConfigApps", () => this.inner.syncConfigApps(apps));
+  }
+  findApp(clientId: string): Promise<RelyingApp | null> {
+    return this.#run("findApp", () => this.inner.findApp(clientId));
+  }
+  listApps(): Promise<RelyingApp[]> {
+    return this.#run("listApps", () => this.inner.listApps());
+  }
+  insertAuthorizationRequest(request: AuthorizationRequest): Promise<void> {
+    return this.#run("insertAuthorizationRequest", () => this.inner.insertAuthorizationRequest(request));
+  }
+  takeAuthorizationRequest(id: string): Promise<AuthorizationRequest | null> {
+    return this.#run("takeAuthorizationRequest", () => this.inner.takeAuthorizationRequest(id));
+  }
+  insertCode(code: AuthorizationCode, participant: Participant): Promise<boolean> {
+    return this.#run("insertCode", () => this.inner.insertCode(code, participant));
+  }
+  redeemCode(id: string, at: Date): Promise<{ code: AuthorizationCode; firstUse: boolean } | null> {
+    return this.#run("redeemCode", () => this.inner.redeemCode(id, at));
+  }
+  insertTokens(tokens: readonly GrantToken[]): Promise<boolean> {
+    return this.#run("insertTokens", () => this.inner.insertTokens(tokens));
+  }
+  findToken(id: string): Promise<GrantToken | null> {
+    return this.#run("findToken", () => this.inner.findToken(id));
+  }
+  rotateRefreshToken(id: string, at: Date, replacements: readonly GrantToken[]): Promise<"rotated" | "reused" | "gone"> {
+    return this.#run("rotateRefreshToken", () => this.inner.rotateRefreshToken(id, at, replacements));
+  }
+  revokeTokenFamily(familyId: string, at: Date): Promise<void> {
+    return this.#run("revokeTokenFamily", () => this.inner.revokeTokenFamily(familyId, at));
+  }
+  listParticipants(sessionId: string): Promise<Participant[]> {
+    return this.#run("listParticipants", () => this.inner.listParticipants(sessionId));
+  }
+  findParticipantBySid(sid: string): Promise<Participant | null> {
+    return this.#run("findParticipantBySid", () => this.inner.findParticipantBySid(sid));
+  }
+  purgeGrants(before: Date): Promise<number> {
+    return this.#run("purgeGrants", () => this.inner.purgeGrants(before));
   }
   listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
     return this.#run("listAuditEvents", () => this.inner.listAuditEvents(query));

@@ -4,6 +4,7 @@
  */
 import { type Config, loadConfig } from "../../src/config/load.ts";
 import type { Clock, Store } from "../../src/core/ports.ts";
+import { SigningKeys } from "../../src/core/signing-keys.ts";
 import type { HttpApp } from "../../src/http/app.ts";
 import { type CurfewServer, createServer } from "../../src/server.ts";
 import { freePort } from "./ports.ts";
@@ -11,6 +12,12 @@ import { freePort } from "./ports.ts";
 export { ManualClock } from "./clock.ts";
 
 export const TEST_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+/**
+ * One private JWKS for every server of the test process, given as configuration: no test server
+ * writes a key file, and none spends ~100 ms generating an RSA key.
+ */
+export const TEST_SIGNING_KEYS = JSON.stringify({ keys: [await SigningKeys.generate()] });
 
 export interface TestServer {
   server: CurfewServer;
@@ -37,6 +44,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     overrides: {
       "database.url": "sqlite::memory:",
       "secrets.default": TEST_SECRET,
+      "oidc.signing_keys": TEST_SIGNING_KEYS,
       "serve.public.host": "127.0.0.1",
       "serve.public.port": 0,
       "serve.admin.port": 0,

@@ -21,6 +21,13 @@ export interface KratosDoorOptions {
   ui: { login: string; registration: string; error: string; loggedOut: string };
   /** Cookies carry `Secure` when the base URL is https (D2). */
   secureCookies: boolean;
+  /**
+   * Origins of the single sign-on apps' redirect URIs. A sign-in page's form that finishes an
+   * authorization request ends there after two redirects, and Chromium applies the page's CSP
+   * `form-action` to every redirect that follows a post, so the pages' CSP must name them. They
+   * widen nothing else: the redirect gate does not know them.
+   */
+  appOrigins: readonly string[];
 }
 
 export type KratosApp = DoorApp;

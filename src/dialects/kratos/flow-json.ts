@@ -117,7 +117,7 @@ export function flowJson(flow: Flow, baseUrl: string, view: FlowView = {}): Stat
   };
   if (flow.returnTo) json.return_to = flow.returnTo;
   if (flow.type === "login") {
-    json.refresh = false;
+    json.refresh = flow.refresh;
     json.requested_aal = "aal1";
   }
   return json;

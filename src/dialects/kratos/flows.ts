@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { isCoreError } from "../../core/errors.ts";
-import type { Flow, FlowKind, FlowType, Identity } from "../../core/model.ts";
+import type { AuthenticatedSession, Flow, FlowKind, FlowType, Identity } from "../../core/model.ts";
 import { resolveRedirect } from "../../core/redirect-gate.ts";
 import type { SignedIn } from "../../core/sessions.ts";
 import { acceptsJson, isJsonRequest } from "../../http/negotiate.ts";
@@ -129,11 +129,14 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
         },
       },
       async (request, reply) => {
-        if ((type === "registration" || request.query.refresh !== "true") && (await signedInSession(request))) {
-          throw new KratosWireError(alreadySignedIn(type));
-        }
+        const refresh = type === "login" && request.query.refresh === "true";
+        const current = await signedInSession(request);
+        if (current && !refresh) throw new KratosWireError(alreadySignedIn(type));
         refuseHigherAal(request.query.aal);
-        const flow = await core.flows.create(type, "api", baseUrl + request.url, validatedReturnTo(request.query.return_to));
+        // `refresh=true` re-authenticates a signed-in person; signed out, it is an ordinary login.
+        const flow = await core.flows.create(type, "api", baseUrl + request.url, validatedReturnTo(request.query.return_to), null, {
+          refresh: refresh && current !== null,
+        });
         return reply.send(flowJson(flow, baseUrl));
       },
     );
@@ -156,13 +159,15 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       async (request, reply) => {
         const json = acceptsJson(request.headers);
         const returnTo = validatedReturnTo(request.query.return_to);
-        if ((type === "registration" || request.query.refresh !== "true") && (await signedInSession(request))) {
+        const refresh = type === "login" && request.query.refresh === "true";
+        const current = await signedInSession(request);
+        if (current && !refresh) {
           if (json) return sendKratosError(request, reply, alreadySignedIn(type));
           return seeOther(reply, returnTo ?? door.redirect.defaultUrl.href);
         }
         refuseHigherAal(request.query.aal);
         const csrf = cookies.csrfTokenFor(request, reply);
-        const flow = await core.flows.create(type, "browser", baseUrl + request.url, returnTo, csrf);
+        const flow = await core.flows.create(type, "browser", baseUrl + request.url, returnTo, csrf, { refresh: refresh && current !== null });
         if (json) return reply.send(flowJson(flow, baseUrl));
         return seeOther(reply, withQuery(uiUrl(type), "flow", flow.id));
       },
@@ -247,6 +252,15 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
         if (json) return reply.send({ session, ...identity, continue_with: [{ action: "redirect_browser_to", redirect_browser_to: next }] });
         return seeOther(reply, next);
       },
+      /** A refresh flow done: the same session, renewed; its token (or cookie) stays as it was. */
+      async reauthenticated(renewed: AuthenticatedSession): Promise<FastifyReply> {
+        const session = ownSessionView(door, renewed);
+        // Native: the token the client presented is still its token (only its hash is kept, D1).
+        if (!browser) return reply.send({ session_token: presentedToken(request)?.token ?? "", session, continue_with: null });
+        const next = flow.returnTo ?? door.redirect.defaultUrl.href;
+        if (json) return reply.send({ session, continue_with: [{ action: "redirect_browser_to", redirect_browser_to: next }] });
+        return seeOther(reply, next);
+      },
       /** Browser requests that fail outright (CSRF, throttling) go to the error page. */
       async refused(error: KratosError): Promise<FastifyReply> {
         if (json) return sendKratosError(request, reply, error);
@@ -280,7 +294,8 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       await answer.invalid({ ...view, messages: [{ id: 4010002, text: STRATEGY_MISSING[flow.type], type: "error" }] });
       return true;
     }
-    if (await signedInSession(request)) {
+    // A refresh flow is for the signed-in person (the login handler checks it is them).
+    if (!flow.refresh && (await signedInSession(request))) {
       if (flow.kind === "browser" && !isJsonRequest(request.headers)) {
         // Kratos: 303 onwards for login, 302 for registration.
         reply.code(flow.type === "login" ? 303 : 302).header("location", door.redirect.defaultUrl.href).send();
@@ -319,8 +334,16 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const answer = responder(request, reply, flow);
       if (identifier === "") return answer.invalid({ ...view, nodeMessages: { identifier: [TEXT.missing("identifier")] } });
       if (!body.password) return answer.invalid({ ...view, nodeMessages: { password: [TEXT.missing("password")] } });
+      const proof = { kind: "password", password: body.password } as const;
       try {
-        const signed = await core.sessions.signIn(identifier, { kind: "password", password: body.password }, requestOrigin(request, "kratos"));
+        const current = flow.refresh ? await signedInSession(request) : null;
+        if (current) {
+          // Kratos `refresh=true`: the same person renews the same session (authenticated_at).
+          const renewed = await core.sessions.reauthenticate(current, identifier, proof, requestOrigin(request, "kratos"));
+          if (!renewed) return answer.refused(IDENTITY_MISMATCH);
+          return answer.reauthenticated(renewed);
+        }
+        const signed = await core.sessions.signIn(identifier, proof, requestOrigin(request, "kratos"));
         return answer.signedIn(signed);
       } catch (error) {
         if (isCoreError(error, "CREDENTIALS_INVALID")) return answer.invalid({ ...view, messages: [TEXT.credentialsInvalid()] });
@@ -402,6 +425,14 @@ function alreadySignedIn(type: FlowType): KratosError {
     message: "you are already logged in",
   };
 }
+
+/** A refresh flow submitted with another person's credentials (Kratos's `security_identity_mismatch`). */
+const IDENTITY_MISMATCH: KratosError = {
+  code: 400,
+  id: "security_identity_mismatch",
+  reason: "The credentials belong to someone other than the person signed in. Sign out first to sign in as someone else.",
+  message: "the request was initiated by someone else",
+};
 
 const MALFORMED_FLOW_PARAM: KratosError = { code: 400, reason: "The flow query parameter is missing or malformed." };
 

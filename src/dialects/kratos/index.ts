@@ -15,6 +15,7 @@ import { logoutRoutes } from "./logout.ts";
 import { sessionRoutes } from "./sessions.ts";
 
 export type { KratosDoorOptions } from "./door.ts";
+export { ROUTES as KRATOS_ROUTES } from "./routes.ts";
 
 /**
  * Kratos reads JSON (and, for browser forms, urlencoded) bodies only. Fastify's built-in

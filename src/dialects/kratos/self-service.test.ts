@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   ALICE,
+  BOB,
   PASSWORD,
   UNKNOWN_ID,
   adminSession,
@@ -237,6 +238,31 @@ describe("Kratos native login flow", () => {
     assert.equal(refresh.statusCode, 200);
     const garbage = await pub.inject({ method: "GET", url: "/self-service/login/api", headers: bySessionToken("garbage") });
     assert.equal(garbage.statusCode, 200, "a token that authenticates nobody is no session");
+  });
+
+  it("refresh=true re-authenticates: the same person renews the same session; someone else's credentials are refused (security_identity_mismatch)", async (t) => {
+    const { pub, adm } = await kratosFor(t);
+    await createIdentity(adm, ALICE);
+    await createIdentity(adm, BOB);
+    const { token, session } = await signIn(pub, ALICE.email);
+    const flowOf = async () => {
+      const res = await pub.inject({ method: "GET", url: "/self-service/login/api?refresh=true", headers: bySessionToken(token) });
+      assert.equal(res.statusCode, 200, res.body);
+      const flow = json<FlowJson & { refresh: boolean }>(res);
+      assert.equal(flow.refresh, true);
+      return flow;
+    };
+    const mismatch = await submitLogin(pub, BOB.email, PASSWORD, { headers: bySessionToken(token), flowId: (await flowOf()).id });
+    assertHerodot(mismatch, 400, { id: "security_identity_mismatch" });
+    const same = await submitLogin(pub, ALICE.email, PASSWORD, { headers: bySessionToken(token), flowId: (await flowOf()).id });
+    assert.equal(same.statusCode, 200, same.body);
+    const body = json<{ session_token: string; session: SessionJson }>(same);
+    assert.equal(body.session.id, session.id, "the same session");
+    assert.equal(body.session_token, token, "the token the client holds");
+    assert.ok(Date.parse(body.session.authenticated_at) >= Date.parse(session.authenticated_at));
+    // Without a session, refresh=true is an ordinary login flow.
+    const plain = json<FlowJson & { refresh: boolean }>(await pub.inject({ method: "GET", url: "/self-service/login/api?refresh=true" }));
+    assert.equal(plain.refresh, false);
   });
 
   it("submitting a login while signed in answers the 400 flow with Kratos's 'a valid session was detected' message, and begins no session", async (t) => {

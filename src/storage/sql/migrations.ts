@@ -92,6 +92,99 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  "0004_oidc": {
+    // Single sign-on (docs/adr/0019-single-sign-on-provider.md): relying apps, pending
+    // authorization requests, codes and tokens (hashes only, D1), the apps that took part in each
+    // session, and the back-channel logout outbox (INV-4). Also Kratos's `refresh` on login flows.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("flows").addColumn("refresh", "integer", (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .createTable("oidc_clients")
+        .addColumn("client_id", "varchar(255)", (c) => c.primaryKey())
+        .addColumn("source", "varchar(16)", (c) => c.notNull())
+        .addColumn("secret_hash", "varchar(64)")
+        .addColumn("backchannel_logout_uri", "text")
+        .addColumn("metadata", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("oidc_authorization_requests")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("client_id", "varchar(255)", (c) => c.notNull())
+        .addColumn("issued_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("params", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("oidc_requests_expires").on("oidc_authorization_requests").column("expires_at").execute();
+      await db.schema
+        .createTable("oidc_codes")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("secret_hash", "varchar(64)", (c) => c.notNull())
+        .addColumn("client_id", "varchar(255)", (c) => c.notNull())
+        .addColumn("session_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("identity_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("redirect_uri", "text", (c) => c.notNull())
+        .addColumn("scope", "text", (c) => c.notNull())
+        .addColumn("nonce", "text")
+        .addColumn("code_challenge", "varchar(128)")
+        .addColumn("issued_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .execute();
+      await db.schema.createIndex("oidc_codes_session").on("oidc_codes").column("session_id").execute();
+      await db.schema.createIndex("oidc_codes_expires").on("oidc_codes").column("expires_at").execute();
+      await db.schema
+        .createTable("oidc_tokens")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("secret_hash", "varchar(64)", (c) => c.notNull())
+        .addColumn("kind", "varchar(16)", (c) => c.notNull())
+        .addColumn("client_id", "varchar(255)", (c) => c.notNull())
+        .addColumn("session_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("identity_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("scope", "text", (c) => c.notNull())
+        .addColumn("code_id", "varchar(36)")
+        .addColumn("family_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("issued_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("revoked_at", "bigint")
+        .addColumn("used_at", "bigint")
+        .execute();
+      await db.schema.createIndex("oidc_tokens_session").on("oidc_tokens").column("session_id").execute();
+      await db.schema.createIndex("oidc_tokens_code").on("oidc_tokens").column("code_id").execute();
+      await db.schema.createIndex("oidc_tokens_family").on("oidc_tokens").column("family_id").execute();
+      await db.schema.createIndex("oidc_tokens_expires").on("oidc_tokens").column("expires_at").execute();
+      await db.schema
+        .createTable("oidc_participants")
+        .addColumn("session_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("client_id", "varchar(255)", (c) => c.notNull())
+        .addColumn("sid", "varchar(64)", (c) => c.notNull())
+        .addColumn("joined_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("oidc_participants_pk", ["session_id", "client_id"])
+        .execute();
+      await db.schema.createIndex("oidc_participants_sid").on("oidc_participants").column("sid").execute();
+      await db.schema
+        .createTable("backchannel_deliveries")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("session_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("identity_id", "varchar(36)", (c) => c.notNull())
+        .addColumn("client_id", "varchar(255)", (c) => c.notNull())
+        .addColumn("sid", "varchar(64)", (c) => c.notNull())
+        .addColumn("uri", "text", (c) => c.notNull())
+        .addColumn("reason", "varchar(32)", (c) => c.notNull())
+        .addColumn("status", "varchar(16)", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull())
+        .addColumn("next_attempt_at", "bigint", (c) => c.notNull())
+        .addColumn("lease_until", "bigint")
+        .addColumn("last_status", "integer")
+        .addColumn("last_error", "varchar(512)")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("updated_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("backchannel_due").on("backchannel_deliveries").columns(["status", "next_attempt_at"]).execute();
+      await db.schema.createIndex("backchannel_session").on("backchannel_deliveries").column("session_id").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

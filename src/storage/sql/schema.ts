@@ -46,6 +46,7 @@ export interface FlowsTable {
   return_to: string | null;
   csrf_token: string | null;
   view: string | null;
+  refresh: number;
 }
 
 export interface ErrorsTable {
@@ -65,12 +66,93 @@ export interface AuditEventsTable {
   actor: string;
 }
 
+export interface OidcClientsTable {
+  client_id: string;
+  source: string;
+  secret_hash: string | null;
+  backchannel_logout_uri: string | null;
+  /** The rest of the app's metadata, as JSON. */
+  metadata: string;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+export interface OidcAuthorizationRequestsTable {
+  id: string;
+  client_id: string;
+  issued_at: number | string;
+  expires_at: number | string;
+  params: string;
+}
+
+export interface OidcCodesTable {
+  id: string;
+  secret_hash: string;
+  client_id: string;
+  session_id: string;
+  identity_id: string;
+  redirect_uri: string;
+  scope: string;
+  nonce: string | null;
+  code_challenge: string | null;
+  issued_at: number | string;
+  expires_at: number | string;
+  used_at: number | string | null;
+}
+
+export interface OidcTokensTable {
+  id: string;
+  secret_hash: string;
+  kind: string;
+  client_id: string;
+  session_id: string;
+  identity_id: string;
+  scope: string;
+  code_id: string | null;
+  family_id: string;
+  issued_at: number | string;
+  expires_at: number | string;
+  revoked_at: number | string | null;
+  used_at: number | string | null;
+}
+
+export interface OidcParticipantsTable {
+  session_id: string;
+  client_id: string;
+  sid: string;
+  joined_at: number | string;
+}
+
+export interface BackchannelDeliveriesTable {
+  id: string;
+  session_id: string;
+  identity_id: string;
+  client_id: string;
+  sid: string;
+  uri: string;
+  reason: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | string;
+  lease_until: number | string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   sessions: SessionsTable;
   flows: FlowsTable;
   errors: ErrorsTable;
   audit_events: AuditEventsTable;
+  oidc_clients: OidcClientsTable;
+  oidc_authorization_requests: OidcAuthorizationRequestsTable;
+  oidc_codes: OidcCodesTable;
+  oidc_tokens: OidcTokensTable;
+  oidc_participants: OidcParticipantsTable;
+  backchannel_deliveries: BackchannelDeliveriesTable;
 }
 
 export function toNumber(value: number | string): number {

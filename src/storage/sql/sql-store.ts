@@ -8,7 +8,12 @@ import { CoreError } from "../../core/errors.ts";
 import { DOORS } from "../../core/model.ts";
 import type {
   AuditEvent,
+  AuthorizationCode,
+  AuthorizationRequest,
   Door,
+  GrantToken,
+  Participant,
+  RelyingApp,
   Flow,
   FlowKind,
   FlowType,
@@ -27,7 +32,7 @@ import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../..
 import { openDatabase, type OpenDatabase } from "./connect.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrateToLatest } from "./migrations.ts";
-import type { Database, IdentitiesTable, SessionsTable } from "./schema.ts";
+import type { Database, IdentitiesTable, OidcClientsTable, OidcCodesTable, OidcParticipantsTable, OidcTokensTable, SessionsTable } from "./schema.ts";
 import { toNumber } from "./schema.ts";
 import { SessionCache } from "./session-cache.ts";
 
@@ -241,6 +246,9 @@ export class SqlStore implements Store {
         // Before the commit, and so before anyone is told "logged out" (INV-2).
         this.#cache?.delete(s.id);
       }
+      // Codes and tokens die with their session, in the same transaction (RFC 6749 leaves their
+      // lifetime to us; docs/adr/0019-single-sign-on-provider.md).
+      await revokeGrantsOf(trx, revoked.map((s) => s.id), record.at.getTime());
       // INV-4: the back-channel outbox rows of these sessions belong here, in this transaction.
       if (deleting !== null) {
         await trx.deleteFrom("identities").where("id", "=", deleting).execute();
@@ -260,6 +268,22 @@ export class SqlStore implements Store {
       trx
         .updateTable("sessions")
         .set({ expires_at: expiresAt.getTime(), last_seen_at: t })
+        .where("id", "=", id)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", t)
+        .returning("id")
+        .execute(),
+    );
+    this.#cache?.delete(id);
+    return updated.length > 0;
+  }
+
+  async reauthenticateSession(id: string, at: Date): Promise<boolean> {
+    const t = at.getTime();
+    const updated = await this.#writes.run((trx) =>
+      trx
+        .updateTable("sessions")
+        .set({ authenticated_at: t, last_seen_at: t })
         .where("id", "=", id)
         .where("revoked_at", "is", null)
         .where("expires_at", ">", t)
@@ -299,6 +323,7 @@ export class SqlStore implements Store {
           return_to: flow.returnTo,
           csrf_token: flow.csrfToken,
           view: flow.view === null ? null : JSON.stringify(flow.view),
+          refresh: flow.refresh ? 1 : 0,
         })
         .execute(),
     );
@@ -317,6 +342,7 @@ export class SqlStore implements Store {
       returnTo: row.return_to,
       csrfToken: row.csrf_token,
       view: row.view === null ? null : JSON.parse(row.view),
+      refresh: Number(row.refresh) === 1,
     };
   }
 
@@ -358,6 +384,177 @@ export class SqlStore implements Store {
       trx.deleteFrom("flows").where("expires_at", "<", before.getTime()).returning("id").execute(),
     );
     return deleted.length;
+  }
+
+  // ---- single sign-on ---------------------------------------------------------------------
+
+  async syncConfigApps(apps: readonly RelyingApp[]): Promise<void> {
+    await this.#writes.run(async (trx) => {
+      const listed = apps.map((a) => a.clientId);
+      let stale = trx.deleteFrom("oidc_clients").where("source", "=", "config");
+      if (listed.length > 0) stale = stale.where("client_id", "not in", listed);
+      await stale.execute();
+      for (const app of apps) {
+        // An upsert, so nodes starting together over one PostgreSQL do not race into a unique
+        // violation; an app that was there keeps its created_at.
+        const { created_at: _created, client_id: _id, ...changed } = appRow(app);
+        await trx
+          .insertInto("oidc_clients")
+          .values(appRow(app))
+          .onConflict((oc) => oc.column("client_id").doUpdateSet(changed))
+          .execute();
+      }
+    });
+  }
+
+  async findApp(clientId: string): Promise<RelyingApp | null> {
+    if (!storable(clientId)) return null;
+    const row = await this.db.selectFrom("oidc_clients").selectAll().where("client_id", "=", clientId).executeTakeFirst();
+    return row ? appFromRow(row) : null;
+  }
+
+  async listApps(): Promise<RelyingApp[]> {
+    const rows = await this.db.selectFrom("oidc_clients").selectAll().orderBy("client_id").execute();
+    return rows.map(appFromRow);
+  }
+
+  async insertAuthorizationRequest(request: AuthorizationRequest): Promise<void> {
+    await this.#writes.run((trx) =>
+      trx
+        .insertInto("oidc_authorization_requests")
+        .values({
+          id: request.id,
+          client_id: request.clientId,
+          issued_at: request.issuedAt.getTime(),
+          expires_at: request.expiresAt.getTime(),
+          params: JSON.stringify(request.params),
+        })
+        .execute(),
+    );
+  }
+
+  async takeAuthorizationRequest(id: string): Promise<AuthorizationRequest | null> {
+    if (!storable(id)) return null;
+    const rows = await this.#writes.run((trx) => trx.deleteFrom("oidc_authorization_requests").where("id", "=", id).returningAll().execute());
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      clientId: row.client_id,
+      issuedAt: new Date(toNumber(row.issued_at)),
+      expiresAt: new Date(toNumber(row.expires_at)),
+      params: JSON.parse(row.params),
+    };
+  }
+
+  async insertCode(code: AuthorizationCode, participant: Participant): Promise<boolean> {
+    return this.#writes.run(async (trx) => {
+      if (!(await sessionUnrevoked(trx, code.sessionId))) return false;
+      await trx.insertInto("oidc_codes").values(codeRow(code)).execute();
+      const existing = await trx
+        .selectFrom("oidc_participants")
+        .select("sid")
+        .where("session_id", "=", participant.sessionId)
+        .where("client_id", "=", participant.clientId)
+        .executeTakeFirst();
+      if (!existing) {
+        await trx
+          .insertInto("oidc_participants")
+          .values({ session_id: participant.sessionId, client_id: participant.clientId, sid: participant.sid, joined_at: participant.joinedAt.getTime() })
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  async redeemCode(id: string, at: Date): Promise<{ code: AuthorizationCode; firstUse: boolean } | null> {
+    if (!storable(id)) return null;
+    const t = at.getTime();
+    return this.#writes.run(async (trx) => {
+      const row = await trx.selectFrom("oidc_codes").selectAll().where("id", "=", id).executeTakeFirst();
+      if (!row) return null;
+      const code = codeFromRow(row);
+      if (code.usedAt !== null) {
+        // RFC 6749 §4.1.2: a code used twice revokes what it was exchanged for.
+        await trx.updateTable("oidc_tokens").set({ revoked_at: t }).where("code_id", "=", id).where("revoked_at", "is", null).execute();
+        return { code, firstUse: false };
+      }
+      await trx.updateTable("oidc_codes").set({ used_at: t }).where("id", "=", id).execute();
+      return { code: { ...code, usedAt: at }, firstUse: true };
+    });
+  }
+
+  async insertTokens(tokens: readonly GrantToken[]): Promise<boolean> {
+    if (tokens.length === 0) return true;
+    return this.#writes.run(async (trx) => {
+      if (!(await sessionUnrevoked(trx, tokens[0]!.sessionId))) return false;
+      await trx.insertInto("oidc_tokens").values(tokens.map(tokenRow)).execute();
+      return true;
+    });
+  }
+
+  async findToken(id: string): Promise<GrantToken | null> {
+    if (!storable(id)) return null;
+    const row = await this.db.selectFrom("oidc_tokens").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? tokenFromRow(row) : null;
+  }
+
+  async rotateRefreshToken(id: string, at: Date, replacements: readonly GrantToken[]): Promise<"rotated" | "reused" | "gone"> {
+    if (!storable(id)) return "gone";
+    const t = at.getTime();
+    return this.#writes.run(async (trx) => {
+      const row = await trx.selectFrom("oidc_tokens").selectAll().where("id", "=", id).where("kind", "=", "refresh").executeTakeFirst();
+      if (!row || row.revoked_at !== null || !(await sessionUnrevoked(trx, row.session_id))) return "gone";
+      if (row.used_at !== null) {
+        // A rotated refresh token presented again: someone else holds a copy (RFC 9700 §4.14.2).
+        await trx.updateTable("oidc_tokens").set({ revoked_at: t }).where("family_id", "=", row.family_id).where("revoked_at", "is", null).execute();
+        return "reused";
+      }
+      await trx.updateTable("oidc_tokens").set({ used_at: t }).where("id", "=", id).execute();
+      if (replacements.length > 0) await trx.insertInto("oidc_tokens").values(replacements.map(tokenRow)).execute();
+      return "rotated";
+    });
+  }
+
+  async revokeTokenFamily(familyId: string, at: Date): Promise<void> {
+    if (!storable(familyId)) return;
+    await this.#writes.run((trx) =>
+      trx.updateTable("oidc_tokens").set({ revoked_at: at.getTime() }).where("family_id", "=", familyId).where("revoked_at", "is", null).execute(),
+    );
+  }
+
+  async listParticipants(sessionId: string): Promise<Participant[]> {
+    if (!storable(sessionId)) return [];
+    const rows = await this.db.selectFrom("oidc_participants").selectAll().where("session_id", "=", sessionId).orderBy("joined_at").execute();
+    return rows.map(participantFromRow);
+  }
+
+  async findParticipantBySid(sid: string): Promise<Participant | null> {
+    if (!storable(sid)) return null;
+    const row = await this.db.selectFrom("oidc_participants").selectAll().where("sid", "=", sid).limit(1).executeTakeFirst();
+    return row ? participantFromRow(row) : null;
+  }
+
+  async purgeGrants(before: Date): Promise<number> {
+    const t = before.getTime();
+    return this.#writes.run(async (trx) => {
+      const requests = await trx.deleteFrom("oidc_authorization_requests").where("expires_at", "<", t).returning("id").execute();
+      const codes = await trx.deleteFrom("oidc_codes").where("expires_at", "<", t).returning("id").execute();
+      const tokens = await trx
+        .deleteFrom("oidc_tokens")
+        .where((eb) => eb.or([eb("expires_at", "<", t), eb("revoked_at", "<", t)]))
+        .returning("id")
+        .execute();
+      // A participant outlives nothing: once its session's row is purged, so is it.
+      const participants = await trx
+        .deleteFrom("oidc_participants")
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom("sessions").select("sessions.id").whereRef("sessions.id", "=", "oidc_participants.session_id"))),
+        )
+        .returning("sid")
+        .execute();
+      return requests.length + codes.length + tokens.length + participants.length;
+    });
   }
 
   // ---- audit ------------------------------------------------------------------------------
@@ -403,6 +600,143 @@ async function revokeWhere(
   }
   const rows = await q.returning(["id", "identity_id", "door", "last_seen_at"]).execute();
   return rows.map((r) => ({ id: r.id, identityId: r.identity_id, door: r.door as Door, lastSeenAt: new Date(toNumber(r.last_seen_at)) }));
+}
+
+async function revokeGrantsOf(trx: Transaction<Database>, sessionIds: readonly string[], at: number): Promise<void> {
+  if (sessionIds.length === 0) return;
+  // In chunks: SQLite binds at most 32 766 parameters per statement.
+  for (let i = 0; i < sessionIds.length; i += 500) {
+    const chunk = sessionIds.slice(i, i + 500);
+    await trx.updateTable("oidc_tokens").set({ revoked_at: at }).where("session_id", "in", chunk).where("revoked_at", "is", null).execute();
+    await trx.updateTable("oidc_codes").set({ used_at: at }).where("session_id", "in", chunk).where("used_at", "is", null).execute();
+  }
+}
+
+/** Whether the session exists and has not been revoked: a grant is never issued for an ended one. */
+async function sessionUnrevoked(trx: Transaction<Database>, sessionId: string): Promise<boolean> {
+  const row = await trx.selectFrom("sessions").select("revoked_at").where("id", "=", sessionId).executeTakeFirst();
+  return row !== undefined && row.revoked_at === null;
+}
+
+/** The app's metadata beside its indexed columns. */
+interface AppMetadata {
+  authMethod: RelyingApp["authMethod"];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  allowedLogoutUrls: string[];
+  webOrigins: string[];
+  backchannelLogoutSessionRequired: boolean;
+  frontchannelLogoutUri: string | null;
+  frontchannelLogoutSessionRequired: boolean;
+}
+
+function appRow(a: RelyingApp): OidcClientsTable {
+  const metadata: AppMetadata = {
+    authMethod: a.authMethod,
+    redirectUris: [...a.redirectUris],
+    postLogoutRedirectUris: [...a.postLogoutRedirectUris],
+    allowedLogoutUrls: [...a.allowedLogoutUrls],
+    webOrigins: [...a.webOrigins],
+    backchannelLogoutSessionRequired: a.backchannelLogoutSessionRequired,
+    frontchannelLogoutUri: a.frontchannelLogoutUri,
+    frontchannelLogoutSessionRequired: a.frontchannelLogoutSessionRequired,
+  };
+  return {
+    client_id: a.clientId,
+    source: a.source,
+    secret_hash: a.secretHash,
+    backchannel_logout_uri: a.backchannelLogoutUri,
+    metadata: JSON.stringify(metadata),
+    created_at: a.createdAt.getTime(),
+    updated_at: a.updatedAt.getTime(),
+  };
+}
+
+function appFromRow(r: Selectable<OidcClientsTable>): RelyingApp {
+  const m = JSON.parse(r.metadata) as AppMetadata;
+  return {
+    clientId: r.client_id,
+    secretHash: r.secret_hash,
+    backchannelLogoutUri: r.backchannel_logout_uri,
+    source: r.source === "admin" ? "admin" : "config",
+    createdAt: new Date(toNumber(r.created_at)),
+    updatedAt: new Date(toNumber(r.updated_at)),
+    ...m,
+  };
+}
+
+function codeRow(c: AuthorizationCode): OidcCodesTable {
+  return {
+    id: c.id,
+    secret_hash: c.secretHash,
+    client_id: c.clientId,
+    session_id: c.sessionId,
+    identity_id: c.identityId,
+    redirect_uri: c.redirectUri,
+    scope: c.scope,
+    nonce: c.nonce,
+    code_challenge: c.codeChallenge,
+    issued_at: c.issuedAt.getTime(),
+    expires_at: c.expiresAt.getTime(),
+    used_at: c.usedAt?.getTime() ?? null,
+  };
+}
+
+function codeFromRow(r: Selectable<OidcCodesTable>): AuthorizationCode {
+  return {
+    id: r.id,
+    secretHash: r.secret_hash,
+    clientId: r.client_id,
+    sessionId: r.session_id,
+    identityId: r.identity_id,
+    redirectUri: r.redirect_uri,
+    scope: r.scope,
+    nonce: r.nonce,
+    codeChallenge: r.code_challenge,
+    issuedAt: new Date(toNumber(r.issued_at)),
+    expiresAt: new Date(toNumber(r.expires_at)),
+    usedAt: r.used_at === null ? null : new Date(toNumber(r.used_at)),
+  };
+}
+
+function tokenRow(t: GrantToken): OidcTokensTable {
+  return {
+    id: t.id,
+    secret_hash: t.secretHash,
+    kind: t.kind,
+    client_id: t.clientId,
+    session_id: t.sessionId,
+    identity_id: t.identityId,
+    scope: t.scope,
+    code_id: t.codeId,
+    family_id: t.familyId,
+    issued_at: t.issuedAt.getTime(),
+    expires_at: t.expiresAt.getTime(),
+    revoked_at: t.revokedAt?.getTime() ?? null,
+    used_at: t.usedAt?.getTime() ?? null,
+  };
+}
+
+function tokenFromRow(r: Selectable<OidcTokensTable>): GrantToken {
+  return {
+    id: r.id,
+    secretHash: r.secret_hash,
+    kind: r.kind === "refresh" ? "refresh" : "access",
+    clientId: r.client_id,
+    sessionId: r.session_id,
+    identityId: r.identity_id,
+    scope: r.scope,
+    codeId: r.code_id,
+    familyId: r.family_id,
+    issuedAt: new Date(toNumber(r.issued_at)),
+    expiresAt: new Date(toNumber(r.expires_at)),
+    revokedAt: r.revoked_at === null ? null : new Date(toNumber(r.revoked_at)),
+    usedAt: r.used_at === null ? null : new Date(toNumber(r.used_at)),
+  };
+}
+
+function participantFromRow(r: Selectable<OidcParticipantsTable>): Participant {
+  return { sessionId: r.session_id, clientId: r.client_id, sid: r.sid, joinedAt: new Date(toNumber(r.joined_at)) };
 }
 
 function filterSessions<Q extends { where: (...args: never[]) => unknown }>(q: Q, query: Omit<SessionQuery, "limit" | "cursor">): Q {

@@ -43,7 +43,7 @@ interface Node {
 export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise<void> {
   const { core, baseUrl } = door;
   const cookies = new BrowserCookies(door);
-  const csp = contentSecurityPolicy(baseUrl, door.redirect);
+  const csp = contentSecurityPolicy(baseUrl, door.redirect, door.appOrigins);
 
   function send(reply: FastifyReply, title: string, body: Html, status = 200): FastifyReply {
     return reply
