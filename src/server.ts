@@ -145,6 +145,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     loggedOutUrl: config.ui.loggedOut.href,
     allowedLogoutUrls: config.oidc.allowedLogoutUrls,
     secureCookies: door.secureCookies,
+    ownOrigins: door.ownOrigins,
   });
   const assets: AssetsDoorOptions = {
     core,

@@ -131,6 +131,17 @@ describe("openid-client 6 against the provider", () => {
     assert.equal(new URL(hop.location!).searchParams.get("error"), "login_required");
   });
 
+  it("SEC-38: buildEndSessionUrl with the ID token as hint ends the session at once and returns to the app with state", async () => {
+    const gil = await op.person("gil.oc@example.com");
+    const { tokens, browser } = await codeFlow(gil.email);
+    assert.equal(config.serverMetadata().end_session_endpoint, `${op.issuer}oidc/logout`);
+    const url = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: `${APP}/`, state: "bye-1" });
+    const out = await browser.request(url.href);
+    assert.equal(out.status, 303, out.body);
+    assert.equal(out.location, `${APP}/?state=bye-1`);
+    await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token!));
+  });
+
   it("prompt=none without a session answers login_required at the redirect URI, with state and iss", async () => {
     const url = client.buildAuthorizationUrl(config, { redirect_uri: `${APP}/callback`, scope: "openid", state: "s-1", prompt: "none" });
     const hop = await new Browser(op.base).navigate(url.href);

@@ -20,6 +20,8 @@ export function discoveryDocument(door: OidcDoorOptions): { issuer: string } & R
     userinfo_endpoint: endpoint(door, ROUTES.userinfo),
     jwks_uri: endpoint(door, ROUTES.jwks),
     revocation_endpoint: endpoint(door, ROUTES.revoke),
+    // RP-Initiated Logout 1.0 §2.1, at Auth0's path.
+    end_session_endpoint: endpoint(door, ROUTES.endSession),
     scopes_supported: [...SUPPORTED_SCOPES],
     response_types_supported: ["code"],
     response_modes_supported: ["query", "form_post"],

@@ -22,6 +22,8 @@ export interface OidcDoorOptions {
   allowedLogoutUrls: readonly LogoutUrlPattern[];
   /** Cookies carry `Secure` when the base URL is https (D2). */
   secureCookies: boolean;
+  /** Origins whose pages may make cookie-authenticated state changes (our own; D12). */
+  ownOrigins: readonly string[];
 }
 
 export type OidcApp = DoorApp;

@@ -8,7 +8,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { logRequestFailure } from "../../http/request-failure.ts";
 import { authorizeRoutes } from "./authorize.ts";
 import { discoveryRoutes } from "./discovery.ts";
-import { logoutRoutes } from "./logout.ts";
+import { endSessionRoutes, logoutRoutes } from "./logout.ts";
 import type { OidcApp, OidcDoorOptions } from "./door.ts";
 import { tokenRoutes } from "./token.ts";
 import { sendErrorPage, sendOAuthError, toOAuthFailure } from "./wire-errors.ts";
@@ -30,4 +30,5 @@ export async function oidcDoor(app: OidcApp, door: OidcDoorOptions): Promise<voi
   authorizeRoutes(app, door);
   tokenRoutes(app, door);
   logoutRoutes(app, door);
+  endSessionRoutes(app, door);
 }

@@ -12,6 +12,8 @@ export const ROUTES = {
   revoke: "/oauth/revoke",
   userinfo: "/userinfo",
   auth0Logout: "/v2/logout",
+  endSession: "/oidc/logout",
+  confirmEndSession: "/oidc/logout/confirm",
 } as const;
 
 /** The endpoints relying apps' pages call from their own origin (CORS by `web_origins`). */
