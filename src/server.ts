@@ -8,6 +8,8 @@ import type { AddressInfo } from "node:net";
 import { BackgroundJobs } from "./background-jobs.ts";
 import { loadOrCreateSecret, loadOrCreateSigningKeys, readSecret, readSigningKeys } from "./data-dir.ts";
 import { SigningKeys } from "./core/signing-keys.ts";
+import { Propagation } from "./core/propagation.ts";
+import { httpBackchannelTransport } from "./http/backchannel-transport.ts";
 import type { Config } from "./config/load.ts";
 import { argon2Hasher } from "./crypto/argon2-hasher.ts";
 import { type Core, createCore } from "./core/index.ts";
@@ -176,6 +178,20 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const jobs = new BackgroundJobs((job, error) => publicApp.log.warn({ err: error, job }, "background job failed"));
   jobs.add({ name: "purge", everyMs: config.purgeIntervalMs, run: () => core.purge() });
+  // Back-channel logout (INV-4): woken after each logout that queued notices, and polling each
+  // second for rows the CLI, another node or a restart left.
+  const propagation = new Propagation(
+    store,
+    core.clock,
+    core.signingKeys,
+    httpBackchannelTransport(config.oidc.backchannel),
+    `${baseUrl}/`,
+    (error) => publicApp.log.warn({ err: error, job: "backchannel" }, "background job failed"),
+  );
+  core.afterLogout((_outcome, _reason, _by, queued) => {
+    if (queued > 0) propagation.wake();
+  });
+  jobs.add({ name: "backchannel", everyMs: 1_000, run: () => propagation.run() });
 
   return {
     config,
@@ -199,6 +215,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async close() {
       await Promise.all([publicApp.close(), adminApp.close()]);
       await jobs.stop();
+      await propagation.stop();
       await store.close();
     },
   };

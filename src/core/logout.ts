@@ -60,7 +60,7 @@ export interface LogoutOutcome {
 }
 
 /** Told, after the commit, what a logout ended and why. Must not throw; it cannot undo the logout. */
-export type AfterCommit = (outcome: LogoutOutcome, reason: RevocationReason, by: Actor) => void;
+export type AfterCommit = (outcome: LogoutOutcome, reason: RevocationReason, by: Actor, backchannelQueued: number) => void;
 
 const NOTHING: LogoutOutcome = { ended: [] };
 
@@ -89,11 +89,11 @@ export class LogoutEngine {
       by,
       deleteIdentity: target.kind === "identity" && target.deleteIdentity === true,
     };
-    const { revoked } = await this.store.revokeSessions(record).catch((e: unknown) => {
+    const { revoked, queued } = await this.store.revokeSessions(record).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
     const outcome: LogoutOutcome = { ended: revoked.map((s) => this.#ended(s, at)) };
-    for (const listener of this.#afterCommit) listener(outcome, reason, by);
+    for (const listener of this.#afterCommit) listener(outcome, reason, by, queued);
     return outcome;
   }
 

@@ -252,3 +252,29 @@ export interface Participant {
   sid: string;
   joinedAt: Date;
 }
+
+export type DeliveryStatus = "pending" | "delivered" | "failed" | "cancelled";
+
+/**
+ * One back-channel logout notice owed to one app for one ended session (Back-Channel Logout 1.0
+ * §2.5): the outbox row, written in the revoking transaction (INV-4) and delivered after it.
+ */
+export interface BackchannelDelivery {
+  id: string;
+  sessionId: string;
+  identityId: string;
+  clientId: string;
+  sid: string;
+  /** The app's `backchannel_logout_uri` when the session ended. */
+  uri: string;
+  reason: RevocationReason;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  /** While a node is sending it: no other node claims it before then. */
+  leaseUntil: Date | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}

@@ -4,6 +4,8 @@
  */
 import type {
   AuditEvent,
+  BackchannelDelivery,
+  DeliveryStatus,
   AuthorizationCode,
   AuthorizationRequest,
   GrantToken,
@@ -51,6 +53,8 @@ export interface IdentityQuery {
 export interface RevocationResult {
   /** The sessions this write revoked; sessions already revoked or past their expiry are not here. */
   revoked: RevokedSession[];
+  /** How many back-channel deliveries the same transaction queued (INV-4). */
+  queued: number;
 }
 
 export interface Store {
@@ -80,7 +84,9 @@ export interface Store {
    * (core/audit.ts builds them from the record), drops them from any session cache before the
    * commit (INV-2), and, when the record says so, deletes the identity with an `identity.deleted`
    * event (D6; IDENTITY_NOT_FOUND when there is none, and nothing changes). In the same
-   * transaction it revokes the ended sessions' codes and tokens (they die with their session).
+   * transaction it revokes the ended sessions' codes and tokens (they die with their session) and
+   * writes one pending back-channel delivery for each app of those sessions that has a
+   * `backchannel_logout_uri` (the outbox, INV-4).
    */
   revokeSessions(record: RevocationRecord): Promise<RevocationResult>;
   /** Sets a new expiry on a live session only (D6); false when it is revoked, expired or unknown. */
@@ -148,9 +154,36 @@ export interface Store {
   /** Deletes expired authorization requests, codes and tokens, and ended sessions' participants. Returns how many rows. */
   purgeGrants(before: Date): Promise<number>;
 
+  /**
+   * Claims up to `limit` pending deliveries due at `now` that no node holds, leasing them until
+   * `leaseUntil`, so that several nodes on one database never send the same one at once.
+   */
+  claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]>;
+  /** Records an attempt's outcome and releases the lease. */
+  recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void>;
+  listDeliveries(query: { sessionId?: string; clientId?: string; status?: DeliveryStatus; limit: number }): Promise<BackchannelDelivery[]>;
+
   listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]>;
 
   close(): Promise<void>;
+}
+
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastStatus: number | null;
+  lastError: string | null;
+  at: Date;
+}
+
+/**
+ * Where back-channel logout tokens are POSTed (Back-Channel Logout 1.0 §2.5). The HTTP
+ * implementation refuses addresses the configuration does not allow (SEC-47) and follows no
+ * redirect; an answer is its status, anything else an error message.
+ */
+export interface BackchannelTransport {
+  post(uri: string, logoutToken: string): Promise<{ status: number } | { error: string }>;
 }
 
 /** Password verifiers (argon2id), kept behind a port so the core stays free of native code. */

@@ -390,7 +390,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it("a deleted identity's identifiers are free again", async () => {
         const identity = await givenIdentity();
-        assert.deepStrictEqual(await revoke({ kind: "identity", identityId: identity.id }, "identity_deleted", at(T), ADMIN, true), { revoked: [] });
+        assert.deepStrictEqual(await revoke({ kind: "identity", identityId: identity.id }, "identity_deleted", at(T), ADMIN, true), { revoked: [], queued: 0 });
         const again = await givenIdentity({ traits: identity.traits });
         assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email), again);
       });
@@ -625,7 +625,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const session = await givenSession(identity.id, { door: "firstock" });
           const when = at(T + HOUR);
           const result = await revoke({ kind: "session", sessionId: session.id }, "logout", when, { actor: "self", door: "firstock" });
-          assert.deepStrictEqual(result, { revoked: [{ id: session.id, identityId: identity.id, door: "firstock", lastSeenAt: session.lastSeenAt }] });
+          assert.deepStrictEqual(result, { revoked: [{ id: session.id, identityId: identity.id, door: "firstock", lastSeenAt: session.lastSeenAt }], queued: 0 });
           assert.deepStrictEqual(await store().findSession(session.id), { ...session, revokedAt: when, revokedReason: "logout" });
 
           const events = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
@@ -644,7 +644,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const session = await givenSession(identity.id);
           await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR));
           const again = await revoke({ kind: "session", sessionId: session.id }, "revoked_by_admin", at(T + 2 * HOUR), ADMIN);
-          assert.deepStrictEqual(again, { revoked: [] });
+          assert.deepStrictEqual(again, { revoked: [], queued: 0 });
           const row = await store().findSession(session.id);
           assert.equal(row?.revokedAt?.getTime(), T + HOUR);
           assert.equal(row?.revokedReason, "logout");
@@ -655,14 +655,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const identity = await givenIdentity();
           const session = await givenSession(identity.id, { expiresAt: at(T + HOUR) });
           const result = await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR));
-          assert.deepStrictEqual(result, { revoked: [] });
+          assert.deepStrictEqual(result, { revoked: [], queued: 0 });
           assert.deepStrictEqual(await store().findSession(session.id), session);
           assert.equal((await store().listAuditEvents({ sessionId: session.id, limit: 10 })).length, 1, "no session.ended for it");
         });
 
         it("revoking an unknown session counts nothing", async () => {
           const result = await revoke({ kind: "session", sessionId: randomUUID() }, "logout", at(T));
-          assert.deepStrictEqual(result, { revoked: [] });
+          assert.deepStrictEqual(result, { revoked: [], queued: 0 });
         });
 
         it("a session target with an identity leaves another identity's session untouched", async () => {
@@ -670,7 +670,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const stranger = await givenIdentity();
           const session = await givenSession(owner.id);
           const refused = await revoke({ kind: "session", sessionId: session.id, identityId: stranger.id }, "revoked_by_user", at(T + HOUR));
-          assert.deepStrictEqual(refused, { revoked: [] });
+          assert.deepStrictEqual(refused, { revoked: [], queued: 0 });
           assert.deepStrictEqual(await store().findSession(session.id), session);
           assert.equal((await store().findSessionWithIdentity(session.id))?.session.revokedAt, null);
 
@@ -1015,6 +1015,47 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await revoke({ kind: "identity", identityId: session.identityId }, "revoked_by_admin", at(T + MINUTE), ADMIN);
         assert.equal((await store().findToken(t.id))?.revokedAt?.getTime(), T + MINUTE);
         assert.equal((await store().redeemCode(c.id, at(T + 2 * MINUTE)))?.firstUse, false, "the code counts as used");
+      });
+
+      it("INV-4: revokeSessions queues one pending delivery per participating app with a back-channel URI; claims lease them", async () => {
+        await store().syncConfigApps([app("bc-app"), app("quiet-app", { backchannelLogoutUri: null })]);
+        const session = await live();
+        const p = participant(session, "bc-app");
+        await store().insertCode(code(session, { clientId: "bc-app" }), p);
+        await store().insertCode(code(session, { clientId: "quiet-app" }), participant(session, "quiet-app"));
+        const result = await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + MINUTE));
+        assert.equal(result.queued, 1);
+        const [row] = await store().listDeliveries({ sessionId: session.id, limit: 10 });
+        assert.deepStrictEqual(
+          { ...row!, id: "" },
+          {
+            id: "",
+            sessionId: session.id,
+            identityId: session.identityId,
+            clientId: "bc-app",
+            sid: p.sid,
+            uri: "https://app.example/backchannel",
+            reason: "logout",
+            status: "pending",
+            attempts: 0,
+            nextAttemptAt: at(T + MINUTE),
+            leaseUntil: null,
+            lastStatus: null,
+            lastError: null,
+            createdAt: at(T + MINUTE),
+            updatedAt: at(T + MINUTE),
+          },
+        );
+        const claimed = await store().claimDeliveries(at(T + 2 * MINUTE), at(T + 3 * MINUTE), 1000);
+        assert.ok(claimed.some((d) => d.id === row!.id));
+        const again = await store().claimDeliveries(at(T + 2 * MINUTE), at(T + 3 * MINUTE), 1000);
+        assert.ok(!again.some((d) => d.id === row!.id), "a leased row is not claimed twice");
+        await store().recordDelivery(row!.id, { status: "delivered", attempts: 1, nextAttemptAt: at(T + 2 * MINUTE), lastStatus: 204, lastError: null, at: at(T + 2 * MINUTE) });
+        const [done] = await store().listDeliveries({ sessionId: session.id, status: "delivered", limit: 10 });
+        assert.equal(done?.attempts, 1);
+        assert.equal(done?.leaseUntil, null);
+        const later = await store().claimDeliveries(at(T + 10 * MINUTE), at(T + 11 * MINUTE), 1000);
+        assert.ok(!later.some((d) => d.id === row!.id), "a delivered row is never claimed again");
       });
 
       it("reauthenticateSession renews a live session's authenticated_at; an ended one is refused", async () => {

@@ -12,6 +12,8 @@ import type {
   AuditEvent,
   AuthorizationCode,
   AuthorizationRequest,
+  BackchannelDelivery,
+  DeliveryStatus,
   Flow,
   GrantToken,
   Identity,
@@ -23,7 +25,7 @@ import type {
   Session,
   StoredError,
 } from "../../src/core/model.ts";
-import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../src/core/ports.ts";
+import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store } from "../../src/core/ports.ts";
 import { SqlStore } from "../../src/storage/sql/sql-store.ts";
 
 /** Every Store method a test can switch to fail (closing is never faulted). */
@@ -187,6 +189,15 @@ export class FailingStore implements Store {
   }
   purgeGrants(before: Date): Promise<number> {
     return this.#run("purgeGrants", () => this.inner.purgeGrants(before));
+  }
+  claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]> {
+    return this.#run("claimDeliveries", () => this.inner.claimDeliveries(now, leaseUntil, limit));
+  }
+  recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void> {
+    return this.#run("recordDelivery", () => this.inner.recordDelivery(id, outcome));
+  }
+  listDeliveries(query: { sessionId?: string; clientId?: string; status?: DeliveryStatus; limit: number }): Promise<BackchannelDelivery[]> {
+    return this.#run("listDeliveries", () => this.inner.listDeliveries(query));
   }
   listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
     return this.#run("listAuditEvents", () => this.inner.listAuditEvents(query));

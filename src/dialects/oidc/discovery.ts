@@ -36,6 +36,9 @@ export function discoveryDocument(door: OidcDoorOptions): { issuer: string } & R
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     claims_parameter_supported: false,
+    // Back-Channel Logout 1.0 §2.1: logout tokens carry `sid`, and ID tokens do too.
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     // RFC 9207: every authorization response, success or error, carries `iss`.
     authorization_response_iss_parameter_supported: true,
   };

@@ -6,9 +6,12 @@ import type { Kysely, Selectable, Transaction } from "kysely";
 import { identityDeletedEvent, sessionEndedEvent } from "../../core/audit.ts";
 import { CoreError } from "../../core/errors.ts";
 import { DOORS } from "../../core/model.ts";
+import { randomUUID } from "node:crypto";
 import type {
   AuditEvent,
   AuthorizationCode,
+  BackchannelDelivery,
+  DeliveryStatus,
   AuthorizationRequest,
   Door,
   GrantToken,
@@ -28,11 +31,11 @@ import type {
   Session,
   StoredError,
 } from "../../core/model.ts";
-import type { IdentityQuery, RevocationResult, SessionQuery, Store } from "../../core/ports.ts";
+import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store } from "../../core/ports.ts";
 import { openDatabase, type OpenDatabase } from "./connect.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrateToLatest } from "./migrations.ts";
-import type { Database, IdentitiesTable, OidcClientsTable, OidcCodesTable, OidcParticipantsTable, OidcTokensTable, SessionsTable } from "./schema.ts";
+import type { BackchannelDeliveriesTable, Database, IdentitiesTable, OidcClientsTable, OidcCodesTable, OidcParticipantsTable, OidcTokensTable, SessionsTable } from "./schema.ts";
 import { toNumber } from "./schema.ts";
 import { SessionCache } from "./session-cache.ts";
 
@@ -249,14 +252,15 @@ export class SqlStore implements Store {
       // Codes and tokens die with their session, in the same transaction (RFC 6749 leaves their
       // lifetime to us; docs/adr/0019-single-sign-on-provider.md).
       await revokeGrantsOf(trx, revoked.map((s) => s.id), record.at.getTime());
-      // INV-4: the back-channel outbox rows of these sessions belong here, in this transaction.
+      // INV-4: the back-channel outbox, in this transaction: committed with the revocation or not at all.
+      const queued = await queueBackchannel(trx, revoked, record);
       if (deleting !== null) {
         await trx.deleteFrom("identities").where("id", "=", deleting).execute();
         await insertAudit(trx, identityDeletedEvent(record, deleting));
         // Cached sessions carry their identity; none of this one's may outlive it.
         this.#cache?.clear();
       }
-      return { revoked };
+      return { revoked, queued };
     });
     if (result === null) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
     return result;
@@ -557,6 +561,59 @@ export class SqlStore implements Store {
     });
   }
 
+  async claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]> {
+    const t = now.getTime();
+    return this.#writes.run(async (trx) => {
+      const due = await trx
+        .selectFrom("backchannel_deliveries")
+        .select("id")
+        .where("status", "=", "pending")
+        .where("next_attempt_at", "<=", t)
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", t)]))
+        .orderBy("next_attempt_at")
+        .limit(limit)
+        .execute();
+      if (due.length === 0) return [];
+      // The lease condition again in the update: on PostgreSQL another node may have claimed
+      // a row between the select and here; only rows this update changed are ours.
+      const rows = await trx
+        .updateTable("backchannel_deliveries")
+        .set({ lease_until: leaseUntil.getTime() })
+        .where("id", "in", due.map((r) => r.id))
+        .where("status", "=", "pending")
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", t)]))
+        .returningAll()
+        .execute();
+      return rows.map(deliveryFromRow);
+    });
+  }
+
+  async recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void> {
+    await this.#writes.run((trx) =>
+      trx
+        .updateTable("backchannel_deliveries")
+        .set({
+          status: outcome.status,
+          attempts: outcome.attempts,
+          next_attempt_at: outcome.nextAttemptAt.getTime(),
+          lease_until: null,
+          last_status: outcome.lastStatus,
+          last_error: outcome.lastError === null ? null : outcome.lastError.slice(0, 512),
+          updated_at: outcome.at.getTime(),
+        })
+        .where("id", "=", id)
+        .execute(),
+    );
+  }
+
+  async listDeliveries(query: { sessionId?: string; clientId?: string; status?: DeliveryStatus; limit: number }): Promise<BackchannelDelivery[]> {
+    let q = this.db.selectFrom("backchannel_deliveries").selectAll().orderBy("created_at", "desc").orderBy("id").limit(query.limit);
+    if (query.sessionId !== undefined) q = q.where("session_id", "=", query.sessionId);
+    if (query.clientId !== undefined) q = q.where("client_id", "=", query.clientId);
+    if (query.status !== undefined) q = q.where("status", "=", query.status);
+    return (await q.execute()).map(deliveryFromRow);
+  }
+
   // ---- audit ------------------------------------------------------------------------------
 
   async listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
@@ -600,6 +657,72 @@ async function revokeWhere(
   }
   const rows = await q.returning(["id", "identity_id", "door", "last_seen_at"]).execute();
   return rows.map((r) => ({ id: r.id, identityId: r.identity_id, door: r.door as Door, lastSeenAt: new Date(toNumber(r.last_seen_at)) }));
+}
+
+/**
+ * One pending delivery per (ended session, participating app with a back-channel URI): the
+ * participants joined with the apps, read inside the revoking transaction.
+ */
+async function queueBackchannel(trx: Transaction<Database>, revoked: readonly RevokedSession[], record: RevocationRecord): Promise<number> {
+  if (revoked.length === 0) return 0;
+  let queued = 0;
+  const at = record.at.getTime();
+  for (let i = 0; i < revoked.length; i += 500) {
+    const chunk = revoked.slice(i, i + 500);
+    const owed = await trx
+      .selectFrom("oidc_participants")
+      .innerJoin("oidc_clients", "oidc_clients.client_id", "oidc_participants.client_id")
+      .select(["oidc_participants.session_id", "oidc_participants.client_id", "oidc_participants.sid", "oidc_clients.backchannel_logout_uri"])
+      .where("oidc_participants.session_id", "in", chunk.map((s) => s.id))
+      .where("oidc_clients.backchannel_logout_uri", "is not", null)
+      .execute();
+    if (owed.length === 0) continue;
+    queued += owed.length;
+    const identityOf = new Map(chunk.map((s) => [s.id, s.identityId]));
+    await trx
+      .insertInto("backchannel_deliveries")
+      .values(
+        owed.map((o) => ({
+          id: randomUUID(),
+          session_id: o.session_id,
+          identity_id: identityOf.get(o.session_id)!,
+          client_id: o.client_id,
+          sid: o.sid,
+          uri: o.backchannel_logout_uri!,
+          reason: record.reason,
+          status: "pending",
+          attempts: 0,
+          next_attempt_at: at,
+          lease_until: null,
+          last_status: null,
+          last_error: null,
+          created_at: at,
+          updated_at: at,
+        })),
+      )
+      .execute();
+  }
+  return queued;
+}
+
+function deliveryFromRow(r: Selectable<BackchannelDeliveriesTable>): BackchannelDelivery {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    identityId: r.identity_id,
+    clientId: r.client_id,
+    sid: r.sid,
+    uri: r.uri,
+    reason: r.reason as RevocationReason,
+    status: r.status as DeliveryStatus,
+    attempts: Number(r.attempts),
+    nextAttemptAt: new Date(toNumber(r.next_attempt_at)),
+    leaseUntil: r.lease_until === null ? null : new Date(toNumber(r.lease_until)),
+    lastStatus: r.last_status === null ? null : Number(r.last_status),
+    lastError: r.last_error,
+    createdAt: new Date(toNumber(r.created_at)),
+    updatedAt: new Date(toNumber(r.updated_at)),
+  };
 }
 
 async function revokeGrantsOf(trx: Transaction<Database>, sessionIds: readonly string[], at: number): Promise<void> {
