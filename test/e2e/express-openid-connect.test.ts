@@ -1,5 +1,6 @@
 /**
- * express-openid-connect (Auth0's Express SDK), unchanged, as the judge of single sign-on and of
+ * express-openid-connect (Auth0's Express SDK), unchanged, in the README's example app
+ * (examples/sso-app.ts), as the judge of single sign-on and of
  * one logout reaching every app: two apps share the provider session; signing out of one
  * (`idpLogout`, through `end_session_endpoint`) ends the provider session and, by back-channel
  * logout, the other app's session too (INV-4).
@@ -7,54 +8,9 @@
 import assert from "node:assert/strict";
 import type { Server } from "node:http";
 import { after, before, describe, it } from "node:test";
-import express from "express";
-import { auth } from "express-openid-connect";
+import { startSsoApp } from "../../examples/sso-app.ts";
 import { freePort } from "../support/ports.ts";
 import { APP_SECRET, Browser, type Hop, type Provider, startProvider } from "../support/oidc.ts";
-
-/** The callback-style store express-openid-connect keeps back-channel markers in. */
-function memoryStore() {
-  const data = new Map<string, unknown>();
-  return {
-    get: (key: string, cb: (e: null, v?: unknown) => void) => cb(null, data.get(key)),
-    set: (key: string, value: unknown, cb: (e: null) => void) => {
-      data.set(key, value);
-      cb(null);
-    },
-    destroy: (key: string, cb: (e: null) => void) => {
-      data.delete(key);
-      cb(null);
-    },
-  };
-}
-
-async function startApp(name: string, port: number, issuer: string): Promise<Server> {
-  const app = express();
-  app.use(
-    auth({
-      issuerBaseURL: issuer,
-      baseURL: `http://localhost:${port}`,
-      clientID: name,
-      clientSecret: APP_SECRET,
-      secret: `${name}-cookie-secret-cookie-secret-0123456789`,
-      authRequired: false,
-      idpLogout: true,
-      authorizationParams: { response_type: "code", scope: "openid email" },
-      // Cookies are per host, not per port: each app needs its own cookie name on localhost.
-      session: { name: `${name}Session` },
-      backchannelLogout: { store: memoryStore() as never },
-    }),
-  );
-  app.get("/", (_req, res) => {
-    res.send(`${name} home`);
-  });
-  app.get("/me", (req, res) => {
-    res.json({ signedIn: req.oidc.isAuthenticated(), email: req.oidc.user?.email ?? null });
-  });
-  return new Promise((resolve) => {
-    const server = app.listen(port, () => resolve(server));
-  });
-}
 
 let op: Provider;
 const apps: Server[] = [];
@@ -75,7 +31,10 @@ before(async () => {
     backchannel_logout_session_required: true,
   });
   op = await startProvider([registered("app-a", A), registered("app-b", B)]);
-  apps.push(await startApp("app-a", pa, op.issuer), await startApp("app-b", pb, op.issuer));
+  // The README's example app, as an operator runs it (examples/sso-app.ts).
+  for (const [clientId, port] of [["app-a", pa], ["app-b", pb]] as const) {
+    apps.push(await startSsoApp({ issuer: op.issuer, clientId, clientSecret: APP_SECRET, port }));
+  }
 });
 after(async () => {
   for (const s of apps) await new Promise((r) => s.close(r));
