@@ -20,7 +20,7 @@ import { type AssetsDoorOptions, SERVICES_PREFIX, assetsRedirectLogout, assetsSe
 import { PREFIX as FIRSTOCK_PREFIX, firstockDoor } from "./dialects/firstock/index.ts";
 import { type HttpApp, createHttpApp } from "./http/app.ts";
 import { appCors, cors } from "./http/cors.ts";
-import { APP_CALLED_PATHS, oidcDoor } from "./dialects/oidc/index.ts";
+import { APP_CALLED_PATHS, oidcAdmin, oidcDoor } from "./dialects/oidc/index.ts";
 import { KRATOS_ROUTES } from "./dialects/kratos/index.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
 
@@ -175,6 +175,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     rewriteUrl: (url) => (/^\/(admin|health|docs)(\/|$|\?)/.test(url) ? url : `/admin${url}`),
   });
   await adminApp.register(kratosAdmin, door);
+  await adminApp.register(oidcAdmin, { core, adminKey: config.adminKey });
 
   const jobs = new BackgroundJobs((job, error) => publicApp.log.warn({ err: error, job }, "background job failed"));
   jobs.add({ name: "purge", everyMs: config.purgeIntervalMs, run: () => core.purge() });

@@ -15,6 +15,7 @@ import { type Core, isCoreError } from "../core/index.ts";
 import type { Actor, Identity, Session } from "../core/model.ts";
 import { isUuid } from "../core/tokens.ts";
 import { sessionView } from "../dialects/kratos/door.ts";
+import { deliveryJson } from "../dialects/oidc/admin.ts";
 import { identityJson } from "../dialects/kratos/serialize.ts";
 import { createServer, openCore } from "../server.ts";
 import { describeDatabaseUrl } from "../storage/sql/connect.ts";
@@ -24,6 +25,8 @@ const CLI: Actor = { actor: "cli", door: null };
 
 /** A mistake in how a command was called: exit 2, like commander's own usage errors. */
 class UsageError extends Error {}
+/** Exit 1, as an unknown id elsewhere. */
+class NotFound extends Error {}
 /** A refusal the admin API would answer 404 or 409: exit 1, with the reason. */
 class Refused extends Error {}
 
@@ -253,6 +256,37 @@ sessions
     });
   });
 
+const deliveries = program.command("deliveries").description("the back-channel logout notices owed to apps (the outbox)");
+const DELIVERY_STATUSES = ["pending", "delivered", "failed", "cancelled"] as const;
+deliveries
+  .command("list")
+  .description("list notices, newest first, as GET /admin/deliveries answers")
+  .addOption(new Option("--status <status>", "only these").choices(DELIVERY_STATUSES))
+  .option("--client-id <client-id>", "only this app's")
+  .addOption(new Option("--session <session-id>", "only this session's").argParser(uuidArgument("a session")))
+  .option("--limit <n>", "how many (1 to 1000)", limitOption, 100)
+  .action(async (o: { status?: (typeof DELIVERY_STATUSES)[number]; clientId?: string; session?: string; limit: number }) => {
+    await withCore(async (core) => {
+      const rows = await core.deliveries.list({
+        limit: o.limit,
+        ...(o.status ? { status: o.status } : {}),
+        ...(o.clientId ? { clientId: o.clientId } : {}),
+        ...(o.session ? { sessionId: o.session } : {}),
+      });
+      print(rows.map(deliveryJson));
+    });
+  });
+deliveries
+  .command("retry")
+  .description("send a pending, failed or cancelled notice again; a running server sends it within a second")
+  .argument("<delivery-id>", "the notice's id", uuidArgument("a delivery"))
+  .action(async (id: string) => {
+    await withCore(async (core) => {
+      if (!(await core.deliveries.retry(id))) throw new NotFound("no undelivered notice with that id");
+      console.log(`due again: ${id}`);
+    });
+  });
+
 program
   .command("config")
   .description("configuration helpers")
@@ -278,6 +312,10 @@ try {
   if (error instanceof UsageError) {
     console.error(`curfew: ${error.message}`);
     process.exit(2);
+  }
+  if (error instanceof NotFound) {
+    console.error(`curfew: ${error.message}`);
+    process.exit(1);
   }
   if (isCoreError(error)) {
     console.error(`curfew: ${NOT_FOUND[error.code] ?? error.message}`);

@@ -4,7 +4,7 @@ import { Flows } from "./flows.ts";
 import { Grants } from "./grants.ts";
 import { Identities } from "./identities.ts";
 import { type AfterCommit, LogoutEngine, type LogoutOutcome, type LogoutTarget } from "./logout.ts";
-import type { Actor, RevocationReason } from "./model.ts";
+import type { Actor, BackchannelDelivery, DeliveryStatus, RevocationReason } from "./model.ts";
 import type { Clock, PasswordHasher, Store } from "./ports.ts";
 import { Proofs } from "./proofs.ts";
 import { RelyingApps } from "./relying-apps.ts";
@@ -33,6 +33,12 @@ export interface Core {
   readonly apps: RelyingApps;
   readonly grants: Grants;
   readonly signingKeys: SigningKeys;
+  /** The back-channel outbox, as operators see it (core/propagation.ts sends it). */
+  readonly deliveries: {
+    list(query: { sessionId?: string; clientId?: string; status?: DeliveryStatus; limit: number }): Promise<BackchannelDelivery[]>;
+    /** Due again now; false when unknown or already delivered. */
+    retry(id: string): Promise<boolean>;
+  };
   /** Ends sessions: the one way any session ends (core/logout.ts). */
   logout(target: LogoutTarget, reason: RevocationReason, by: Actor): Promise<LogoutOutcome>;
   /** Adds a listener told of every committed logout, after its commit. */
@@ -59,6 +65,16 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
     apps: new RelyingApps(store),
     grants,
     signingKeys,
+    deliveries: {
+      list: (query) =>
+        store.listDeliveries(query).catch((e: unknown) => {
+          throw asStoreFailure(e);
+        }),
+      retry: (id) =>
+        store.retryDelivery(id, clock.now()).catch((e: unknown) => {
+          throw asStoreFailure(e);
+        }),
+    },
     logout: (target, reason, by) => engine.logout(target, reason, by),
     afterLogout: (listener) => engine.afterCommit(listener),
     ready: () =>

@@ -159,6 +159,8 @@ export interface Store {
    * `leaseUntil`, so that several nodes on one database never send the same one at once.
    */
   claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]>;
+  /** Makes a delivery pending and due at `at` again (an operator's retry); false when unknown or already delivered. */
+  retryDelivery(id: string, at: Date): Promise<boolean>;
   /** Records an attempt's outcome and releases the lease. */
   recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void>;
   listDeliveries(query: { sessionId?: string; clientId?: string; status?: DeliveryStatus; limit: number }): Promise<BackchannelDelivery[]>;

@@ -1056,6 +1056,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.equal(done?.leaseUntil, null);
         const later = await store().claimDeliveries(at(T + 10 * MINUTE), at(T + 11 * MINUTE), 1000);
         assert.ok(!later.some((d) => d.id === row!.id), "a delivered row is never claimed again");
+        assert.equal(await store().retryDelivery(row!.id, at(T + 12 * MINUTE)), false, "a delivered row is not retried");
+        await store().recordDelivery(row!.id, { status: "failed", attempts: 3, nextAttemptAt: at(T + 12 * MINUTE), lastStatus: 400, lastError: "HTTP 400", at: at(T + 12 * MINUTE) });
+        assert.equal(await store().retryDelivery(row!.id, at(T + 13 * MINUTE)), true);
+        const [retried] = await store().listDeliveries({ sessionId: session.id, limit: 10 });
+        assert.deepStrictEqual([retried?.status, retried?.nextAttemptAt.getTime(), retried?.attempts], ["pending", T + 13 * MINUTE, 3]);
+        assert.equal(await store().retryDelivery(randomUUID(), at(T)), false);
       });
 
       it("reauthenticateSession renews a live session's authenticated_at; an ended one is refused", async () => {

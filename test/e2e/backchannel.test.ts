@@ -134,5 +134,11 @@ describe("back-channel logout", () => {
     assert.equal(rx.tokens.length, 0);
     assert.match(rows[0]!.lastError ?? "", /not allowed/);
     assert.equal(rows[0]!.status, "pending", "kept, to be tried again: a configuration may change");
+    // The operator's view, and a retry through the admin API.
+    const listed = (await (await fetch(`${op.t.adminUrl}/admin/deliveries?client_id=rp-bc`)).json()) as { id: string; status: string; last_error: string }[];
+    assert.deepEqual(listed.map((d) => [d.id, d.status]), [[rows[0]!.id, "pending"]]);
+    assert.match(listed[0]!.last_error, /not allowed/);
+    const retry = await fetch(`${op.t.adminUrl}/admin/deliveries/${rows[0]!.id}/retry`, { method: "POST" });
+    assert.equal(retry.status, 204);
   });
 });

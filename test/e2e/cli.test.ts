@@ -232,6 +232,17 @@ describe("curfew CLI", () => {
     assert.match(unknownIdentity.stderr, /no identity with that id/);
   });
 
+  it("deliveries list prints the outbox as JSON; retry of a malformed id exits 2, of an unknown one 1; a bad --status is a usage error", async () => {
+    assert.deepEqual(JSON.parse(await ok(["deliveries", "list"])), []);
+    assert.equal((await curfew(["deliveries", "list", "--status", "lost"])).code, 2);
+    const malformed = await curfew(["deliveries", "retry", "nope"]);
+    assert.equal(malformed.code, 2);
+    assert.match(malformed.stderr, /not a delivery id/);
+    const unknown = await curfew(["deliveries", "retry", "00000000-0000-4000-8000-000000000000"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no undelivered notice with that id/);
+  });
+
   it("--limit takes a whole number from 1 to 1000; anything else is a usage error, not a store failure", async () => {
     for (const limit of ["abc", "0", "1001", "1.5"]) {
       const r = await curfew(["sessions", "list", "--limit", limit]);

@@ -193,6 +193,9 @@ export class FailingStore implements Store {
   claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]> {
     return this.#run("claimDeliveries", () => this.inner.claimDeliveries(now, leaseUntil, limit));
   }
+  retryDelivery(id: string, at: Date): Promise<boolean> {
+    return this.#run("retryDelivery", () => this.inner.retryDelivery(id, at));
+  }
   recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void> {
     return this.#run("recordDelivery", () => this.inner.recordDelivery(id, outcome));
   }

@@ -14,7 +14,8 @@ import { tokenRoutes } from "./token.ts";
 import { sendErrorPage, sendOAuthError, toOAuthFailure } from "./wire-errors.ts";
 
 export type { OidcDoorOptions } from "./door.ts";
-export { ROUTES as OIDC_ROUTES, APP_CALLED_PATHS } from "./routes.ts";
+export { ROUTES as OIDC_ROUTES, ADMIN_ROUTES as OIDC_ADMIN_ROUTES, APP_CALLED_PATHS } from "./routes.ts";
+export { oidcAdmin } from "./admin.ts";
 
 export async function oidcDoor(app: OidcApp, door: OidcDoorOptions): Promise<void> {
   // Forms are the wire (RFC 6749 §4.1.3); JSON is accepted as Auth0 accepts it. Nothing else.

@@ -16,5 +16,11 @@ export const ROUTES = {
   confirmEndSession: "/oidc/logout/confirm",
 } as const;
 
+/** The door's admin routes, on the admin listener. */
+export const ADMIN_ROUTES = {
+  listDeliveries: "/admin/deliveries",
+  retryDelivery: "/admin/deliveries/:id/retry",
+} as const;
+
 /** The endpoints relying apps' pages call from their own origin (CORS by `web_origins`). */
 export const APP_CALLED_PATHS: readonly string[] = [ROUTES.token, ROUTES.revoke, ROUTES.userinfo];

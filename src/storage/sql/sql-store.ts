@@ -588,6 +588,21 @@ export class SqlStore implements Store {
     });
   }
 
+  async retryDelivery(id: string, at: Date): Promise<boolean> {
+    if (!storable(id)) return false;
+    const t = at.getTime();
+    const rows = await this.#writes.run((trx) =>
+      trx
+        .updateTable("backchannel_deliveries")
+        .set({ status: "pending", next_attempt_at: t, lease_until: null, updated_at: t })
+        .where("id", "=", id)
+        .where("status", "!=", "delivered")
+        .returning("id")
+        .execute(),
+    );
+    return rows.length > 0;
+  }
+
   async recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void> {
     await this.#writes.run((trx) =>
       trx
