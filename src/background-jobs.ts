@@ -1,6 +1,6 @@
 /**
- * The one home of the server's periodic work (the purge today; expiry sweeps and back-channel
- * delivery are meant to join it): each job runs on its own interval, never overlapping itself,
+ * The one home of the server's periodic work (the purge, back-channel delivery, the expiry
+ * sweep; their schedules are in server.ts): each job runs on its own interval, never overlapping itself,
  * and `stop` waits for a run in progress, so shutdown never closes the store under a job.
  */
 export interface Job {

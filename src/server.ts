@@ -12,7 +12,7 @@ import { Propagation } from "./core/propagation.ts";
 import { httpBackchannelTransport } from "./http/backchannel-transport.ts";
 import type { Config } from "./config/load.ts";
 import { argon2Hasher } from "./crypto/argon2-hasher.ts";
-import { type Core, createCore } from "./core/index.ts";
+import { type Actor, type Core, createCore } from "./core/index.ts";
 import { type Clock, type PasswordHasher, type Store, systemClock } from "./core/ports.ts";
 import { kratosAdmin, kratosMalformedRequest, kratosPublic, type KratosDoorOptions } from "./dialects/kratos/index.ts";
 import { webPages } from "./dialects/kratos/ui/pages.ts";
@@ -23,6 +23,9 @@ import { appCors, cors } from "./http/cors.ts";
 import { APP_CALLED_PATHS, oidcAdmin, oidcDoor } from "./dialects/oidc/index.ts";
 import { KRATOS_ROUTES } from "./dialects/kratos/index.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
+
+/** The actor of what the server does by itself (the expiry sweep). */
+const SYSTEM: Actor = { actor: "system", door: null };
 
 export interface CoreOptions {
   /** Replaces the SQL store (tests inject a failing wrapper, D19). */
@@ -193,6 +196,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     if (queued > 0) propagation.wake();
   });
   jobs.add({ name: "backchannel", everyMs: 1_000, run: () => propagation.run() });
+  // Sessions that end by time, not by a request, are told to their apps too (reason `expired`).
+  jobs.add({ name: "expiry-sweep", everyMs: 60_000, run: () => core.logout({ kind: "expired", limit: 500 }, "expired", SYSTEM) });
 
   return {
     config,

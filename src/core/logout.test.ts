@@ -71,6 +71,38 @@ const idsOf = (outcome: LogoutOutcome) => outcome.ended.map((s) => s.id).sort();
 const live = async (core: Core, s: SignedIn) => (await core.sessions.findLive(s.token)) !== null;
 
 describe("logout targets", () => {
+  test("INV-4: the expired target sweeps sessions of single sign-on that ended by time, and only those; none was in use", async (t) => {
+    const { core, clock, alice, begin } = await setup(t);
+    const now = clock.now();
+    await core.apps.syncConfig([
+      {
+        clientId: "rp",
+        secretHash: null,
+        authMethod: "none",
+        redirectUris: ["https://rp.example/cb"],
+        postLogoutRedirectUris: [],
+        allowedLogoutUrls: [],
+        webOrigins: [],
+        backchannelLogoutUri: "https://rp.example/bc",
+        backchannelLogoutSessionRequired: true,
+        frontchannelLogoutUri: null,
+        frontchannelLogoutSessionRequired: false,
+        source: "config",
+        createdAt: now,
+        updatedAt: now,
+      },
+    ]);
+    const rp = (await core.apps.find("rp"))!;
+    const joined = await begin(alice);
+    const alone = await begin(alice);
+    assert.ok(await core.grants.issueCode(rp, joined, { redirectUri: "https://rp.example/cb", scope: "openid", nonce: null, codeChallenge: null }));
+    assert.deepEqual((await core.logout({ kind: "expired", limit: 10 }, "expired", { actor: "system", door: null })).ended, [], "nothing has ended yet");
+    clock.advance(31 * MINUTE); // past the idle timeout
+    const swept = await core.logout({ kind: "expired", limit: 10 }, "expired", { actor: "system", door: null });
+    assert.deepEqual(swept.ended, [{ id: joined.session.id, identityId: alice.id, door: "kratos", wasInUse: false }]);
+    assert.equal((await core.sessions.get(alone.session.id)).revokedAt, null, "no app took part: nobody to tell");
+  });
+
   test("INV-1, INV-2: a session target ends that session, keeps its row with the reason, and says exactly what it ended", async (t) => {
     const { core, alice, begin } = await setup(t);
     const s = await begin(alice, "firstock");

@@ -12,6 +12,7 @@
  * between the commit and the eviction at which this node could still accept them (INV-2).
  */
 import { asStoreFailure, sessionInactive } from "./errors.ts";
+import { DOORS } from "./model.ts";
 import type { Actor, Door, RevocationReason, RevocationRecord, RevocationTarget, RevokedSession, Session } from "./model.ts";
 import type { Clock, Store } from "./ports.ts";
 import { pastIdleTimeout } from "./sessions.ts";
@@ -38,7 +39,13 @@ export type LogoutTarget =
    * Every session of an identity. With `deleteIdentity`, the identity is deleted in the same
    * transaction, after its sessions (D6), and an unknown identity is IDENTITY_NOT_FOUND.
    */
-  | { kind: "identity"; identityId: string; deleteIdentity?: boolean };
+  | { kind: "identity"; identityId: string; deleteIdentity?: boolean }
+  /**
+   * The expiry sweep: sessions that ended by time (absolute expiry or idle timeout) and took part
+   * in single sign-on, recorded as ended so that their apps are told (INV-4). Ended already for
+   * their holders; revoking them changes nothing else.
+   */
+  | { kind: "expired"; limit: number };
 
 /** A session this logout ended. */
 export interface EndedSession {
@@ -92,7 +99,10 @@ export class LogoutEngine {
     const { revoked, queued } = await this.store.revokeSessions(record).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
-    const outcome: LogoutOutcome = { ended: revoked.map((s) => this.#ended(s, at)) };
+    // Swept sessions had ended by time already: none was still in use.
+    const outcome: LogoutOutcome = {
+      ended: revoked.map((s) => (target.kind === "expired" ? { ...this.#ended(s, at), wasInUse: false } : this.#ended(s, at))),
+    };
     for (const listener of this.#afterCommit) listener(outcome, reason, by, queued);
     return outcome;
   }
@@ -106,6 +116,12 @@ export class LogoutEngine {
         return { kind: "identity", identityId: target.of.identityId, exceptSessionId: target.of.id };
       case "identity":
         return { kind: "identity", identityId: target.identityId };
+      case "expired": {
+        const idleBefore = Object.fromEntries(
+          DOORS.map((door) => [door, new Date(at.getTime() - this.sessions[door].idleTimeoutMs)]),
+        ) as Record<Door, Date>;
+        return { kind: "expired", idleBefore, limit: target.limit };
+      }
       case "token": {
         const parsed = parseSessionToken(target.token);
         if (!parsed) throw sessionInactive();

@@ -9,7 +9,9 @@ export type RevocationReason =
   | "logout"
   | "revoked_by_user"
   | "revoked_by_admin"
-  | "identity_deleted";
+  | "identity_deleted"
+  /** Past its absolute expiry or idle timeout, recorded by the expiry sweep so its apps are told. */
+  | "expired";
 
 export type IdentityState = "active" | "inactive";
 
@@ -119,11 +121,16 @@ export interface StoredError {
 /** Which sessions a revocation write targets, as the store sees it (the engine resolves tokens first). */
 export type RevocationTarget =
   | { kind: "session"; sessionId: string; identityId?: string }
-  | { kind: "identity"; identityId: string; exceptSessionId?: string };
+  | { kind: "identity"; identityId: string; exceptSessionId?: string }
+  /**
+   * Up to `limit` sessions, not yet revoked, that took part in single sign-on and are past their
+   * absolute expiry at the revocation's instant or, per door, last seen at or before `idleBefore`.
+   */
+  | { kind: "expired"; idleBefore: Record<Door, Date>; limit: number };
 
 /** Who or what ended a session, for the audit trail. */
 export interface Actor {
-  /** "self", "admin" or "cli". */
+  /** "self", "admin", "cli", or "system" (the server's own jobs). */
   actor: string;
   /** The door the request came through; null outside the doors (admin API, CLI). */
   door: Door | null;

@@ -1064,6 +1064,27 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.equal(await store().retryDelivery(randomUUID(), at(T)), false);
       });
 
+      it("INV-4: the expiry sweep revokes participating sessions past their end (absolute or idle), queues their notices, and leaves others", async () => {
+        await store().syncConfigApps([app("bc-app")]);
+        const identity = await givenIdentity();
+        const idleBefore = Object.fromEntries(["kratos", "oidc", "firstock", "assets"].map((d) => [d, at(T + 2 * HOUR - 30 * MINUTE)])) as Record<Door, Date>;
+        const expired = await givenSession(identity.id, { expiresAt: at(T + HOUR), lastSeenAt: at(T + HOUR) });
+        const idle = await givenSession(identity.id, { expiresAt: at(T + 12 * HOUR), lastSeenAt: at(T + MINUTE) });
+        const live = await givenSession(identity.id, { expiresAt: at(T + 12 * HOUR), lastSeenAt: at(T + 2 * HOUR - MINUTE) });
+        const bystander = await givenSession(identity.id, { expiresAt: at(T + HOUR) }); // no app took part
+        for (const s of [expired, idle, live]) await store().insertCode(code(s, { clientId: "bc-app" }), participant(s, "bc-app"));
+        const result = await revoke({ kind: "expired", idleBefore, limit: 100 }, "expired", at(T + 2 * HOUR));
+        assert.deepStrictEqual(new Set(idsOf(result).filter((id) => [expired.id, idle.id, live.id, bystander.id].includes(id))), new Set([expired.id, idle.id]));
+        assert.ok(result.queued >= 2);
+        assert.equal((await store().findSession(expired.id))?.revokedReason, "expired");
+        assert.equal((await store().findSession(live.id))?.revokedAt, null);
+        assert.equal((await store().findSession(bystander.id))?.revokedAt, null, "no app to tell: left to the purge");
+        const notices = await store().listDeliveries({ sessionId: idle.id, limit: 10 });
+        assert.deepStrictEqual(notices.map((d) => [d.reason, d.status]), [["expired", "pending"]]);
+        const again = await revoke({ kind: "expired", idleBefore, limit: 100 }, "expired", at(T + 2 * HOUR));
+        assert.ok(!idsOf(again).includes(expired.id), "swept once");
+      });
+
       it("reauthenticateSession renews a live session's authenticated_at; an ended one is refused", async () => {
         const session = await live();
         assert.ok(await store().findSessionWithIdentity(session.id)); // warm any cache

@@ -657,6 +657,7 @@ async function revokeWhere(
   reason: RevocationReason,
   at: number,
 ): Promise<RevokedSession[]> {
+  if (target.kind === "expired") return revokeExpired(trx, target, reason, at);
   let q = trx
     .updateTable("sessions")
     .set({ revoked_at: at, revoked_reason: reason })
@@ -738,6 +739,38 @@ function deliveryFromRow(r: Selectable<BackchannelDeliveriesTable>): Backchannel
     createdAt: new Date(toNumber(r.created_at)),
     updatedAt: new Date(toNumber(r.updated_at)),
   };
+}
+
+/** The expiry sweep's write: participating sessions past their end, oldest first, `limit` at a time. */
+async function revokeExpired(
+  trx: Transaction<Database>,
+  target: Extract<RevocationTarget, { kind: "expired" }>,
+  reason: RevocationReason,
+  at: number,
+): Promise<RevokedSession[]> {
+  const due = await trx
+    .selectFrom("sessions")
+    .select("id")
+    .where("revoked_at", "is", null)
+    .where((eb) =>
+      eb.or([
+        eb("expires_at", "<=", at),
+        ...DOORS.map((d) => eb.and([eb("door", "=", d), eb("last_seen_at", "<=", target.idleBefore[d].getTime())])),
+      ]),
+    )
+    .where(({ exists, selectFrom }) => exists(selectFrom("oidc_participants").select("oidc_participants.sid").whereRef("oidc_participants.session_id", "=", "sessions.id")))
+    .orderBy("expires_at")
+    .limit(target.limit)
+    .execute();
+  if (due.length === 0) return [];
+  const rows = await trx
+    .updateTable("sessions")
+    .set({ revoked_at: at, revoked_reason: reason })
+    .where("id", "in", due.map((r) => r.id))
+    .where("revoked_at", "is", null)
+    .returning(["id", "identity_id", "door", "last_seen_at"])
+    .execute();
+  return rows.map((r) => ({ id: r.id, identityId: r.identity_id, door: r.door as Door, lastSeenAt: new Date(toNumber(r.last_seen_at)) }));
 }
 
 async function revokeGrantsOf(trx: Transaction<Database>, sessionIds: readonly string[], at: number): Promise<void> {
