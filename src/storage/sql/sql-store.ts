@@ -267,32 +267,18 @@ export class SqlStore implements Store {
   }
 
   async extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean> {
-    const t = now.getTime();
-    const updated = await this.#writes.run((trx) =>
-      trx
-        .updateTable("sessions")
-        .set({ expires_at: expiresAt.getTime(), last_seen_at: t })
-        .where("id", "=", id)
-        .where("revoked_at", "is", null)
-        .where("expires_at", ">", t)
-        .returning("id")
-        .execute(),
-    );
-    this.#cache?.delete(id);
-    return updated.length > 0;
+    return this.#updateLiveSession(id, now, { expires_at: expiresAt.getTime(), last_seen_at: now.getTime() });
   }
 
   async reauthenticateSession(id: string, at: Date): Promise<boolean> {
-    const t = at.getTime();
+    return this.#updateLiveSession(id, at, { authenticated_at: at.getTime(), last_seen_at: at.getTime() });
+  }
+
+  /** Sets columns of a session that is neither revoked nor expired at `now`; false otherwise. Evicts it from the cache. */
+  async #updateLiveSession(id: string, now: Date, set: Partial<SessionsTable>): Promise<boolean> {
+    const t = now.getTime();
     const updated = await this.#writes.run((trx) =>
-      trx
-        .updateTable("sessions")
-        .set({ authenticated_at: t, last_seen_at: t })
-        .where("id", "=", id)
-        .where("revoked_at", "is", null)
-        .where("expires_at", ">", t)
-        .returning("id")
-        .execute(),
+      trx.updateTable("sessions").set(set).where("id", "=", id).where("revoked_at", "is", null).where("expires_at", ">", t).returning("id").execute(),
     );
     this.#cache?.delete(id);
     return updated.length > 0;
@@ -672,7 +658,7 @@ async function revokeWhere(
     if (target.exceptSessionId !== undefined) q = q.where("id", "!=", target.exceptSessionId);
   }
   const rows = await q.returning(["id", "identity_id", "door", "last_seen_at"]).execute();
-  return rows.map((r) => ({ id: r.id, identityId: r.identity_id, door: r.door as Door, lastSeenAt: new Date(toNumber(r.last_seen_at)) }));
+  return rows.map(revokedFromRow);
 }
 
 /**
@@ -741,6 +727,10 @@ function deliveryFromRow(r: Selectable<BackchannelDeliveriesTable>): Backchannel
   };
 }
 
+function revokedFromRow(r: { id: string; identity_id: string; door: string; last_seen_at: number | string }): RevokedSession {
+  return { id: r.id, identityId: r.identity_id, door: r.door as Door, lastSeenAt: new Date(toNumber(r.last_seen_at)) };
+}
+
 /** The expiry sweep's write: participating sessions past their end, oldest first, `limit` at a time. */
 async function revokeExpired(
   trx: Transaction<Database>,
@@ -770,7 +760,7 @@ async function revokeExpired(
     .where("revoked_at", "is", null)
     .returning(["id", "identity_id", "door", "last_seen_at"])
     .execute();
-  return rows.map((r) => ({ id: r.id, identityId: r.identity_id, door: r.door as Door, lastSeenAt: new Date(toNumber(r.last_seen_at)) }));
+  return rows.map(revokedFromRow);
 }
 
 async function revokeGrantsOf(trx: Transaction<Database>, sessionIds: readonly string[], at: number): Promise<void> {
