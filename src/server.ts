@@ -102,8 +102,7 @@ export interface CurfewServer {
 
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<CurfewServer> {
   const { core, store } = await openCore(config, { ...options, secret: "create" });
-  const now = core.clock.now();
-  await core.apps.syncConfig(config.oidc.apps.map((app) => ({ ...app, source: "config", createdAt: now, updatedAt: now })));
+  await core.apps.syncConfig(config.oidc.apps);
   const baseUrl = config.baseUrl.href.replace(/\/$/, "");
   const door: KratosDoorOptions = {
     core,
@@ -119,7 +118,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
     secureCookies: config.baseUrl.protocol === "https:",
     // A sign-in that finishes an authorization request ends, after two redirects, at an app.
-    appOrigins: config.oidc.apps.flatMap((app) => app.redirectUris.map((uri) => new URL(uri).origin)),
+    appOrigins: async () => (await core.apps.list()).flatMap((app) => app.redirectUris.map((uri) => new URL(uri).origin)),
   };
 
   const publicApp = await createHttpApp({

@@ -15,7 +15,7 @@ import { type Core, isCoreError } from "../core/index.ts";
 import type { Actor, Identity, Session } from "../core/model.ts";
 import { isUuid } from "../core/tokens.ts";
 import { sessionView } from "../dialects/kratos/door.ts";
-import { deliveryJson } from "../dialects/oidc/admin.ts";
+import { clientJson, deliveryJson } from "../dialects/oidc/admin.ts";
 import { identityJson } from "../dialects/kratos/serialize.ts";
 import { createServer, openCore } from "../server.ts";
 import { describeDatabaseUrl } from "../storage/sql/connect.ts";
@@ -284,6 +284,84 @@ deliveries
     await withCore(async (core) => {
       if (!(await core.deliveries.retry(id))) throw new NotFound("no undelivered notice with that id");
       console.log(`due again: ${id}`);
+    });
+  });
+
+const clients = program.command("clients").description("the relying apps of single sign-on, as /admin/clients (apps of configuration are changed there)");
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+const AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
+clients
+  .command("create")
+  .description("register an app; prints it with its generated secret, shown this once")
+  .option("--client-id <id>", "the app's client_id (default: generated)")
+  .addOption(new Option("--auth-method <method>", "token_endpoint_auth_method; none is a public app (PKCE)").choices(AUTH_METHODS).default("client_secret_basic"))
+  // No default: commander counts a default as given, and a required option would never be missing.
+  .requiredOption("--redirect-uri <uri>", "where codes may go, exactly (repeat for more)", collect)
+  .option("--post-logout-redirect-uri <uri>", "an RP-Initiated Logout target (repeatable)", collect, [])
+  .option("--allowed-logout-url <url>", "an Auth0 /v2/logout returnTo pattern (repeatable)", collect, [])
+  .option("--web-origin <origin>", "an origin whose pages may call the token endpoint (repeatable)", collect, [])
+  .option("--backchannel-logout-uri <uri>", "where logout tokens are POSTed")
+  .option("--frontchannel-logout-uri <uri>", "framed by the signed-out page")
+  .action(
+    async (o: {
+      clientId?: string;
+      authMethod: (typeof AUTH_METHODS)[number];
+      redirectUri: string[];
+      postLogoutRedirectUri: string[];
+      allowedLogoutUrl: string[];
+      webOrigin: string[];
+      backchannelLogoutUri?: string;
+      frontchannelLogoutUri?: string;
+    }) => {
+      await withCore(async (core) => {
+        const created = await core.apps.create({
+          client_id: o.clientId,
+          token_endpoint_auth_method: o.authMethod,
+          redirect_uris: o.redirectUri,
+          post_logout_redirect_uris: o.postLogoutRedirectUri,
+          allowed_logout_urls: o.allowedLogoutUrl,
+          web_origins: o.webOrigin,
+          backchannel_logout_uri: o.backchannelLogoutUri,
+          backchannel_logout_session_required: false,
+          frontchannel_logout_uri: o.frontchannelLogoutUri,
+          frontchannel_logout_session_required: false,
+        });
+        if ("refused" in created) {
+          if (created.refused === "invalid") throw new UsageError(created.problems.join("; "));
+          throw new Refused(`an app with client_id ${JSON.stringify(o.clientId)} exists already`);
+        }
+        print(clientJson(created.app, created.secret));
+      });
+    },
+  );
+clients
+  .command("list")
+  .description("every app, of configuration and of the admin API (no secrets)")
+  .action(async () => {
+    await withCore(async (core) => print((await core.apps.list()).map((a) => clientJson(a))));
+  });
+clients
+  .command("get")
+  .description("one app")
+  .argument("<client-id>")
+  .action(async (id: string) => {
+    await withCore(async (core) => {
+      const found = await core.apps.find(id);
+      if (!found) throw new NotFound("no app with that client_id");
+      print(clientJson(found));
+    });
+  });
+clients
+  .command("delete")
+  .description("delete an app of the admin API, with its codes, tokens and participation")
+  .argument("<client-id>")
+  .action(async (id: string) => {
+    await withCore(async (core) => {
+      const removed = await core.apps.remove(id);
+      if (removed !== true) {
+        throw removed.refused === "configured" ? new Refused("that app is defined in configuration (oidc.clients); remove it there") : new NotFound("no app with that client_id");
+      }
+      console.log(`deleted: ${id}`);
     });
   });
 

@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import { Value } from "typebox/value";
 import { parse as parseYaml } from "yaml";
-import { type AllowedTarget, type LogoutUrlPattern, type RedirectPolicy, appUriProblem, parseAllowedTarget, parseLogoutUrlPattern } from "../core/redirect-gate.ts";
-import { hashSecret } from "../core/tokens.ts";
-import { DOORS, type Door, type RelyingApp } from "../core/model.ts";
+import { type AllowedTarget, type LogoutUrlPattern, type RedirectPolicy, parseAllowedTarget, parseLogoutUrlPattern } from "../core/redirect-gate.ts";
+import { type AppDefinition, defineApp } from "../core/relying-apps.ts";
+import { DOORS, type Door } from "../core/model.ts";
 import type { CoreSettings, SessionPolicy } from "../core/settings.ts";
 import { type DailyCutoff, validateCutoffTime, validateCutoffZone } from "../core/daily-cutoff.ts";
 import { type ConfigFile, ConfigSchema } from "./schema.ts";
@@ -63,11 +63,9 @@ export interface Config {
   logLevel: ConfigFile["log"]["level"];
 }
 
-/** A relying app as configuration defines it; the secret is already hashed (D1). */
-export type ConfiguredApp = Omit<RelyingApp, "source" | "createdAt" | "updatedAt">;
-
 export interface OidcConfig {
-  apps: ConfiguredApp[];
+  /** The relying apps configuration defines; secrets already hashed (D1). */
+  apps: AppDefinition[];
   /** The tenant's Allowed Logout URLs (`/v2/logout` without `client_id`). */
   allowedLogoutUrls: LogoutUrlPattern[];
   /** The private JWKS from configuration, parsed; null: kept in the data directory (D3). */
@@ -287,47 +285,15 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
 }
 
 function resolveOidc(raw: ConfigFile["oidc"], key: (path: string) => string, problems: string[]): OidcConfig {
-  const apps: ConfiguredApp[] = [];
+  const apps: AppDefinition[] = [];
   const seen = new Set<string>();
   raw.clients.forEach((c, i) => {
     const at = `${key("oidc.clients")}[${i}]`;
-    const say = (problem: string) => problems.push(`${at} (${c.client_id}): ${problem}`);
-    if (seen.has(c.client_id)) say("client_id is listed twice");
+    if (seen.has(c.client_id)) problems.push(`${at} (${c.client_id}): client_id is listed twice`);
     seen.add(c.client_id);
-    const uri = (field: string, value: string) => {
-      const problem = appUriProblem(value);
-      if (problem) say(`${field}: ${problem}`);
-    };
-    for (const u of c.redirect_uris) uri("redirect_uris", u);
-    for (const u of c.post_logout_redirect_uris) uri("post_logout_redirect_uris", u);
-    if (c.backchannel_logout_uri !== undefined) uri("backchannel_logout_uri", c.backchannel_logout_uri);
-    if (c.frontchannel_logout_uri !== undefined) uri("frontchannel_logout_uri", c.frontchannel_logout_uri);
-    for (const o of c.web_origins) {
-      if (appUriProblem(o) !== null || new URL(o).origin !== o.replace(/\/$/, "")) say(`web_origins: "${o}" is not an origin (scheme://host[:port])`);
-    }
-    for (const u of c.allowed_logout_urls) {
-      try {
-        parseLogoutUrlPattern(u);
-      } catch (error) {
-        say(`allowed_logout_urls: ${(error as Error).message}`);
-      }
-    }
-    const confidential = c.token_endpoint_auth_method !== "none";
-    if (confidential && c.client_secret === undefined) say(`client_secret: required with ${c.token_endpoint_auth_method}`);
-    if (!confidential && c.client_secret !== undefined) say("client_secret: a public app (token_endpoint_auth_method none) has no secret");
-    apps.push({
-      clientId: c.client_id,
-      secretHash: confidential && c.client_secret !== undefined ? hashSecret(c.client_secret) : null,
-      authMethod: c.token_endpoint_auth_method,
-      redirectUris: c.redirect_uris,
-      postLogoutRedirectUris: c.post_logout_redirect_uris,
-      allowedLogoutUrls: c.allowed_logout_urls,
-      webOrigins: c.web_origins.map((o) => o.replace(/\/$/, "")),
-      backchannelLogoutUri: c.backchannel_logout_uri ?? null,
-      backchannelLogoutSessionRequired: c.backchannel_logout_session_required,
-      frontchannelLogoutUri: c.frontchannel_logout_uri ?? null,
-      frontchannelLogoutSessionRequired: c.frontchannel_logout_session_required,
-    });
+    const { app, problems: found } = defineApp(c);
+    for (const problem of found) problems.push(`${at} (${c.client_id}): ${problem}`);
+    apps.push(app);
   });
   const allowedLogoutUrls: LogoutUrlPattern[] = [];
   for (const u of raw.allowed_logout_urls) {

@@ -32,8 +32,12 @@ const DoorSession = Obj({
 
 const UriList = (description: string) => Type.Array(Type.String({ maxLength: 2048 }), { default: [], maxItems: 100, description });
 
-/** One relying app of single sign-on, in RFC 7591 client metadata names (plus Auth0's `allowed_logout_urls`). */
-const OidcClient = Type.Object(
+/**
+ * One relying app of single sign-on, in RFC 7591 client metadata names (plus Auth0's
+ * `allowed_logout_urls`). The admin API's `/admin/clients` takes the same fields (without the
+ * secret, which it generates), so both sources are described once.
+ */
+export const OidcClient = Type.Object(
   {
     client_id: Type.String({ minLength: 1, maxLength: 255, pattern: "^[\\x21-\\x7e]+$", description: "The app's client_id." }),
     client_secret: Type.Optional(

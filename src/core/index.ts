@@ -62,7 +62,7 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
     sessions,
     flows,
     proofs,
-    apps: new RelyingApps(store),
+    apps: new RelyingApps(store, clock),
     grants,
     signingKeys,
     deliveries: {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, test, type TestContext } from "node:test";
 import { ManualClock } from "../../test/support/clock.ts";
+import { appDefinition } from "../../test/support/records.ts";
 import { coreSettings, type CountedCalls, countingStore, DEFAULT_POLICY, noHashing, testSigningKeys } from "../../test/support/core.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
 import { type CoreErrorCode, isCoreError } from "./errors.ts";
@@ -73,25 +74,7 @@ const live = async (core: Core, s: SignedIn) => (await core.sessions.findLive(s.
 describe("logout targets", () => {
   test("INV-4: the expired target sweeps sessions of single sign-on that ended by time, and only those; none was in use", async (t) => {
     const { core, clock, alice, begin } = await setup(t);
-    const now = clock.now();
-    await core.apps.syncConfig([
-      {
-        clientId: "rp",
-        secretHash: null,
-        authMethod: "none",
-        redirectUris: ["https://rp.example/cb"],
-        postLogoutRedirectUris: [],
-        allowedLogoutUrls: [],
-        webOrigins: [],
-        backchannelLogoutUri: "https://rp.example/bc",
-        backchannelLogoutSessionRequired: true,
-        frontchannelLogoutUri: null,
-        frontchannelLogoutSessionRequired: false,
-        source: "config",
-        createdAt: now,
-        updatedAt: now,
-      },
-    ]);
+    await core.apps.syncConfig([appDefinition("rp")]);
     const rp = (await core.apps.find("rp"))!;
     const joined = await begin(alice);
     const alone = await begin(alice);

@@ -120,6 +120,16 @@ export interface Store {
   syncConfigApps(apps: readonly RelyingApp[]): Promise<void>;
   findApp(clientId: string): Promise<RelyingApp | null>;
   listApps(): Promise<RelyingApp[]>;
+  /** Adds an app of the admin API; false (nothing written) when its client_id is taken, by either source. */
+  insertApp(app: RelyingApp): Promise<boolean>;
+  /** Replaces an admin API app's metadata (its `createdAt` kept); false when there is no admin app of that id. */
+  updateApp(app: RelyingApp): Promise<boolean>;
+  /**
+   * Deletes an admin API app and, in the same transaction, its held authorization requests, codes,
+   * tokens and participants: nothing it was given outlives it. False when there is no admin app
+   * of that id (a configuration app is removed from the configuration, not here).
+   */
+  deleteApp(clientId: string): Promise<boolean>;
 
   insertAuthorizationRequest(request: AuthorizationRequest): Promise<void>;
   /** Deletes and returns the request, once; null when unknown or already taken. */

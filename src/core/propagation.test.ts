@@ -4,34 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { describe, test, type TestContext } from "node:test";
-import type { RelyingApp } from "./model.ts";
 import type { BackchannelTransport } from "./ports.ts";
 import { Propagation } from "./propagation.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
 import { ManualClock } from "../../test/support/clock.ts";
 import { testSigningKeys } from "../../test/support/core.ts";
-import { identityRecord, sessionRecord } from "../../test/support/records.ts";
+import { appDefinition, identityRecord, sessionRecord } from "../../test/support/records.ts";
 
 const ISSUER = "https://curfew.example/";
-
-function relyingApp(clientId: string, now: Date): RelyingApp {
-  return {
-    clientId,
-    secretHash: null,
-    authMethod: "none",
-    redirectUris: ["https://rp.example/cb"],
-    postLogoutRedirectUris: [],
-    allowedLogoutUrls: [],
-    webOrigins: [],
-    backchannelLogoutUri: "https://rp.example/bc",
-    backchannelLogoutSessionRequired: true,
-    frontchannelLogoutUri: null,
-    frontchannelLogoutSessionRequired: false,
-    source: "config",
-    createdAt: now,
-    updatedAt: now,
-  };
-}
 
 /** A store with one ended session whose app is owed a notice; a transport answering `answers` in turn. */
 async function setup(t: TestContext, answers: ({ status: number } | { error: string })[]) {
@@ -39,7 +19,7 @@ async function setup(t: TestContext, answers: ({ status: number } | { error: str
   t.after(() => store.close());
   const clock = new ManualClock();
   const now = clock.now();
-  await store.syncConfigApps([relyingApp("rp", now)]);
+  await store.syncConfigApps([{ ...appDefinition("rp"), source: "config", createdAt: now, updatedAt: now }]);
   const identity = identityRecord(now);
   await store.insertIdentity(identity, { id: crypto.randomUUID(), at: now, type: "identity.created", identityId: identity.id, sessionId: null, door: null, reason: null, actor: "test" });
   const session = sessionRecord(identity.id, now, { expiresAt: new Date(now.getTime() + 3_600_000) });

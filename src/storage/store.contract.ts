@@ -935,6 +935,60 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.equal(await store().findApp("nope\0"), null);
       });
 
+      it("insertApp adds an admin app once; a taken client_id, of either source, writes nothing", async () => {
+        const mine = app("adm-a", { source: "admin" });
+        assert.equal(await store().insertApp(mine), true);
+        assert.deepStrictEqual(await store().findApp("adm-a"), mine);
+        assert.equal(await store().insertApp({ ...mine, redirectUris: ["https://other.example/cb"] }), false);
+        assert.deepStrictEqual(await store().findApp("adm-a"), mine, "the first app is untouched");
+        await store().syncConfigApps([app("cfg-taken")]);
+        assert.equal(await store().insertApp(app("cfg-taken", { source: "admin" })), false);
+        assert.equal((await store().findApp("cfg-taken"))?.source, "config");
+      });
+
+      it("updateApp replaces an admin app's metadata and keeps its created_at; a configuration app is not changed", async () => {
+        await store().insertApp(app("adm-u", { source: "admin" }));
+        const changed = app("adm-u", { source: "admin", webOrigins: [], frontchannelLogoutUri: "https://app.example/fc", createdAt: at(T + 5), updatedAt: at(T + 5) });
+        assert.equal(await store().updateApp(changed), true);
+        assert.deepStrictEqual(await store().findApp("adm-u"), { ...changed, createdAt: at(T) });
+        await store().syncConfigApps([app("cfg-u")]);
+        assert.equal(await store().updateApp(app("cfg-u", { source: "admin", webOrigins: [] })), false);
+        assert.deepStrictEqual((await store().findApp("cfg-u"))?.webOrigins, ["https://app.example"]);
+        assert.equal(await store().updateApp(app("adm-missing", { source: "admin" })), false);
+        assert.equal(await store().findApp("adm-missing"), null, "an update inserts nothing");
+      });
+
+      it("deleteApp removes an admin app with its requests, codes, tokens and participants; a configuration app stays", async () => {
+        const session = await live();
+        await store().insertApp(app("adm-d", { source: "admin" }));
+        const c = code(session, { clientId: "adm-d" });
+        await store().insertCode(c, participant(session, "adm-d"));
+        const t = token(session, { clientId: "adm-d" });
+        await store().insertTokens([t]);
+        const request = { id: randomUUID(), clientId: "adm-d", issuedAt: at(T), expiresAt: at(T + HOUR), params: {} };
+        await store().insertAuthorizationRequest(request);
+        assert.equal(await store().deleteApp("adm-d"), true);
+        assert.equal(await store().findApp("adm-d"), null);
+        assert.equal(await store().redeemCode(c.id, at(T + 1)), null);
+        assert.equal(await store().findToken(t.id), null);
+        assert.equal(await store().takeAuthorizationRequest(request.id), null);
+        assert.deepStrictEqual(await store().listParticipants(session.id), []);
+        assert.equal(await store().deleteApp("adm-d"), false, "a second delete finds nothing");
+        await store().syncConfigApps([app("cfg-d")]);
+        assert.equal(await store().deleteApp("cfg-d"), false);
+        assert.ok(await store().findApp("cfg-d"));
+        assert.equal(await store().deleteApp("nope\0"), false);
+      });
+
+      it("syncConfigApps removes what an app no longer configured was given", async () => {
+        const session = await live();
+        await store().syncConfigApps([app("cfg-gone")]);
+        const t = token(session, { clientId: "cfg-gone" });
+        await store().insertTokens([t]);
+        await store().syncConfigApps([]);
+        assert.equal(await store().findToken(t.id), null);
+      });
+
       it("an authorization request is taken once", async () => {
         const request = { id: randomUUID(), clientId: "app-a", issuedAt: at(T), expiresAt: at(T + HOUR), params: { a: [1, "x"] } };
         await store().insertAuthorizationRequest(request);

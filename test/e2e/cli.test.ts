@@ -243,6 +243,29 @@ describe("curfew CLI", () => {
     assert.match(unknown.stderr, /no undelivered notice with that id/);
   });
 
+  it("clients create prints the app with its secret once; the running server takes it at once; get, list and delete; bad metadata is a usage error", async () => {
+    const created = JSON.parse(
+      await ok(["clients", "create", "--client-id", "cli-app", "--redirect-uri", "https://cli.example/cb", "--redirect-uri", "https://cli.example/cb2", "--backchannel-logout-uri", "https://cli.example/bc"]),
+    ) as { client_id: string; client_secret: string; redirect_uris: string[]; source: string };
+    assert.equal(created.client_id, "cli-app");
+    assert.deepEqual(created.redirect_uris, ["https://cli.example/cb", "https://cli.example/cb2"]);
+    assert.equal(created.source, "admin");
+    assert.ok(await server.server.core.apps.authenticate({ clientId: "cli-app", secret: created.client_secret }), "the server's store has it, secret and all");
+    const got = JSON.parse(await ok(["clients", "get", "cli-app"]));
+    assert.equal(got.client_secret, undefined, "the secret is shown once");
+    assert.ok((JSON.parse(await ok(["clients", "list"])) as { client_id: string }[]).some((a) => a.client_id === "cli-app"));
+    const taken = await curfew(["clients", "create", "--client-id", "cli-app", "--redirect-uri", "https://cli.example/cb"]);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /exists already/);
+    const bad = await curfew(["clients", "create", "--redirect-uri", "https://user@cli.example/cb"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /redirect_uris/);
+    assert.equal((await curfew(["clients", "create"])).code, 2, "--redirect-uri is required");
+    assert.match(await ok(["clients", "delete", "cli-app"]), /deleted: cli-app/);
+    assert.equal((await curfew(["clients", "get", "cli-app"])).code, 1);
+    assert.equal((await curfew(["clients", "delete", "cli-app"])).code, 1);
+  });
+
   it("--limit takes a whole number from 1 to 1000; anything else is a usage error, not a store failure", async () => {
     for (const limit of ["abc", "0", "1001", "1.5"]) {
       const r = await curfew(["sessions", "list", "--limit", limit]);

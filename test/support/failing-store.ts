@@ -157,6 +157,15 @@ export class FailingStore implements Store {
   listApps(): Promise<RelyingApp[]> {
     return this.#run("listApps", () => this.inner.listApps());
   }
+  insertApp(app: RelyingApp): Promise<boolean> {
+    return this.#run("insertApp", () => this.inner.insertApp(app));
+  }
+  updateApp(app: RelyingApp): Promise<boolean> {
+    return this.#run("updateApp", () => this.inner.updateApp(app));
+  }
+  deleteApp(clientId: string): Promise<boolean> {
+    return this.#run("deleteApp", () => this.inner.deleteApp(clientId));
+  }
   insertAuthorizationRequest(request: AuthorizationRequest): Promise<void> {
     return this.#run("insertAuthorizationRequest", () => this.inner.insertAuthorizationRequest(request));
   }

@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { auditEvent } from "../../src/core/audit.ts";
 import type { IdentityRecord, Session, Traits } from "../../src/core/model.ts";
 import type { Store } from "../../src/core/ports.ts";
+import type { AppDefinition } from "../../src/core/relying-apps.ts";
 
 /**
  * Stores an identity as one stored before D11 (or imported) looks: a password verifier, no
@@ -48,6 +49,24 @@ export function sessionRecord(identityId: string, at: Date, overrides: Partial<S
     revokedAt: null,
     revokedReason: null,
     device: { ipAddress: null, userAgent: null },
+    ...overrides,
+  };
+}
+
+/** A public relying app (PKCE, no secret) of rp.example with a back-channel logout URI. */
+export function appDefinition(clientId: string, overrides: Partial<AppDefinition> = {}): AppDefinition {
+  return {
+    clientId,
+    secretHash: null,
+    authMethod: "none",
+    redirectUris: ["https://rp.example/cb"],
+    postLogoutRedirectUris: [],
+    allowedLogoutUrls: [],
+    webOrigins: [],
+    backchannelLogoutUri: "https://rp.example/bc",
+    backchannelLogoutSessionRequired: true,
+    frontchannelLogoutUri: null,
+    frontchannelLogoutSessionRequired: false,
     ...overrides,
   };
 }

@@ -25,9 +25,10 @@ export interface KratosDoorOptions {
    * Origins of the single sign-on apps' redirect URIs. A sign-in page's form that finishes an
    * authorization request ends there after two redirects, and Chromium applies the page's CSP
    * `form-action` to every redirect that follows a post, so the pages' CSP must name them. They
-   * widen nothing else: the redirect gate does not know them.
+   * widen nothing else: the redirect gate does not know them. Read at each sign-in page, so an
+   * app the admin API adds on any node is reachable at once.
    */
-  appOrigins: readonly string[];
+  appOrigins: () => Promise<readonly string[]>;
 }
 
 export type KratosApp = DoorApp;

@@ -18,6 +18,8 @@ export const ROUTES = {
 
 /** The door's admin routes, on the admin listener. */
 export const ADMIN_ROUTES = {
+  clients: "/admin/clients",
+  client: "/admin/clients/:id",
   listDeliveries: "/admin/deliveries",
   retryDelivery: "/admin/deliveries/:id/retry",
 } as const;

@@ -17,7 +17,6 @@ export type OAuthErrorCode =
   | "unauthorized_client"
   | "unsupported_grant_type"
   | "unsupported_response_type"
-  | "unsupported_grant_type"
   | "invalid_scope"
   | "access_denied"
   | "login_required"
@@ -25,7 +24,10 @@ export type OAuthErrorCode =
   | "request_uri_not_supported"
   | "invalid_token"
   | "server_error"
-  | "temporarily_unavailable";
+  | "temporarily_unavailable"
+  // RFC 7591 §3.2.2, at the admin API's /admin/clients.
+  | "invalid_redirect_uri"
+  | "invalid_client_metadata";
 
 export interface OAuthFailure {
   status: number;

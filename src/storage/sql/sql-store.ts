@@ -383,7 +383,8 @@ export class SqlStore implements Store {
       const listed = apps.map((a) => a.clientId);
       let stale = trx.deleteFrom("oidc_clients").where("source", "=", "config");
       if (listed.length > 0) stale = stale.where("client_id", "not in", listed);
-      await stale.execute();
+      const removed = await stale.returning("client_id").execute();
+      await deleteGrantsOf(trx, removed.map((r) => r.client_id));
       for (const app of apps) {
         // An upsert, so nodes starting together over one PostgreSQL do not race into a unique
         // violation; an app that was there keeps its created_at.
@@ -406,6 +407,36 @@ export class SqlStore implements Store {
   async listApps(): Promise<RelyingApp[]> {
     const rows = await this.db.selectFrom("oidc_clients").selectAll().orderBy("client_id").execute();
     return rows.map(appFromRow);
+  }
+
+  async insertApp(app: RelyingApp): Promise<boolean> {
+    const rows = await this.#writes.run((trx) =>
+      trx
+        .insertInto("oidc_clients")
+        .values(appRow(app))
+        .onConflict((oc) => oc.column("client_id").doNothing())
+        .returning("client_id")
+        .execute(),
+    );
+    return rows.length === 1;
+  }
+
+  async updateApp(app: RelyingApp): Promise<boolean> {
+    const { created_at: _created, client_id: _id, ...changed } = appRow(app);
+    const rows = await this.#writes.run((trx) =>
+      trx.updateTable("oidc_clients").set(changed).where("client_id", "=", app.clientId).where("source", "=", "admin").returning("client_id").execute(),
+    );
+    return rows.length === 1;
+  }
+
+  async deleteApp(clientId: string): Promise<boolean> {
+    if (!storable(clientId)) return false;
+    return this.#writes.run(async (trx) => {
+      const rows = await trx.deleteFrom("oidc_clients").where("client_id", "=", clientId).where("source", "=", "admin").returning("client_id").execute();
+      if (rows.length === 0) return false;
+      await deleteGrantsOf(trx, [clientId]);
+      return true;
+    });
   }
 
   async insertAuthorizationRequest(request: AuthorizationRequest): Promise<void> {
@@ -777,6 +808,17 @@ async function revokeGrantsOf(trx: Transaction<Database>, sessionIds: readonly s
 async function sessionUnrevoked(trx: Transaction<Database>, sessionId: string): Promise<boolean> {
   const row = await trx.selectFrom("sessions").select("revoked_at").where("id", "=", sessionId).executeTakeFirst();
   return row !== undefined && row.revoked_at === null;
+}
+
+/**
+ * Everything given to apps that are gone: held requests, codes, tokens and participant records
+ * (a pending notice to such an app is cancelled when it comes due, ADR 0020).
+ */
+async function deleteGrantsOf(trx: Transaction<Database>, clientIds: readonly string[]): Promise<void> {
+  if (clientIds.length === 0) return;
+  for (const table of ["oidc_authorization_requests", "oidc_codes", "oidc_tokens", "oidc_participants"] as const) {
+    await trx.deleteFrom(table).where("client_id", "in", clientIds).execute();
+  }
 }
 
 /** The app's metadata beside its indexed columns. */

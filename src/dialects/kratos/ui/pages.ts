@@ -43,12 +43,12 @@ interface Node {
 export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise<void> {
   const { core, baseUrl } = door;
   const cookies = new BrowserCookies(door);
-  const csp = contentSecurityPolicy(baseUrl, door.redirect, door.appOrigins);
+  const csp = contentSecurityPolicy(baseUrl, door.redirect);
 
-  function send(reply: FastifyReply, title: string, body: Html, status = 200): FastifyReply {
+  function send(reply: FastifyReply, title: string, body: Html, status = 200, policy = csp): FastifyReply {
     return reply
       .code(status)
-      .header("content-security-policy", csp)
+      .header("content-security-policy", policy)
       .type("text/html; charset=utf-8")
       .send(page({ title, body }));
   }
@@ -119,10 +119,13 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
           type === "login"
             ? html`<p class="muted">No account yet? <a href="${baseUrl}${ROUTES.createBrowserRegistrationFlow}">Create one</a>.</p>`
             : html`<p class="muted">Have an account? <a href="${baseUrl}${ROUTES.createBrowserLoginFlow}">Sign in</a>.</p>`;
+        // The form's redirect chain may end at a single sign-on app (door.ts, appOrigins).
         return send(
           reply,
           type === "login" ? "Sign in" : "Create an account",
           html`${messages(json.ui.messages ?? [])}${form(json.ui.action, json.ui.nodes as Node[])}${other}`,
+          200,
+          contentSecurityPolicy(baseUrl, door.redirect, await door.appOrigins()),
         );
       },
     );
