@@ -9,6 +9,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname, resolve } from "node:path";
 import { type PrivateJwks, SigningKeys } from "./core/signing-keys.ts";
 
+/** The data directory, relative to the working directory, as the server and the CLI use it. */
+export const DATA_DIR = "data";
 export const SECRET_FILE = "curfew.secret";
 export const SIGNING_KEYS_FILE = "curfew-oidc-keys.json";
 

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { BackgroundJobs } from "./background-jobs.ts";
-import { loadOrCreateSecret, loadOrCreateSigningKeys, readSecret, readSigningKeys } from "./data-dir.ts";
+import { DATA_DIR, loadOrCreateSecret, loadOrCreateSigningKeys, readSecret, readSigningKeys } from "./data-dir.ts";
 import { SigningKeys } from "./core/signing-keys.ts";
 import { Propagation } from "./core/propagation.ts";
 import { httpBackchannelTransport } from "./http/backchannel-transport.ts";
@@ -52,7 +52,7 @@ export interface OpenedCore {
 /** config → store → core: the one composition the server and the CLI share. */
 export async function openCore(config: Config, options: CoreOptions = {}): Promise<OpenedCore> {
   const say = options.say ?? ((m: string) => console.error(m));
-  const dataDir = options.dataDir ?? "data";
+  const dataDir = options.dataDir ?? DATA_DIR;
   const secret =
     config.secret ??
     (options.secret === "existing" ? (readSecret(dataDir) ?? randomBytes(32).toString("base64url")) : loadOrCreateSecret(dataDir, say));
@@ -94,6 +94,12 @@ export interface CurfewServer {
   /** Starts both listeners and the background jobs. */
   listen(): Promise<Listening>;
   /**
+   * SIGHUP: the signing keys again, from where they come from (`fresh`'s oidc.signing_keys, else
+   * the data directory, where `curfew signing-keys rotate` writes). A refused set keeps the
+   * current keys and throws why. Returns the key ids, the signing one first.
+   */
+  reloadSigningKeys(fresh: Config): Promise<string[]>;
+  /**
    * Stops accepting, lets in-flight requests finish (and with them every pending group commit:
    * no acknowledged logout is lost), stops the jobs, then closes the store.
    */
@@ -101,6 +107,7 @@ export interface CurfewServer {
 }
 
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<CurfewServer> {
+  const dataDir = options.dataDir ?? DATA_DIR;
   const { core, store } = await openCore(config, { ...options, secret: "create" });
   await core.apps.syncConfig(config.oidc.apps);
   const baseUrl = config.baseUrl.href.replace(/\/$/, "");
@@ -216,6 +223,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         publicBound: bound(address(publicApp)),
         adminBound: bound(address(adminApp)),
       };
+    },
+    async reloadSigningKeys(fresh: Config) {
+      const jwks = fresh.oidc.signingKeys ?? readSigningKeys(dataDir);
+      if (jwks === null) throw new Error(`no signing keys: oidc.signing_keys is unset and ${dataDir} keeps none`);
+      await core.signingKeys.reload(jwks);
+      return core.signingKeys.kids();
     },
     async close() {
       await Promise.all([publicApp.close(), adminApp.close()]);

@@ -18,6 +18,8 @@ import { sessionView } from "../dialects/kratos/door.ts";
 import { clientJson, deliveryJson } from "../dialects/oidc/admin.ts";
 import { identityJson } from "../dialects/kratos/serialize.ts";
 import { createServer, openCore } from "../server.ts";
+import { DATA_DIR, SIGNING_KEYS_FILE, readSigningKeys, writeSigningKeys } from "../data-dir.ts";
+import { SigningKeys } from "../core/signing-keys.ts";
 import { describeDatabaseUrl } from "../storage/sql/connect.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
 
@@ -149,6 +151,20 @@ program
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    // SIGHUP: the signing keys again (after `curfew signing-keys rotate`, or a new oidc.signing_keys).
+    process.on("SIGHUP", () => {
+      let fresh: Config;
+      try {
+        fresh = config();
+      } catch (error) {
+        server.publicApp.log.error(`SIGHUP: configuration refused, signing keys unchanged: ${(error as Error).message}`);
+        return;
+      }
+      server.reloadSigningKeys(fresh).then(
+        (kids) => server.publicApp.log.info(`SIGHUP: signing keys reloaded; ${kids[0]} signs, ${kids.length} in the JWKS`),
+        (error: unknown) => server.publicApp.log.error(`SIGHUP: signing keys unchanged: ${(error as Error).message}`),
+      );
+    });
     // npm runs a package's command through `sh -c`, and sh does not pass a SIGTERM on: stopping
     // `npx curfew serve` would stop npm and sh and leave this server running, orphaned, on both
     // ports. (`npm start` execs, so there npm itself is the parent, and npm forwards signals.) So
@@ -363,6 +379,25 @@ clients
       }
       console.log(`deleted: ${id}`);
     });
+  });
+
+program
+  .command("signing-keys")
+  .description("the provider's RS256 keys kept in the data directory (D3)")
+  .command("rotate")
+  .description("a new key signs from now on; the two newest old ones stay in the JWKS. Then send the server SIGHUP")
+  .action(async () => {
+    const cfg = config();
+    if (cfg.oidc.signingKeys !== null) {
+      throw new Refused("the signing keys come from configuration (oidc.signing_keys): rotate them there, a new key first and the old ones after it, then send SIGHUP");
+    }
+    const kept = readSigningKeys(DATA_DIR);
+    if (kept === null) throw new NotFound(`no signing keys kept in ${resolve(DATA_DIR, SIGNING_KEYS_FILE)}; the server generates them at its first start`);
+    // A kept set that does not load is not rotated into a second broken one.
+    await SigningKeys.load(kept);
+    const rotated = await SigningKeys.rotated(kept);
+    writeSigningKeys(DATA_DIR, rotated);
+    console.log(`new signing key ${rotated.keys[0]!.kid as string}; kept ${rotated.keys.length - 1} old. Send the running server SIGHUP to use it.`);
   });
 
 program

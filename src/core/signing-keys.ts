@@ -25,7 +25,7 @@ interface LoadedKey {
 }
 
 export class SigningKeys {
-  private constructor(private readonly keys: readonly LoadedKey[]) {}
+  private constructor(private keys: readonly LoadedKey[]) {}
 
   /**
    * Loads a private JWKS. Throws a plain Error naming the problem (for configuration to report):
@@ -54,6 +54,28 @@ export class SigningKeys {
     }
     if (new Set(keys.map((k) => k.kid)).size !== keys.length) throw new Error("two keys share one kid");
     return new SigningKeys(keys);
+  }
+
+  /**
+   * Takes the keys of another JWKS in place of these, at once (SIGHUP after a rotation): every
+   * holder of this object signs with the new first key from the next token on. The new set is
+   * checked whole first; when it is refused, these keys stay and the error says why.
+   */
+  async reload(jwks: unknown): Promise<void> {
+    this.keys = (await SigningKeys.load(jwks)).keys;
+  }
+
+  /** The key ids, the signing one first. */
+  kids(): string[] {
+    return this.keys.map((k) => k.kid);
+  }
+
+  /**
+   * Rotation: a new key first, to sign from now on, and the newest `keep` of the old ones after it,
+   * so tokens they signed still verify until they expire (ID tokens live an hour).
+   */
+  static async rotated(jwks: PrivateJwks, keep = 2): Promise<PrivateJwks> {
+    return { keys: [await SigningKeys.generate(), ...jwks.keys.slice(0, keep)] };
   }
 
   /** A new RS256 key pair, as a private JWK with its thumbprint as `kid`. */

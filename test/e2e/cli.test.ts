@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
+import { freePort } from "../support/ports.ts";
 import { TEST_SECRET, TEST_SIGNING_KEYS, type TestServer, startTestServer } from "../support/server.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -28,7 +29,17 @@ interface Result {
 }
 
 /** Runs `node bin/curfew.js …` from the project root with a clean CURFEW_* environment. */
-async function curfew(args: string[], extraEnv: Record<string, string> = {}): Promise<Result> {
+async function curfew(args: string[], extraEnv: Record<string, string> = {}, cwd = ROOT): Promise<Result> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cliEnv(extraEnv), stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+  const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
+  return { code, stdout, stderr };
+}
+
+function cliEnv(extraEnv: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CURFEW_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
   Object.assign(env, {
@@ -39,18 +50,12 @@ async function curfew(args: string[], extraEnv: Record<string, string> = {}): Pr
     CURFEW_HASHERS__ARGON2__ITERATIONS: "1",
     ...extraEnv,
   });
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
-  return { code, stdout, stderr };
+  return env;
 }
 
 /** Runs a command that must succeed, and returns its stdout. */
-async function ok(args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-  const r = await curfew(args, extraEnv);
+async function ok(args: string[], extraEnv: Record<string, string> = {}, cwd = ROOT): Promise<string> {
+  const r = await curfew(args, extraEnv, cwd);
   assert.equal(r.code, 0, `curfew ${args.join(" ")} failed:\n${r.stderr}`);
   return r.stdout;
 }
@@ -264,6 +269,49 @@ describe("curfew CLI", () => {
     assert.match(await ok(["clients", "delete", "cli-app"]), /deleted: cli-app/);
     assert.equal((await curfew(["clients", "get", "cli-app"])).code, 1);
     assert.equal((await curfew(["clients", "delete", "cli-app"])).code, 1);
+  });
+
+  it("signing-keys rotate: a new key signs after SIGHUP, the old one stays in the JWKS; keys of configuration are rotated there", async (t) => {
+    const configured = await curfew(["signing-keys", "rotate"]);
+    assert.equal(configured.code, 1);
+    assert.match(configured.stderr, /oidc\.signing_keys/);
+    // A server keeping its keys in its own data directory (its working directory's data/).
+    const home = mkdtempSync(join(tmpdir(), "curfew-keys-"));
+    t.after(() => rmSync(home, { recursive: true, force: true }));
+    const kept = { CURFEW_OIDC_SIGNING_KEYS: "" };
+    assert.equal((await curfew(["signing-keys", "rotate"], kept, home)).code, 1, "nothing kept yet: nothing to rotate");
+    const [port, adminPort] = [await freePort(), await freePort()];
+    const serve = spawn(process.execPath, [BIN, "serve"], {
+      cwd: home,
+      env: cliEnv({ ...kept, CURFEW_PUBLIC_PORT: String(port), CURFEW_ADMIN_PORT: String(adminPort), CURFEW_LOG__LEVEL: "warn" }),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let serveErr = "";
+    serve.stderr.setEncoding("utf8").on("data", (s: string) => (serveErr += s));
+    t.after(() => serve.kill("SIGKILL"));
+    const jwks = async (): Promise<string[] | null> => {
+      try {
+        const body = (await (await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+        return body.keys.map((k) => k.kid);
+      } catch {
+        return null;
+      }
+    };
+    const until = async (check: (kids: string[] | null) => boolean): Promise<string[]> => {
+      for (let i = 0; i < 200; i++) {
+        const kids = await jwks();
+        if (check(kids)) return kids!;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`the server never got there:\n${serveErr}`);
+    };
+    const [first] = await until((kids) => kids !== null);
+    const rotated = await ok(["signing-keys", "rotate"], kept, home);
+    const fresh = /new signing key (\S+);/.exec(rotated)?.[1];
+    assert.ok(fresh && fresh !== first, rotated);
+    assert.deepEqual(await jwks(), [first], "nothing changes before SIGHUP");
+    serve.kill("SIGHUP");
+    assert.deepEqual(await until((kids) => kids?.length === 2), [fresh, first]);
   });
 
   it("--limit takes a whole number from 1 to 1000; anything else is a usage error, not a store failure", async () => {
