@@ -32,7 +32,7 @@ describe("SigningKeys", () => {
     for (const jwk of keys.publicJwks().keys) assert.equal(jwk.d, undefined);
   });
 
-  it("reload: the new first key signs from the next token on, and a token of a kept old key still verifies", async () => {
+  it("SEC-98: reload: the new first key signs from the next token on, and a token of a kept old key still verifies", async () => {
     const first = await SigningKeys.generate();
     const keys = await SigningKeys.load({ keys: [first] });
     const before = await keys.sign({ iss: ISSUER, sub: "s" });

@@ -35,10 +35,12 @@ export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
 export interface PageOptions {
   title: string;
   body: Html;
+  /** More of the head (a `<meta http-equiv="refresh">`, a script its CSP names by hash). */
+  head?: Html;
 }
 
-/** The page shell: one stylesheet, no scripts (the CSP allows none). */
-export function page({ title, body }: PageOptions): string {
+/** The page shell: one stylesheet, and no scripts unless the page's own CSP allows one by hash. */
+export function page({ title, body, head }: PageOptions): string {
   return `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
@@ -46,6 +48,7 @@ export function page({ title, body }: PageOptions): string {
 <meta name="referrer" content="no-referrer">
 <title>${title} · Curfew</title>
 <link rel="stylesheet" href="/ui/style.css">
+${head}
 </head>
 <body>
 <header><a class="brand" href="/">Curfew</a></header>

@@ -39,6 +39,9 @@ export function discoveryDocument(door: OidcDoorOptions): { issuer: string } & R
     // Back-Channel Logout 1.0 §2.1: logout tokens carry `sid`, and ID tokens do too.
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
+    // Front-Channel Logout 1.0 §3: the pages of /v2/logout and /oidc/logout frame the apps, with iss and sid.
+    frontchannel_logout_supported: true,
+    frontchannel_logout_session_supported: true,
     // RFC 9207: every authorization response, success or error, carries `iss`.
     authorization_response_iss_parameter_supported: true,
   };

@@ -19,6 +19,7 @@ import { COOKIE_NAMES, cookieValues, serializeCookie } from "../../http/cookies.
 import { html, page } from "../../http/html.ts";
 import { isCrossSite } from "../../http/same-site.ts";
 import { type OidcApp, type OidcDoorOptions, endpoint, providerSession } from "./door.ts";
+import { leaveSignedOut } from "./front-channel.ts";
 import { OAuthParams } from "./params.ts";
 import { ROUTES } from "./routes.ts";
 import { Params } from "./wire.ts";
@@ -81,9 +82,9 @@ export function logoutRoutes(app: OidcApp, door: OidcDoorOptions): void {
         return sendErrorPage(reply, invalidRequest("The request carries two session cookies; sign out from the page you signed in on."));
       }
       const current = await providerSession(door, request, { recordActivity: false });
-      if (current) await core.logout({ kind: "session", sessionId: current.session.id }, "logout", SELF);
+      const outcome = current ? await core.logout({ kind: "session", sessionId: current.session.id }, "logout", SELF) : null;
       clearSessionCookie(reply);
-      return reply.code(302).header("location", target).send();
+      return leaveSignedOut(reply, door, outcome?.ended ?? [], target, 302);
     },
   );
 }
@@ -150,7 +151,7 @@ export function endSessionRoutes(app: OidcApp, door: OidcDoorOptions): void {
 
   /** Ends the session (if any), clears the cookie, and sends the browser on (303). */
   async function finish(reply: FastifyReply, sessionId: string | null, request: EndSession): Promise<FastifyReply> {
-    if (sessionId !== null) await core.logout({ kind: "session", sessionId }, "logout", SELF);
+    const outcome = sessionId !== null ? await core.logout({ kind: "session", sessionId }, "logout", SELF) : null;
     reply.header("set-cookie", serializeCookie(COOKIE_NAMES.kratosSession, "", { secure: door.secureCookies, maxAge: 0 }));
     const target =
       request.redirect === null
@@ -158,7 +159,7 @@ export function endSessionRoutes(app: OidcApp, door: OidcDoorOptions): void {
         : request.state === null
           ? request.redirect
           : request.redirect + (request.redirect.includes("?") ? "&" : "?") + new URLSearchParams({ state: request.state }).toString();
-    return reply.code(303).header("location", target).send();
+    return leaveSignedOut(reply, door, outcome?.ended ?? [], target, 303);
   }
 
   async function endSession(request: FastifyRequest, reply: FastifyReply, raw: unknown, byPost: boolean): Promise<FastifyReply> {
