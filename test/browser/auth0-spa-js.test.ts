@@ -10,9 +10,9 @@
  * through `/v2/logout` ends the Curfew session and its tokens; a session ended on Curfew's own
  * pages leaves the app an `invalid_grant` it can read; and a `returnTo` Curfew refuses ends nothing.
  *
- * Silent authentication by iframe (`response_mode=web_message`) is not supported by Curfew, so
- * the app uses refresh tokens (`useRefreshTokens`) with the library's iframe fallback off, its v2
- * default.
+ * Most tests use refresh tokens (`useRefreshTokens`, the library's iframe fallback off, its v2
+ * default); one uses the library's default without them, silent sign-in in a hidden frame
+ * (`prompt=none`, `response_mode=web_message`).
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -159,13 +159,13 @@ function app<T>(page: Page, name: string, ...args: unknown[]): Promise<T> {
 }
 
 /** The app starting up on the page that has just loaded: a new Auth0Client, as its docs configure it. */
-async function startApp(page: Page, cacheLocation: CacheLocation): Promise<void> {
+async function startApp(page: Page, cacheLocation: CacheLocation, useRefreshTokens = true): Promise<void> {
   await page.waitForFunction("typeof window.app === 'object'");
   await app(page, "start", {
     domain: curfew.base,
     clientId: CLIENT_ID,
     authorizationParams: { redirect_uri: pageUrl },
-    useRefreshTokens: true,
+    useRefreshTokens,
     cacheLocation,
   });
 }
@@ -176,22 +176,22 @@ function isCallback(url: URL): boolean {
 }
 
 /** Back on the page with `?code&state`: the app starts again and lets the library finish. */
-async function finishRedirect(page: Page, cacheLocation: CacheLocation): Promise<SignedIn> {
-  await startApp(page, cacheLocation);
+async function finishRedirect(page: Page, cacheLocation: CacheLocation, useRefreshTokens = true): Promise<SignedIn> {
+  await startApp(page, cacheLocation, useRefreshTokens);
   const done = await app<SignedIn | Failure>(page, "handleRedirectCallback");
   assert.ok(!("failed" in done), `handleRedirectCallback threw: ${JSON.stringify(done)}`);
   return done;
 }
 
 /** From the app's page, `loginWithRedirect`, the built-in sign-in page, and back through the callback. */
-async function signInWithRedirect(page: Page, cacheLocation: CacheLocation, email: string): Promise<SignedIn> {
+async function signInWithRedirect(page: Page, cacheLocation: CacheLocation, email: string, useRefreshTokens = true): Promise<SignedIn> {
   await page.goto(pageUrl);
-  await startApp(page, cacheLocation);
+  await startApp(page, cacheLocation, useRefreshTokens);
   await Promise.all([page.waitForURL(`${curfew.base}/ui/login?flow=*`), app(page, "loginWithRedirect")]);
   await page.getByLabel("ID").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await Promise.all([page.waitForURL(isCallback), page.getByRole("button", { name: "Sign in with password" }).click()]);
-  return finishRedirect(page, cacheLocation);
+  return finishRedirect(page, cacheLocation, useRefreshTokens);
 }
 
 /** A refresh as any other client of the app would send it, outside the browser. */
@@ -284,6 +284,38 @@ describe("auth0-spa-js 2 in Chromium, its domain pointed at Curfew", () => {
       assert.equal(info.body.email, who.email);
     });
   }
+
+  it("auth0-spa-js without refresh tokens: getTokenSilently signs in again in a hidden frame (response_mode=web_message), and after a logout gets login_required", async () => {
+    const who = await identity();
+    const { context, page, exchanges } = await device();
+    const silentRequests: URL[] = [];
+    context.on("request", (r) => {
+      if (r.url().startsWith(`${curfew.base}/authorize?`)) silentRequests.push(new URL(r.url()));
+    });
+    await signInWithRedirect(page, "memory", who.email, false);
+    // A reload forgets the memory cache: the library has only the frame to get a token with.
+    await page.goto(pageUrl);
+    await startApp(page, "memory", false);
+    const got = await app<{ token: string } | Failure>(page, "getTokenSilently");
+    assert.ok(!("failed" in got), `getTokenSilently threw: ${JSON.stringify(got)}`);
+    const silent = silentRequests.at(-1)!;
+    assert.equal(silent.searchParams.get("response_mode"), "web_message");
+    assert.equal(silent.searchParams.get("prompt"), "none");
+    const all = await Promise.all(exchanges);
+    assert.equal(all.length, 2, "the sign-in's exchange and the silent one");
+    assert.equal(all[1]!.form.get("grant_type"), "authorization_code");
+    assert.equal(all[1]!.status, 200);
+    assert.equal(all[1]!.body.refresh_token, undefined, "no offline_access asked for, none given");
+    assert.equal(await userinfoFromNode(got.token), 200);
+
+    // Signed out at Curfew: the frame now answers login_required, which the library hands on.
+    await page.goto(`${curfew.base}/v2/logout?client_id=${CLIENT_ID}&returnTo=${encodeURIComponent(pageUrl)}`);
+    await page.waitForURL(pageUrl);
+    await startApp(page, "memory", false);
+    const refused = await app<{ token: string } | Failure>(page, "getTokenSilently", { cacheMode: "off" });
+    assert.ok("failed" in refused, JSON.stringify(refused));
+    assert.equal(refused.error, "login_required");
+  });
 
   it("auth0-spa-js: logout goes through /v2/logout, ends the Curfew session and its tokens, and lands back on the page", async () => {
     const who = await identity();

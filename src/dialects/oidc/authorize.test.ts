@@ -134,6 +134,35 @@ describe("GET /authorize", () => {
     assert.match(csp, /form-action https:\/\/web\.example(;|$)/);
   });
 
+  it("SEC-99: response_mode=web_message posts the answer to the redirect URI's origin only, framed by that origin only, and only for prompt=none", async (t) => {
+    const k = await withAlice(t, CONFIG);
+    const { token } = await signIn(k.pub, ALICE.email);
+    const silent = { client_id: "spa", redirect_uri: "https://spa.example/", response_type: "code", scope: "openid", code_challenge: CHALLENGE, code_challenge_method: "S256" };
+    const res = await authorize(k.pub, { ...silent, response_mode: "web_message", prompt: "none", state: "</script><script>alert(1)</script>" }, byCookie(token));
+    assert.equal(res.statusCode, 200, res.body);
+    const csp = String(res.headers["content-security-policy"]);
+    assert.match(csp, /frame-ancestors https:\/\/spa\.example;/);
+    assert.equal(res.headers["x-frame-options"], undefined, "frame-ancestors says who may frame it");
+    const [, data, script] = /<script type="application\/json" id="authorization-response">([^<]*)<\/script><script>([^<]*)<\/script>/.exec(res.body) ?? [];
+    assert.ok(data && script, res.body);
+    assert.ok(csp.includes(`'sha256-${createHash("sha256").update(script).digest("base64")}'`), "the one script is allowed by hash");
+    const message = JSON.parse(data) as { origin: string; response: Record<string, string> };
+    assert.equal(message.origin, "https://spa.example");
+    assert.match(message.response.code!, /^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
+    assert.equal(message.response.state, "</script><script>alert(1)</script>", "the state cannot close the data block (< is escaped)");
+    assert.equal(message.response.iss, `${BASE}/`);
+
+    // No session: login_required, by the same message.
+    const none = await authorize(k.pub, { ...silent, response_mode: "web_message", prompt: "none" });
+    assert.match(none.body, /"error":"login_required"/);
+    // Without prompt=none there is no page a frame could show: the request is refused.
+    const loud = await authorize(k.pub, { ...silent, response_mode: "web_message" }, byCookie(token));
+    assert.match(loud.body, /"error":"invalid_request"/);
+    // An app whose redirect URI's origin is not among its web_origins gets no message at all.
+    const web = await authorize(k.pub, { ...base, response_mode: "web_message", prompt: "none" }, byCookie(token));
+    assertPage(web, 400, /web_origins/);
+  });
+
   it("INV-3: a store that does not answer is a 503 page, and no code is issued", async (t) => {
     const store = await FailingStore.open();
     const k = await doorFor(t, { store, config: CONFIG });

@@ -1,6 +1,7 @@
 /**
  * The authorization endpoint (RFC 6749 §4.1.1, OpenID Connect Core 1.0 §3.1.2): `GET|POST
- * /authorize`, code flow only, PKCE S256 (RFC 7636), `response_mode` query or form_post. The
+ * /authorize`, code flow only, PKCE S256 (RFC 7636), `response_mode` query, form_post, or Auth0's
+ * web_message for silent sign-in in an app's hidden frame (`prompt=none`). The
  * provider session is the browser's Curfew session; without one (or when `prompt=login` or
  * `max_age` ask for a fresh sign-in) the request is held and the browser signs in on the built-in
  * pages, returning to `/authorize/resume`. No consent screen: apps are configured by the operator.
@@ -42,7 +43,8 @@ const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 /** A validated request, as it is held while the browser signs in. */
 export interface AuthorizationParams {
   redirectUri: string;
-  responseMode: "query" | "form_post";
+  /** `web_message` only with `prompt=none`: it is answered in a frame, never held for a sign-in. */
+  responseMode: ResponseMode;
   state: string | null;
   scope: string;
   nonce: string | null;
@@ -56,6 +58,8 @@ export interface AuthorizationParams {
 }
 
 type Refusal = { error: OAuthErrorCode; description: string };
+type ResponseMode = "query" | "form_post" | "web_message";
+const RESPONSE_MODES: readonly string[] = ["query", "form_post", "web_message"] satisfies ResponseMode[];
 
 export function authorizeRoutes(app: OidcApp, door: OidcDoorOptions): void {
   const { core } = door;
@@ -64,6 +68,7 @@ export function authorizeRoutes(app: OidcApp, door: OidcDoorOptions): void {
   function answer(reply: FastifyReply, params: Pick<AuthorizationParams, "redirectUri" | "responseMode" | "state">, values: Record<string, string>) {
     const all: Record<string, string> = { ...values, ...(params.state !== null ? { state: params.state } : {}), iss: door.issuer };
     if (params.responseMode === "form_post") return formPost(reply, params.redirectUri, all);
+    if (params.responseMode === "web_message") return webMessage(reply, params.redirectUri, all);
     // RFC 6749 §3.1.2: the redirect URI's own query is kept; ours is appended.
     const location = params.redirectUri + (params.redirectUri.includes("?") ? "&" : "?") + new URLSearchParams(all).toString();
     return reply.code(303).header("location", location).send();
@@ -90,7 +95,12 @@ export function authorizeRoutes(app: OidcApp, door: OidcDoorOptions): void {
     }
     const state = p.duplicated(["state"]).length > 0 ? null : (p.get("state") ?? null);
     const mode = p.get("response_mode");
-    const target = { redirectUri, responseMode: mode === "form_post" ? ("form_post" as const) : ("query" as const), state };
+    const responseMode: ResponseMode = mode !== undefined && RESPONSE_MODES.includes(mode) && p.duplicated(["response_mode"]).length === 0 ? (mode as ResponseMode) : "query";
+    // Auth0: a web message goes only to an Allowed Web Origin, the one place that may frame the answer.
+    if (responseMode === "web_message" && !relying.webOrigins.includes(new URL(redirectUri).origin)) {
+      return sendErrorPage(reply, invalidRequest("response_mode=web_message needs the redirect_uri's origin among the app's web_origins."));
+    }
+    const target = { redirectUri, responseMode, state };
     const checked = validate(p, relying);
     if ("error" in checked) return refuse(reply, target, checked);
     return proceed(request, reply, relying, { ...target, ...checked });
@@ -102,7 +112,7 @@ export function authorizeRoutes(app: OidcApp, door: OidcDoorOptions): void {
     if (repeated.length > 0) return bad(`The ${repeated[0]} parameter is repeated.`);
     for (const name of KNOWN) if ((p.get(name)?.length ?? 0) > MAX_VALUE) return bad(`The ${name} parameter is too long.`);
     const mode = p.get("response_mode");
-    if (mode !== undefined && mode !== "query" && mode !== "form_post") return bad("response_mode must be query or form_post.");
+    if (mode !== undefined && !RESPONSE_MODES.includes(mode)) return bad("response_mode must be query, form_post or web_message.");
     if (p.has("request")) return { error: "request_not_supported", description: "Request objects are not supported." };
     if (p.has("request_uri")) return { error: "request_uri_not_supported", description: "request_uri is not supported." };
     if (p.get("response_type") !== "code") return { error: "unsupported_response_type", description: "Only response_type=code is supported." };
@@ -124,6 +134,8 @@ export function authorizeRoutes(app: OidcApp, door: OidcDoorOptions): void {
     const prompts = (p.get("prompt") ?? "").split(" ").filter((s) => s !== "");
     // OpenID Connect Core 1.0 §3.1.2.1: `none` with any other value is an error.
     if (prompts.includes("none") && prompts.length > 1) return bad("prompt=none cannot be combined with other values.");
+    // The answer is posted from a hidden frame, where no sign-in page can be shown.
+    if (mode === "web_message" && !prompts.includes("none")) return bad("response_mode=web_message is for prompt=none.");
     const maxAgeRaw = p.get("max_age");
     if (maxAgeRaw !== undefined && !/^[0-9]{1,10}$/.test(maxAgeRaw)) return bad("max_age must be a number of seconds.");
     return {
@@ -225,4 +237,31 @@ function formPost(reply: FastifyReply, redirectUri: string, values: Record<strin
     )
     .type("text/html; charset=utf-8")
     .send(page({ title: "Signing you in", body }));
+}
+
+/** Reads the answer from the page's data block and posts it to the parent frame, to that one origin only. */
+const WEB_MESSAGE_SCRIPT =
+  "var d=JSON.parse(document.getElementById('authorization-response').textContent);window.parent.postMessage({type:'authorization_response',response:d.response},d.origin);";
+const WEB_MESSAGE_HASH = createHash("sha256").update(WEB_MESSAGE_SCRIPT).digest("base64");
+
+/**
+ * Auth0's web_message response mode (what auth0-spa-js's `getTokenSilently` and `checkSession`
+ * use without refresh tokens): the answer is a page, framed by the app, that posts
+ * `{type: "authorization_response", response}` to its parent with the redirect URI's origin as the
+ * target, so only a window of that origin can read it. Only that origin may frame the page; its one
+ * script is allowed by hash, and the answer rides in a JSON data block (not executed) with `<`
+ * escaped, so no value can close the block.
+ */
+function webMessage(reply: FastifyReply, redirectUri: string, values: Record<string, string>): FastifyReply {
+  const origin = new URL(redirectUri).origin;
+  const data = JSON.stringify({ origin, response: values }).replace(/</g, "\\u003c");
+  const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Curfew</title></head><body><script type="application/json" id="authorization-response">${data}</script><script>${WEB_MESSAGE_SCRIPT}</script></body></html>`;
+  // The one page that may be framed, and only by that origin (CSP frame-ancestors replaces X-Frame-Options).
+  reply.removeHeader("x-frame-options");
+  return reply
+    .code(200)
+    .header("content-security-policy", `default-src 'none'; script-src 'sha256-${WEB_MESSAGE_HASH}'; form-action 'none'; frame-ancestors ${origin}; base-uri 'none'`)
+    .header("cache-control", "no-store")
+    .type("text/html; charset=utf-8")
+    .send(body);
 }
