@@ -5,7 +5,7 @@
  * logout tokens and ID tokens stay verifiable across restarts. Production sets both explicitly.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type PrivateJwks, SigningKeys } from "./core/signing-keys.ts";
 
@@ -60,13 +60,24 @@ export async function loadOrCreateSigningKeys(dataDir: string, say: (message: st
 /** Replaces the kept signing keys at once (written beside, then renamed), mode 0600. */
 export function writeSigningKeys(dataDir: string, jwks: PrivateJwks): void {
   const file = resolve(dataDir, SIGNING_KEYS_FILE);
-  const next = `${file}.${process.pid}.tmp`;
-  writePrivate(next, JSON.stringify(jwks, null, 2) + "\n");
+  const next = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  writePrivate(next, JSON.stringify(jwks, null, 2) + "\n", { exclusive: true });
   renameSync(next, file);
 }
 
-function writePrivate(file: string, content: string): void {
+/**
+ * Writes a file only its owner may read. `exclusive`: the file must not exist yet (`wx`), so a
+ * planted file or symlink at that name is refused, not followed; the content is on disk (fsync)
+ * before the caller renames it into place.
+ */
+function writePrivate(file: string, content: string, { exclusive = false } = {}): void {
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, content, { mode: 0o600 });
+  const fd = openSync(file, exclusive ? "wx" : "w", 0o600);
+  try {
+    writeFileSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   chmodSync(file, 0o600);
 }

@@ -17,7 +17,7 @@ import { isUuid } from "../core/tokens.ts";
 import { sessionView } from "../dialects/kratos/door.ts";
 import { clientJson, deliveryJson } from "../dialects/oidc/admin.ts";
 import { identityJson } from "../dialects/kratos/serialize.ts";
-import { createServer, openCore } from "../server.ts";
+import { type CurfewServer, createServer, openCore } from "../server.ts";
 import { DATA_DIR, SIGNING_KEYS_FILE, readSigningKeys, writeSigningKeys } from "../data-dir.ts";
 import { SigningKeys } from "../core/signing-keys.ts";
 import { describeDatabaseUrl } from "../storage/sql/connect.ts";
@@ -124,7 +124,15 @@ program
   .command("serve")
   .description("serve the public and admin APIs")
   .action(async () => {
-    const server = await createServer(config());
+    // SIGHUP: the signing keys again (after `curfew signing-keys rotate`, or a new
+    // oidc.signing_keys). Installed first, so a SIGHUP while starting does not end the process
+    // (Node's default); reloads run one after another, so the last one sent is the one that holds.
+    let server: CurfewServer | null = null;
+    let reloads = Promise.resolve();
+    process.on("SIGHUP", () => {
+      reloads = reloads.then(() => reloadKeys(server));
+    });
+    server = await createServer(config());
     const listening = await server.listen();
     const where = (bound: string) => (/^(0\.0\.0\.0|\[::\]):/.test(bound) ? `${bound}: every interface` : bound);
     server.publicApp.log.info(
@@ -151,20 +159,6 @@ program
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
-    // SIGHUP: the signing keys again (after `curfew signing-keys rotate`, or a new oidc.signing_keys).
-    process.on("SIGHUP", () => {
-      let fresh: Config;
-      try {
-        fresh = config();
-      } catch (error) {
-        server.publicApp.log.error(`SIGHUP: configuration refused, signing keys unchanged: ${(error as Error).message}`);
-        return;
-      }
-      server.reloadSigningKeys(fresh).then(
-        (kids) => server.publicApp.log.info(`SIGHUP: signing keys reloaded; ${kids[0]} signs, ${kids.length} in the JWKS`),
-        (error: unknown) => server.publicApp.log.error(`SIGHUP: signing keys unchanged: ${(error as Error).message}`),
-      );
-    });
     // npm runs a package's command through `sh -c`, and sh does not pass a SIGTERM on: stopping
     // `npx curfew serve` would stop npm and sh and leave this server running, orphaned, on both
     // ports. (`npm start` execs, so there npm itself is the parent, and npm forwards signals.) So
@@ -179,6 +173,20 @@ program
       watch.unref();
     }
   });
+
+/** One SIGHUP's reload; never throws (a refused set keeps the current keys, and says why). */
+async function reloadKeys(server: CurfewServer | null): Promise<void> {
+  if (server === null) {
+    console.error("curfew: SIGHUP while starting: the keys being loaded are already the current ones");
+    return;
+  }
+  try {
+    const kids = await server.reloadSigningKeys(config());
+    server.publicApp.log.info(`SIGHUP: signing keys reloaded; ${kids[0]} signs, ${kids.length} in the JWKS`);
+  } catch (error) {
+    server.publicApp.log.error(`SIGHUP: signing keys unchanged: ${(error as Error).message}`);
+  }
+}
 
 program
   .command("migrate")

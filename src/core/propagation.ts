@@ -85,7 +85,9 @@ export class Propagation {
       return;
     }
     const token = await this.logoutToken(d, now);
-    const answer = await this.transport.post(d.uri, token);
+    // The app's URI now, not when the notice was queued: an app moved by the admin API is not
+    // told at its old address, which may have a new owner.
+    const answer = await this.transport.post(app.backchannelLogoutUri, token);
     await this.store.recordDelivery(d.id, this.#outcome(d, answer, this.clock.now()));
   }
 

@@ -39,6 +39,8 @@ export type AppDefinition = Omit<RelyingApp, "source" | "createdAt" | "updatedAt
  */
 export function defineApp(m: ClientMetadata): { app: AppDefinition; problems: string[] } {
   const problems: string[] = [];
+  // RFC 6749 Appendix A.1 allows any VSCHAR; printable ASCII without space keeps ids safe in paths and logs.
+  if (!/^[\x21-\x7e]{1,255}$/.test(m.client_id)) problems.push("client_id: 1 to 255 printable ASCII characters, no spaces");
   const uri = (field: string, value: string) => {
     const problem = appUriProblem(value);
     if (problem) problems.push(`${field}: ${problem}`);

@@ -97,6 +97,19 @@ export class SigningKeys {
   }
 
   /**
+   * Whether `jws` is an RS256 JWS naming a key id that is not (or no longer) one of ours: what an
+   * ID token signed before its key was rotated out looks like. Says nothing about who signed it.
+   */
+  namesUnknownKey(jws: string): boolean {
+    try {
+      const header = decodeProtectedHeader(jws);
+      return header.alg === SIGNING_ALG && typeof header.kid === "string" && !this.keys.some((k) => k.kid === header.kid);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * The claims of a JWS one of our keys signed with RS256 for `issuer`, or null for anything else:
    * `alg: none`, HS256 (over our public key or not), a foreign key, a malformed token. The expiry
    * is not checked: RP-Initiated Logout 1.0 §4 accepts an expired `id_token_hint`, and the caller

@@ -1,7 +1,8 @@
 /**
  * The admin listener's gate: with `serve.admin.key` set, every admin call needs
  * `Authorization: Bearer <key>`, compared in constant time. Without a key the listener is bound
- * to loopback (the configuration refuses anything else).
+ * to loopback (the configuration refuses anything else), and answers only requests addressed to
+ * a loopback name (`addressedToLoopback`).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 
@@ -14,3 +15,22 @@ export function adminKeyChecker(key: string): (authorization: string | undefined
     return timingSafeEqual(expected, presented);
   };
 }
+
+/**
+ * SEC-100: without a key, loopback is the admin API's only protection, and a browser can be
+ * brought to loopback. DNS rebinding points a page's own host name at 127.0.0.1, so its scripts
+ * call the admin API as their own origin, with no CORS in the way. Such requests still name that
+ * host in `Host`, so a keyless admin call must name 127.0.0.0/8, ::1 or localhost (any port).
+ */
+export function addressedToLoopback(host: string | undefined): boolean {
+  if (typeof host !== "string" || host === "") return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.[0-9]{1,3}){3}$/.test(hostname);
+}
+
+export const NOT_LOOPBACK = "Without an admin key, the admin API answers only requests addressed to 127.0.0.1, [::1] or localhost.";

@@ -989,6 +989,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.equal(await store().findToken(t.id), null);
       });
 
+      it("syncConfigApps taking over an admin app's client_id removes what the admin app was given", async () => {
+        const session = await live();
+        await store().insertApp(app("taken-over", { source: "admin" }));
+        const t = token(session, { clientId: "taken-over" });
+        await store().insertTokens([t]);
+        await store().syncConfigApps([app("taken-over", { authMethod: "none", secretHash: null })]);
+        assert.equal((await store().findApp("taken-over"))?.source, "config");
+        assert.equal(await store().findToken(t.id), null, "another app now, perhaps public: the old app's tokens do not pass to it");
+      });
+
       it("an authorization request is taken once", async () => {
         const request = { id: randomUUID(), clientId: "app-a", issuedAt: at(T), expiresAt: at(T + HOUR), params: { a: [1, "x"] } };
         await store().insertAuthorizationRequest(request);

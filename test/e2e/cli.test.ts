@@ -266,6 +266,9 @@ describe("curfew CLI", () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /redirect_uris/);
     assert.equal((await curfew(["clients", "create"])).code, 2, "--redirect-uri is required");
+    const badId = await curfew(["clients", "create", "--client-id", "a b", "--redirect-uri", "https://cli.example/cb"]);
+    assert.equal(badId.code, 2, "a client_id the admin API would refuse is refused here too");
+    assert.match(badId.stderr, /client_id/);
     assert.match(await ok(["clients", "delete", "cli-app"]), /deleted: cli-app/);
     assert.equal((await curfew(["clients", "get", "cli-app"])).code, 1);
     assert.equal((await curfew(["clients", "delete", "cli-app"])).code, 1);

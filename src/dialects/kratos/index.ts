@@ -3,7 +3,7 @@
  * the core, map the outcome or error back to Kratos's wire (docs/dialects/kratos.md).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { adminKeyChecker } from "../../http/admin-key.ts";
+import { NOT_LOOPBACK, addressedToLoopback, adminKeyChecker } from "../../http/admin-key.ts";
 import { logRequestFailure } from "../../http/request-failure.ts";
 import { adminRoutes } from "./admin.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
@@ -48,6 +48,10 @@ export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Prom
         reply.header("www-authenticate", 'Bearer realm="curfew-admin"');
         return sendKratosError(request, reply, { code: 401, reason: "The admin API requires Authorization: Bearer <admin key>." });
       }
+    });
+  } else {
+    app.addHook("onRequest", async (request, reply) => {
+      if (!addressedToLoopback(request.headers.host)) return sendKratosError(request, reply, { code: 403, reason: NOT_LOOPBACK });
     });
   }
   adminRoutes(app, door);

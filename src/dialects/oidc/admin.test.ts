@@ -118,6 +118,8 @@ describe("admin: /admin/clients", () => {
     assert.equal(JSON.parse(toPublic.body).error, "invalid_client_metadata");
     const withId = await call(k.adm, "PUT", "/admin/clients/shop", { client_id: "other", redirect_uris: ["https://shop.example/cb"] });
     assert.equal(withId.statusCode, 400, "the id is the path's");
+    const sameId = await call(k.adm, "PUT", "/admin/clients/shop", { client_id: "shop", redirect_uris: ["https://shop.example/cb"] });
+    assert.equal(sameId.statusCode, 200, "RFC 7592 §2.2: the body may name the app");
     assert.equal((await call(k.adm, "PUT", "/admin/clients/nobody", { redirect_uris: ["https://shop.example/cb"] })).statusCode, 404);
   });
 
@@ -137,6 +139,22 @@ describe("admin: /admin/clients", () => {
     assert.equal((await call(k.adm, "GET", "/admin/clients/shop")).statusCode, 404);
     assert.equal(await k.t.server.core.apps.authenticate({ clientId: "shop", secret }), null);
     assert.equal((await call(k.adm, "DELETE", "/admin/clients/shop")).statusCode, 404);
+  });
+
+  it("SEC-100: without an admin key, a request addressed to another host name (DNS rebinding) is 403 at both admin doors and changes nothing", async (t) => {
+    const k = await doorFor(t);
+    for (const host of ["rebind.example:4434", "127.0.0.1.evil.example", "0.0.0.0:4434"]) {
+      const oidc = await k.adm.inject({ method: "POST", url: "/admin/clients", headers: { ...json, host }, payload: JSON.stringify(NEW_APP) });
+      assert.equal(oidc.statusCode, 403, host);
+      assert.equal(JSON.parse(oidc.body).error, "access_denied");
+      const kratos = await k.adm.inject({ method: "GET", url: "/admin/identities", headers: { host } });
+      assert.equal(kratos.statusCode, 403, host);
+      assert.equal(JSON.parse(kratos.body).error.code, 403, "the Kratos envelope");
+    }
+    assert.deepEqual(JSON.parse((await call(k.adm, "GET", "/admin/clients")).body), []);
+    for (const host of ["127.0.0.1:4434", "[::1]:4434", "localhost", "127.5.6.7"]) {
+      assert.equal((await k.adm.inject({ method: "GET", url: "/admin/clients", headers: { host } })).statusCode, 200, host);
+    }
   });
 
   it("SEC admin API: with an admin key set, /admin/clients needs it", async (t) => {

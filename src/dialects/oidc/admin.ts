@@ -9,7 +9,7 @@ import { Type } from "typebox";
 import { OidcClient } from "../../config/schema.ts";
 import type { AppChangeRefusal } from "../../core/relying-apps.ts";
 import type { BackchannelDelivery, RelyingApp } from "../../core/model.ts";
-import { adminKeyChecker } from "../../http/admin-key.ts";
+import { NOT_LOOPBACK, addressedToLoopback, adminKeyChecker } from "../../http/admin-key.ts";
 import { logRequestFailure } from "../../http/request-failure.ts";
 import type { OidcApp, OidcDoorOptions } from "./door.ts";
 import { ADMIN_ROUTES } from "./routes.ts";
@@ -37,10 +37,13 @@ const Delivery = Type.Object({
   updated_at: Type.String(),
 });
 
-/** What the admin API takes: configuration's fields, less the secret (generated) and, on replace, the id (the path's). */
+/**
+ * What the admin API takes: configuration's fields less the secret (generated). The id is
+ * optional in both: generated on create; on replace it is the path's, and may be repeated in the
+ * body as RFC 7592 §2.2 has clients send it.
+ */
 const { client_id: ClientId, client_secret: _secret, ...metadataFields } = OidcClient.properties;
-const ReplaceClient = Type.Object(metadataFields, { additionalProperties: false });
-const CreateClient = Type.Object({ ...metadataFields, client_id: Type.Optional(ClientId) }, { additionalProperties: false });
+const ClientBody = Type.Object({ ...metadataFields, client_id: Type.Optional(ClientId) }, { additionalProperties: false });
 const OptionalUri = Type.Optional(Type.String());
 const Client = Type.Object({
   client_id: Type.String(),
@@ -132,6 +135,10 @@ export async function oidcAdmin(app: OidcApp, options: OidcAdminOptions): Promis
         return sendOAuthError(reply, { status: 401, error: "invalid_token", description: "The admin API requires Authorization: Bearer <admin key>." });
       }
     });
+  } else {
+    app.addHook("onRequest", async (request, reply) => {
+      if (!addressedToLoopback(request.headers.host)) return sendOAuthError(reply, { status: 403, error: "access_denied", description: NOT_LOOPBACK });
+    });
   }
 
   const refuse = (reply: FastifyReply, r: AppChangeRefusal, clientId: string | undefined) => sendOAuthError(reply, refusal(r, clientId));
@@ -143,7 +150,7 @@ export async function oidcAdmin(app: OidcApp, options: OidcAdminOptions): Promis
         operationId: "createClient",
         tags: ["oidc"],
         summary: "Register a relying app; a confidential app's generated secret is in this answer only",
-        body: CreateClient,
+        body: ClientBody,
         response: { 201: Client, ...CLIENT_ERRORS },
       },
     },
@@ -178,12 +185,16 @@ export async function oidcAdmin(app: OidcApp, options: OidcAdminOptions): Promis
         tags: ["oidc"],
         summary: "Replace an app's metadata (all of it; the secret stays). Apps of configuration are changed there (409)",
         params: ClientPath,
-        body: ReplaceClient,
+        body: ClientBody,
         response: { 200: Client, ...CLIENT_ERRORS },
       },
     },
     async (request, reply) => {
-      const replaced = await core.apps.replace(request.params.id, request.body);
+      const { client_id: named, ...metadata } = request.body;
+      if (named !== undefined && named !== request.params.id) {
+        return sendOAuthError(reply, { status: 400, error: "invalid_request", description: "The body's client_id must be the path's." });
+      }
+      const replaced = await core.apps.replace(request.params.id, metadata);
       if ("refused" in replaced) return refuse(reply, replaced, request.params.id);
       return reply.send(clientJson(replaced));
     },

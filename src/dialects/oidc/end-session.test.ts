@@ -11,6 +11,7 @@ import { SignJWT, generateKeyPair } from "jose";
 import { ALICE, BASE, assertDead, assertLive, byCookie, signIn, withAlice } from "../../../test/support/kratos.ts";
 import { APP_SECRET } from "../../../test/support/oidc.ts";
 import type { Door } from "../../../test/support/server.ts";
+import { SigningKeys } from "../../core/signing-keys.ts";
 
 const WEB = { client_id: "web", client_secret: APP_SECRET, redirect_uris: ["https://web.example/cb"], post_logout_redirect_uris: ["https://web.example/bye"] };
 const OTHER = { client_id: "other", client_secret: APP_SECRET, redirect_uris: ["https://other.example/cb"] };
@@ -162,5 +163,22 @@ describe("/oidc/logout (RP-Initiated Logout 1.0)", () => {
     const repeated = await k.pub.inject({ method: "GET", url: `/oidc/logout?state=a&state=b`, headers: byCookie(token) });
     assert.equal(repeated.statusCode, 400);
     await assertLive(k.pub, token);
+  });
+
+  it("SEC-39, SEC-98: an ID token whose key was rotated out is read as no hint: a confirmation first, and its app's registered URI still applies", async (t) => {
+    const k = await withAlice(t, CONFIG);
+    const { token, idToken } = await signedIn(k);
+    const keys = k.t.server.core.signingKeys;
+    // The key that signed the ID token is no longer kept, as after three rotations.
+    await keys.reload({ keys: [await SigningKeys.generate()] });
+    assert.ok(keys.namesUnknownKey(idToken));
+    const res = await endSession(k, { id_token_hint: idToken, post_logout_redirect_uri: BYE, state: "s" }, byCookie(token));
+    assert.equal(res.statusCode, 200, res.body);
+    assert.match(res.body, /<form method="post" action="[^"]+\/oidc\/logout\/confirm">/);
+    assert.match(res.body, /name="post_logout_redirect_uri" value="https:\/\/web\.example\/bye"/);
+    await assertLive(k.pub, token);
+    // Its unverified audience picks nothing the app did not register.
+    const elsewhere = await endSession(k, { id_token_hint: idToken, post_logout_redirect_uri: "https://evil.example/" }, byCookie(token));
+    assert.equal(elsewhere.statusCode, 400);
   });
 });

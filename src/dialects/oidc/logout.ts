@@ -11,6 +11,7 @@
  * page cannot sign its visitors out from inside itself (SEC-27).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { decodeJwt } from "jose";
 import { isCoreError } from "../../core/errors.ts";
 import type { Actor } from "../../core/model.ts";
 import { type LogoutUrlPattern, matchLogoutUrl, matchesExactly, parseLogoutUrlPattern } from "../../core/redirect-gate.ts";
@@ -119,7 +120,13 @@ export function endSessionRoutes(app: OidcApp, door: OidcDoorOptions): void {
     let clientId = p.get("client_id") ?? null;
     let sid: string | null = null;
     const hint = p.get("id_token_hint");
-    if (hint !== undefined) {
+    if (hint !== undefined && core.signingKeys.namesUnknownKey(hint)) {
+      // An ID token older than the kept keys (an app may hold one for days, past a rotation) can no
+      // longer be checked. It proves nothing, so it is read as no hint at all: the person is asked
+      // first (SEC-39), and its unverified audience only says which app's registered URIs to
+      // consider, as client_id would (SEC-40 still applies).
+      if (clientId === null) clientId = unverifiedAudience(hint);
+    } else if (hint !== undefined) {
       // SEC-37: our RS256 signature and issuer; an ID token (not a logout token, not an access
       // token); a known audience. Its expiry is ignored (RP-Initiated Logout 1.0 §4).
       const verified = await core.signingKeys.verify(hint, door.issuer);
@@ -254,4 +261,14 @@ export function endSessionRoutes(app: OidcApp, door: OidcDoorOptions): void {
       return finish(reply, current?.session.id ?? null, checked);
     },
   );
+}
+
+/** The single audience a JWS's payload names, read without trusting it; null when there is none. */
+function unverifiedAudience(jws: string): string | null {
+  try {
+    const { aud } = decodeJwt(jws);
+    return typeof aud === "string" ? aud : Array.isArray(aud) && aud.length === 1 && typeof aud[0] === "string" ? aud[0] : null;
+  } catch {
+    return null;
+  }
 }

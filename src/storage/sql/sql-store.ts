@@ -384,7 +384,11 @@ export class SqlStore implements Store {
       let stale = trx.deleteFrom("oidc_clients").where("source", "=", "config");
       if (listed.length > 0) stale = stale.where("client_id", "not in", listed);
       const removed = await stale.returning("client_id").execute();
-      await deleteGrantsOf(trx, removed.map((r) => r.client_id));
+      // An admin app that configuration now defines is another app (another secret, perhaps
+      // public): what the old one was given does not pass to it.
+      const takenOver =
+        listed.length > 0 ? await trx.selectFrom("oidc_clients").select("client_id").where("source", "=", "admin").where("client_id", "in", listed).execute() : [];
+      await deleteGrantsOf(trx, [...removed, ...takenOver].map((r) => r.client_id));
       for (const app of apps) {
         // An upsert, so nodes starting together over one PostgreSQL do not race into a unique
         // violation; an app that was there keeps its created_at.
