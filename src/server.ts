@@ -201,7 +201,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   core.afterLogout((_outcome, _reason, _by, queued) => {
     if (queued > 0) propagation.wake();
   });
-  jobs.add({ name: "backchannel", everyMs: 1_000, run: () => propagation.run() });
+  jobs.add({ name: "backchannel", everyMs: 1_000, run: () => propagation.poll() });
   // Sessions that end by time, not by a request, are told to their apps too (reason `expired`).
   jobs.add({ name: "expiry-sweep", everyMs: 60_000, run: () => core.logout({ kind: "expired", limit: 500 }, "expired", SYSTEM) });
 

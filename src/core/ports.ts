@@ -166,9 +166,10 @@ export interface Store {
 
   /**
    * Claims up to `limit` pending deliveries due at `now` that no node holds, leasing them until
-   * `leaseUntil`, so that several nodes on one database never send the same one at once.
+   * `leaseUntil`, so that several nodes on one database never send the same one at once. Rows of
+   * the apps in `skip` are left for later (apps that already have their share of notices in flight).
    */
-  claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]>;
+  claimDeliveries(now: Date, leaseUntil: Date, limit: number, skip: readonly string[]): Promise<BackchannelDelivery[]>;
   /** Makes a delivery pending and due at `at` again (an operator's retry); false when unknown or already delivered. */
   retryDelivery(id: string, at: Date): Promise<boolean>;
   /** Records an attempt's outcome and releases the lease. */

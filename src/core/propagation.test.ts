@@ -96,4 +96,49 @@ describe("Propagation", () => {
     assert.equal((await row()).status, "cancelled");
     assert.equal(sent.length, 0);
   });
+
+  test("FLT-06: an app that does not answer holds none of the other apps' notices, and at most its share of the slots", async (t) => {
+    const store = await SqlStore.open("sqlite::memory:");
+    t.after(() => store.close());
+    const clock = new ManualClock();
+    const now = clock.now();
+    const apps = ["slow", "fast"].map((id) => ({ ...appDefinition(id, { backchannelLogoutUri: `https://${id}.example/bc` }), source: "config" as const, createdAt: now, updatedAt: now }));
+    await store.syncConfigApps(apps);
+    const identity = identityRecord(now);
+    await store.insertIdentity(identity, { id: crypto.randomUUID(), at: now, type: "identity.created", identityId: identity.id, sessionId: null, door: null, reason: null, actor: "test" });
+    const SESSIONS = 40;
+    for (let i = 0; i < SESSIONS; i++) {
+      const session = sessionRecord(identity.id, now, { expiresAt: new Date(now.getTime() + 3_600_000) });
+      await store.insertSession(session, { id: crypto.randomUUID(), at: now, type: "session.begun", identityId: identity.id, sessionId: session.id, door: "kratos", reason: null, actor: "kratos" });
+      for (const app of apps) {
+        const code = { id: crypto.randomUUID(), secretHash: "x", clientId: app.clientId, sessionId: session.id, identityId: identity.id, redirectUri: "https://rp.example/cb", scope: "openid", nonce: null, codeChallenge: null, issuedAt: now, expiresAt: now, usedAt: null };
+        await store.insertCode(code, { sessionId: session.id, clientId: app.clientId, sid: `sid-${i}`, joinedAt: now });
+      }
+    }
+    await store.revokeSessions({ target: { kind: "identity", identityId: identity.id }, reason: "logout", at: now, by: { actor: "admin", door: null }, deleteIdentity: false });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let slowInFlight = 0;
+    let slowMost = 0;
+    const transport: BackchannelTransport = {
+      post: async (uri) => {
+        if (!uri.startsWith("https://slow.example/")) return { status: 204 };
+        slowMost = Math.max(slowMost, ++slowInFlight);
+        await released;
+        slowInFlight--;
+        return { status: 204 };
+      },
+    };
+    const propagation = new Propagation(store, clock, await testSigningKeys(), transport, ISSUER);
+    const delivered = async (clientId: string) => (await store.listDeliveries({ clientId, status: "delivered", limit: 1000 })).length;
+    await propagation.poll();
+    // The slow app's notices hang; the fast app's are all told meanwhile (a bounded wait, no timing asserted).
+    for (let i = 0; i < 500 && (await delivered("fast")) < SESSIONS; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await delivered("fast"), SESSIONS, "every notice to the app that answers was delivered while the other hung");
+    assert.equal(await delivered("slow"), 0);
+    assert.ok(slowMost > 0 && slowMost < 16, `the silent app held ${slowMost} slots, at most its share`);
+    release();
+    await propagation.run();
+    assert.equal(await delivered("slow"), SESSIONS, "and once it answers, its backlog drains");
+  });
 });

@@ -23,12 +23,30 @@ const GIVE_UP_AFTER_MS = 24 * 3_600_000;
 /** A 400 says the app refused this token; a few tries cover an app mid-deploy, no more (FLT-07). */
 const MAX_TRIES_ON_400 = 3;
 const LEASE_MS = 30_000;
-const BATCH = 32;
+/**
+ * Notices in flight at once. Each is its own slot, refilled as soon as it frees: a slow or silent
+ * app holds its slots for up to the transport's timeout, and never the others' notices (FLT-06).
+ */
+const CONCURRENCY = 64;
+/**
+ * An app's share: once it has this many notices in flight, its rows are not claimed until some
+ * settle; a claim takes at most this many rows, so one app never holds more than twice this
+ * (15 of the 64 slots), however large its backlog.
+ */
+const PER_APP = 8;
 
 export class Propagation {
-  #scheduled = false;
   #stopped = false;
-  #running: Promise<void> | null = null;
+  /** A fill is scheduled for the next turn of the event loop (wakes coalesce into it). */
+  #scheduled = false;
+  /** The fill in progress, if any; a wake during it makes it claim once more (no lost wake-up). */
+  #filling: Promise<number> | null = null;
+  #again = false;
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Notices in flight per app (client_id). */
+  readonly #perApp = new Map<string, number>();
+  /** Notices settled so far: a claim that saw fewer rows than asked is trusted only if none settled meanwhile. */
+  #settledCount = 0;
 
   constructor(
     private readonly store: Store,
@@ -41,40 +59,85 @@ export class Propagation {
     private readonly failed: (error: unknown) => void = () => {},
   ) {}
 
-  /** Sends what is due soon, without making the caller wait (after a logout's commit). */
+  /** Sends what is due soon, without making the caller wait (after a logout's commit, after a notice settles). */
   wake(): void {
     if (this.#scheduled || this.#stopped) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      void this.run().catch(this.failed);
+      void this.poll().catch(this.failed);
     });
   }
 
-  /** One pass: claims due rows and sends each; resolves when the pass is done. Never two at once. */
-  run(): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
-    this.#running ??= this.#pass().finally(() => {
-      this.#running = null;
+  /**
+   * Claims due rows into the free slots and starts them; resolves once claiming is done, not
+   * when the notices are (the server's poll each second: a stalled app must not stall the poll).
+   */
+  poll(): Promise<number> {
+    if (this.#stopped) return Promise.resolve(0);
+    if (this.#filling) {
+      this.#again = true;
+      return this.#filling;
+    }
+    this.#filling = this.#fill().finally(() => {
+      this.#filling = null;
     });
-    return this.#running;
+    return this.#filling;
   }
 
-  /** No new passes; resolves when the one in progress has recorded its outcomes (shutdown). */
+  /** Claims and sends until nothing due is left and every notice started has its outcome recorded. */
+  async run(): Promise<void> {
+    for (;;) {
+      await Promise.all([...this.#inFlight]);
+      await this.#filling;
+      if (this.#inFlight.size > 0) continue;
+      // Nothing in flight and no claim running: this claim skips no app, so finding nothing
+      // means nothing is due.
+      if ((await this.poll()) === 0 && this.#inFlight.size === 0) return;
+    }
+  }
+
+  /** No new claims; resolves when the notices in flight have recorded their outcomes (shutdown). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#running?.catch(() => {});
+    await this.#filling?.catch(() => {});
+    await Promise.all([...this.#inFlight]);
   }
 
-  async #pass(): Promise<void> {
-    for (;;) {
-      const now = this.clock.now();
-      const claimed = await this.store.claimDeliveries(now, new Date(now.getTime() + LEASE_MS), BATCH);
-      if (claimed.length === 0) return;
-      // Apps are told in parallel: one slow app does not hold up the others (FLT-06).
-      await Promise.all(claimed.map((d) => this.#deliver(d)));
-      if (claimed.length < BATCH) return;
-    }
+  /** Returns how many rows it claimed. */
+  async #fill(): Promise<number> {
+    let total = 0;
+    do {
+      this.#again = false;
+      for (;;) {
+        const free = Math.min(CONCURRENCY - this.#inFlight.size, PER_APP);
+        if (free <= 0 || this.#stopped) break;
+        const now = this.clock.now();
+        const full = [...this.#perApp].filter(([, n]) => n >= PER_APP).map(([clientId]) => clientId);
+        const settledBefore = this.#settledCount;
+        const claimed = await this.store.claimDeliveries(now, new Date(now.getTime() + LEASE_MS), free, full);
+        total += claimed.length;
+        for (const d of claimed) {
+          this.#perApp.set(d.clientId, (this.#perApp.get(d.clientId) ?? 0) + 1);
+          const sending: Promise<void> = this.#deliver(d)
+            .catch(this.failed)
+            .finally(() => {
+              this.#inFlight.delete(sending);
+              this.#settledCount++;
+              const left = (this.#perApp.get(d.clientId) ?? 1) - 1;
+              if (left > 0) this.#perApp.set(d.clientId, left);
+              else this.#perApp.delete(d.clientId);
+              // The slot is free: take the next due row, if any (coalesced with other wakes).
+              this.wake();
+            });
+          this.#inFlight.add(sending);
+        }
+        // Fewer than asked: nothing more is due, unless a notice settled during the claim and so
+        // freed an app that this claim skipped.
+        if (claimed.length < free && (full.length === 0 || this.#settledCount === settledBefore)) break;
+      }
+    } while (this.#again && !this.#stopped);
+    return total;
   }
 
   async #deliver(d: BackchannelDelivery): Promise<void> {

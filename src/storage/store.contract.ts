@@ -1110,15 +1110,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
             updatedAt: at(T + MINUTE),
           },
         );
-        const claimed = await store().claimDeliveries(at(T + 2 * MINUTE), at(T + 3 * MINUTE), 1000);
+        const skipped = await store().claimDeliveries(at(T + 2 * MINUTE), at(T + 3 * MINUTE), 1000, [row!.clientId]);
+        assert.ok(!skipped.some((d) => d.id === row!.id), "an app in skip is left for later");
+        const claimed = await store().claimDeliveries(at(T + 2 * MINUTE), at(T + 3 * MINUTE), 1000, ["another-app"]);
         assert.ok(claimed.some((d) => d.id === row!.id));
-        const again = await store().claimDeliveries(at(T + 2 * MINUTE), at(T + 3 * MINUTE), 1000);
+        const again = await store().claimDeliveries(at(T + 2 * MINUTE), at(T + 3 * MINUTE), 1000, []);
         assert.ok(!again.some((d) => d.id === row!.id), "a leased row is not claimed twice");
         await store().recordDelivery(row!.id, { status: "delivered", attempts: 1, nextAttemptAt: at(T + 2 * MINUTE), lastStatus: 204, lastError: null, at: at(T + 2 * MINUTE) });
         const [done] = await store().listDeliveries({ sessionId: session.id, status: "delivered", limit: 10 });
         assert.equal(done?.attempts, 1);
         assert.equal(done?.leaseUntil, null);
-        const later = await store().claimDeliveries(at(T + 10 * MINUTE), at(T + 11 * MINUTE), 1000);
+        const later = await store().claimDeliveries(at(T + 10 * MINUTE), at(T + 11 * MINUTE), 1000, []);
         assert.ok(!later.some((d) => d.id === row!.id), "a delivered row is never claimed again");
         assert.equal(await store().retryDelivery(row!.id, at(T + 12 * MINUTE)), false, "a delivered row is not retried");
         await store().recordDelivery(row!.id, { status: "failed", attempts: 3, nextAttemptAt: at(T + 12 * MINUTE), lastStatus: 400, lastError: "HTTP 400", at: at(T + 12 * MINUTE) });

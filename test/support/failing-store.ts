@@ -199,8 +199,8 @@ export class FailingStore implements Store {
   purgeGrants(before: Date): Promise<number> {
     return this.#run("purgeGrants", () => this.inner.purgeGrants(before));
   }
-  claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]> {
-    return this.#run("claimDeliveries", () => this.inner.claimDeliveries(now, leaseUntil, limit));
+  claimDeliveries(now: Date, leaseUntil: Date, limit: number, skip: readonly string[]): Promise<BackchannelDelivery[]> {
+    return this.#run("claimDeliveries", () => this.inner.claimDeliveries(now, leaseUntil, limit, skip));
   }
   retryDelivery(id: string, at: Date): Promise<boolean> {
     return this.#run("retryDelivery", () => this.inner.retryDelivery(id, at));

@@ -394,9 +394,12 @@ describe("Credential carriers and HTTP-level input (BAD-K, BAD-H, SEC-69, SEC-72
     const flow = json<FlowJson>(res);
     assert.ok(flow.ui.action.startsWith("http://localhost:4433/self-service/login?flow="), flow.ui.action);
     assert.equal(flow.request_url, "http://localhost:4433/self-service/login/api");
-    const redirect = await f.k.adm.inject({ method: "GET", url: "/admin/sessions/whoami", headers });
+    // The keyless admin listener refuses a foreign Host outright (SEC-100); the forwarding headers change nothing there either.
+    assert.equal((await f.k.adm.inject({ method: "GET", url: "/admin/sessions/whoami", headers })).statusCode, 403);
+    const adminHeaders = { ...headers, host: "127.0.0.1:4434" };
+    const redirect = await f.k.adm.inject({ method: "GET", url: "/admin/sessions/whoami", headers: adminHeaders });
     assert.equal(redirect.headers.location, "http://localhost:4433/sessions/whoami");
-    const identity = await f.k.adm.inject({ method: "GET", url: `/admin/identities/${f.identityId}`, headers });
+    const identity = await f.k.adm.inject({ method: "GET", url: `/admin/identities/${f.identityId}`, headers: adminHeaders });
     assert.equal(json<IdentityJson>(identity).schema_url, "http://localhost:4433/schemas/ZGVmYXVsdA");
     assert.ok(!res.body.includes("evil"));
   });

@@ -582,18 +582,17 @@ export class SqlStore implements Store {
     });
   }
 
-  async claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<BackchannelDelivery[]> {
+  async claimDeliveries(now: Date, leaseUntil: Date, limit: number, skip: readonly string[]): Promise<BackchannelDelivery[]> {
     const t = now.getTime();
     return this.#writes.run(async (trx) => {
-      const due = await trx
+      let query = trx
         .selectFrom("backchannel_deliveries")
         .select("id")
         .where("status", "=", "pending")
         .where("next_attempt_at", "<=", t)
-        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", t)]))
-        .orderBy("next_attempt_at")
-        .limit(limit)
-        .execute();
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", t)]));
+      if (skip.length > 0) query = query.where("client_id", "not in", skip);
+      const due = await query.orderBy("next_attempt_at").limit(limit).execute();
       if (due.length === 0) return [];
       // The lease condition again in the update: on PostgreSQL another node may have claimed
       // a row between the select and here; only rows this update changed are ours.
