@@ -16,6 +16,10 @@
 --   wrk -tT ... -s bench/load.lua URL -- assets-logout <tokens file> T
 --       POST /services/logout with Cookie: authToken=… and X-CSRF-TOKEN, each token once,
 --       bounded as logout. Each line of the file is "<token> <csrfToken>".
+--   wrk -tT ... -s bench/load.lua URL -- code-exchange <codes file> T <authorization> <redirect_uri>
+--       POST /oauth/token grant_type=authorization_code (a form), with the app's
+--       `Authorization: Basic …` header and its form-encoded redirect_uri as given; each code
+--       once, bounded as logout. Each line of the file is "<code> <code_verifier>".
 --
 -- Each wrk thread takes its own slice of the file (line k goes to thread k mod threads), so no
 -- token is used twice even with -t > 1. Prints one line "BENCH_JSON {...}" from done().
@@ -62,10 +66,13 @@ function init(args)
   -- k + 1 exists, so setup() cannot tell it.
   nthreads = tonumber(args[3] or "1")
   local user = args[4]
-  if mode ~= "whoami" and mode ~= "whoami-once" and mode ~= "logout" and mode ~= "firstock-logout" and mode ~= "assets-logout" then
-    error("mode must be whoami, whoami-once, logout, firstock-logout or assets-logout")
+  local redirect = args[5]
+  if mode ~= "whoami" and mode ~= "whoami-once" and mode ~= "logout" and mode ~= "firstock-logout" and mode ~= "assets-logout"
+    and mode ~= "code-exchange" then
+    error("mode must be whoami, whoami-once, logout, firstock-logout, assets-logout or code-exchange")
   end
   if mode == "firstock-logout" and not user then error("firstock-logout needs a userId") end
+  if mode == "code-exchange" and not redirect then error("code-exchange needs an Authorization header and a redirect_uri") end
   local k = 0
   for line in io.lines(file) do
     if line ~= "" then
@@ -79,6 +86,12 @@ function init(args)
         elseif mode == "firstock-logout" then
           reqs[n] = wrk.format("POST", "/api/V4/logout",
             { ["Content-Type"] = "application/json" }, '{"userId":"' .. user .. '","jKey":"' .. line .. '"}')
+        elseif mode == "code-exchange" then
+          local code, verifier = line:match("^(%S+) (%S+)$")
+          if not code then error("code-exchange lines are '<code> <code_verifier>'") end
+          reqs[n] = wrk.format("POST", "/oauth/token",
+            { ["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = user },
+            "grant_type=authorization_code&code=" .. code .. "&redirect_uri=" .. redirect .. "&code_verifier=" .. verifier)
         else
           local token, csrf = line:match("^(%S+) (%S+)$")
           if not token then error("assets-logout lines are '<token> <csrfToken>'") end

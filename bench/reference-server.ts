@@ -14,12 +14,25 @@
  *       base64url(HMAC-SHA256(CURFEW_SECRET, "csrf:" + session id)) → the lookup, the CSRF
  *       check in constant time, the session must be live; one UPDATE as above;
  *       {"logoutSuccess":true} and the cleared cookie, or Assets' 401 / 403.
+ *   R3  POST /oauth/token grant_type=authorization_code (a form; the client by HTTP Basic or
+ *       client_id/client_secret in the body) → the client's secret hash (one indexed lookup of
+ *       oidc_clients, compared in constant time); the code row by id, joined with its session and
+ *       identity (one lookup), its secret hash compared in constant time; client, redirect_uri,
+ *       expiry, PKCE S256 and a live session checked; one UPDATE marking it used, committed on
+ *       its own with synchronous=FULL (one fsync per exchange, `AND used_at IS NULL` so a code is
+ *       exchanged once); one RS256 ID token signed with jose (an RSA-2048 key generated at start,
+ *       the same library and key size as Curfew's SigningKeys); the token response, or
+ *       401 invalid_client / 400 invalid_grant. Less than Curfew does: the access token it
+ *       answers is random and not stored (Curfew inserts its row, in its group commit), and
+ *       the app row is not parsed beyond its secret hash.
+ *       GET /.well-known/jwks.json serves R3's public key (the bench checks an ID token with it).
  *
  * Usage: CURFEW_SECRET=… node --import tsx bench/reference-server.ts <sqlite file> <port>
  * Prints "ready <port>" once listening. Listens on 127.0.0.1 only.
  */
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { Sqlite } from "../src/storage/sql/sqlite-driver.ts";
 
 const [file, portArg] = process.argv.slice(2);
@@ -207,12 +220,176 @@ function assetsLogout(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
+// ---- R3: the code exchange --------------------------------------------------------------------
+
+const ISSUER = `http://127.0.0.1:${portArg}/`;
+const { privateKey, publicKey } = await generateKeyPair("RS256", { modulusLength: 2048 });
+const KID = "bench-reference";
+const JWKS = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: KID, alg: "RS256", use: "sig" }] });
+
+interface CodeRow {
+  secret_hash: string;
+  client_id: string;
+  session_id: string;
+  redirect_uri: string;
+  scope: string;
+  nonce: string | null;
+  code_challenge: string | null;
+  expires_at: number;
+  used_at: number | null;
+  identity_id: string;
+  authenticated_at: number;
+  session_expires_at: number;
+  revoked_at: number | null;
+  email: string;
+  username: string | null;
+  state: string;
+}
+
+const clientQuery = db.prepare<[string], { secret_hash: string | null }>(`SELECT secret_hash FROM oidc_clients WHERE client_id = ?`);
+const codeQuery = db.prepare<[string], CodeRow>(
+  `SELECT oidc_codes.secret_hash, oidc_codes.client_id, oidc_codes.session_id, oidc_codes.redirect_uri, oidc_codes.scope,
+          oidc_codes.nonce, oidc_codes.code_challenge, oidc_codes.expires_at, oidc_codes.used_at,
+          sessions.identity_id, sessions.authenticated_at, sessions.expires_at AS session_expires_at, sessions.revoked_at,
+          identities.email, identities.username, identities.state
+     FROM oidc_codes
+     JOIN sessions ON sessions.id = oidc_codes.session_id
+     JOIN identities ON identities.id = sessions.identity_id
+    WHERE oidc_codes.id = ?`,
+);
+const redeem = db.prepare<[number, string]>(`UPDATE oidc_codes SET used_at = ? WHERE id = ? AND used_at IS NULL`);
+
+const INVALID_CLIENT = JSON.stringify({ error: "invalid_client", error_description: "Client authentication failed." });
+const INVALID_GRANT = JSON.stringify({ error: "invalid_grant", error_description: "The code is invalid, expired or already used." });
+
+function sendOAuth(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+    pragma: "no-cache",
+  });
+  res.end(body);
+}
+
+/** The form body (at most 4 KiB). */
+function readForm(req: IncomingMessage, then: (form: URLSearchParams) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on("data", (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > 4096) req.destroy();
+    else chunks.push(chunk);
+  });
+  req.on("end", () => then(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))));
+}
+
+/** RFC 6749 §2.3.1: HTTP Basic with the form-encoded id and secret, or both in the body. */
+function clientOf(req: IncomingMessage, form: URLSearchParams): [string, string] | null {
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined && /^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) return null;
+    try {
+      return [decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")), decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " "))];
+    } catch {
+      return null;
+    }
+  }
+  const id = form.get("client_id");
+  const secret = form.get("client_secret");
+  return id !== null && secret !== null ? [id, secret] : null;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+function tokenExchange(req: IncomingMessage, res: ServerResponse): void {
+  readForm(req, (form) => {
+    const client = clientOf(req, form);
+    const app = client ? clientQuery.get(client[0]) : undefined;
+    if (!client || !app || app.secret_hash === null || !matches(client[1], app.secret_hash)) {
+      sendOAuth(res, 401, INVALID_CLIENT);
+      return;
+    }
+    if (form.get("grant_type") !== "authorization_code") {
+      sendOAuth(res, 400, JSON.stringify({ error: "unsupported_grant_type" }));
+      return;
+    }
+    const parsed = parse(form.get("code"));
+    const row = parsed ? codeQuery.get(parsed[0]) : undefined;
+    const now = Date.now();
+    const verifier = form.get("code_verifier");
+    if (
+      !parsed ||
+      !row ||
+      !matches(parsed[1], row.secret_hash) ||
+      row.used_at !== null ||
+      row.client_id !== client[0] ||
+      row.expires_at <= now ||
+      row.redirect_uri !== form.get("redirect_uri") ||
+      row.code_challenge === null ||
+      verifier === null ||
+      !constantTimeEqual(createHash("sha256").update(verifier).digest("base64url"), row.code_challenge) ||
+      row.revoked_at !== null ||
+      row.session_expires_at <= now ||
+      row.state !== "active"
+    ) {
+      sendOAuth(res, 400, INVALID_GRANT);
+      return;
+    }
+    // Autocommit: its own transaction, durable (fsync) before it returns; 0 rows: used meanwhile.
+    if (redeem.run(now, parsed[0]).changes !== 1) {
+      sendOAuth(res, 400, INVALID_GRANT);
+      return;
+    }
+    const iat = Math.floor(now / 1000);
+    const scopes = new Set(row.scope.split(" "));
+    const claims = {
+      iss: ISSUER,
+      sub: row.identity_id,
+      aud: row.client_id,
+      exp: iat + 3600,
+      iat,
+      auth_time: Math.floor(row.authenticated_at / 1000),
+      ...(row.nonce !== null ? { nonce: row.nonce } : {}),
+      sid: createHmac("sha256", CSRF_SECRET).update("sid:" + row.session_id).digest("base64url"),
+      ...(scopes.has("email") ? { email: row.email } : {}),
+      ...(scopes.has("profile") && row.username !== null ? { preferred_username: row.username } : {}),
+    };
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: "RS256", kid: KID })
+      .sign(privateKey)
+      .then(
+        (idToken) =>
+          sendOAuth(
+            res,
+            200,
+            JSON.stringify({
+              access_token: `${randomUUID()}.${randomBytes(32).toString("base64url")}`,
+              token_type: "Bearer",
+              expires_in: 3600,
+              scope: row.scope,
+              id_token: idToken,
+            }),
+          ),
+        () => sendOAuth(res, 500, JSON.stringify({ error: "server_error" })),
+      );
+  });
+}
+
 const server = createServer((req, res) => {
   const url = req.url ?? "/";
   if (url === "/sessions/whoami" && req.method === "GET") return whoami(req, res);
   if (url === "/self-service/logout/api" && req.method === "DELETE") return logout(req, res);
   if (url === "/api/V4/logout" && req.method === "POST") return firstockLogout(req, res);
   if (url === "/services/logout" && req.method === "POST") return assetsLogout(req, res);
+  if (url === "/oauth/token" && req.method === "POST") return tokenExchange(req, res);
+  if (url === "/.well-known/jwks.json") return send(res, 200, JWKS);
   if (url === "/health/alive") return send(res, 200, '{"status":"ok"}');
   send(res, 404, '{"error":{"code":404}}');
 });
