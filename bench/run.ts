@@ -33,7 +33,7 @@
  *      while every app stalls 5 s before it answers (the answer must not wait on apps). Between
  *      the two, one app of ten stalls: how long the other nine apps' notices take shows whether
  *      a slow app holds up the others; when it answers again, the rate at which the backlog
- *      drains is Curfew's delivery rate with full batches.
+ *      drains is Curfew's delivery rate with every slot busy.
  *
  * Knobs (environment): BENCH_ONLY (comma-separated scenarios: whoami, logout, code, fanout; or
  * `oidc` for code and fanout, `sessions` for whoami and logout; default all), BENCH_CONNECTIONS
@@ -188,8 +188,8 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");
-  // Curfew's shutdown waits for the back-channel pass in progress, which goes on while it finds
-  // full batches: after the fan-out that can be a few seconds of backlog.
+  // Curfew's shutdown waits for the back-channel notices in flight (up to the transport's 5 s
+  // timeout each), and the pending commits.
   const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
   await exited;
   clearTimeout(timer);
@@ -837,7 +837,7 @@ async function verifyLogoutToken(url: string, issuer: string, receivers: Receive
 /**
  * Waits (at most 30 s) until Curfew's outbox has no pending row, reading its file (WAL: a reader
  * does not disturb the writer). The rate of the first 90 % of the notices is the delivery rate
- * with a backlog (full batches back to back); the last ones wait out retry back-offs.
+ * with a backlog (every slot busy); the last ones wait out retry back-offs.
  */
 async function drainOutbox(file: string, receivers: Receivers): Promise<{ pending: number; seconds: number; notices: number; rate: number }> {
   const arrivals: number[] = [];
@@ -1102,7 +1102,7 @@ async function main(): Promise<void> {
       const oneStalls = await fanoutRun(curfewUrl, curfew.pid!, receivers, seeded.tokens[fanoutGroups.oneStalls]!, healthy, FANOUT.waitMs);
       line(`app 0 stalls ${FANOUT.stallMs / 1000} s`, oneStalls, "answer → 9 other apps' notices");
       // The stalled app answers again, its held-back answers too: the backlog must drain (and leave
-      // no rows for the next run); meanwhile Curfew runs full batches back to back.
+      // no rows for the next run); meanwhile every delivery slot of Curfew is busy.
       receivers.release();
       const drain = await drainOutbox(curfewDb, receivers);
       console.log(
@@ -1240,9 +1240,8 @@ async function main(): Promise<void> {
         console.log(
           `App 0 stalling: ${fmtInt(delivered(fan.oneStalls))} notices/s delivered to all apps together (${fmtInt(offered)} offered); ${fmtInt(oneLate)}/${fmtInt(fan.oneStalls.logouts)} logouts ` +
             `still lacked the other 9 apps' notices ${FANOUT.waitMs / 1000} s after the last answer.\n` +
-            `Propagation claims up to BATCH (32) rows a pass and awaits every POST of the batch before it claims more (Propagation #pass), and never runs two\n` +
-            `passes at once: one app that does not answer holds every other app's notices for up to the transport's 5 s timeout per batch. Apps are told\n` +
-            `in parallel only within one batch. The logout answer itself does not wait for apps (the stall row).`,
+            `Propagation's slots (64, at most 15 per app; src/core/propagation.ts) were meant to keep one silent app from holding up the others:\n` +
+            `this says they did not. The logout answer itself does not wait for apps (the stall row).`,
         );
       } else {
         console.log(`App 0 stalling: ${fmtInt(delivered(fan.oneStalls))} of ${fmtInt(offered)} notices/s offered were delivered: one slow app did not hold up the others.`);
