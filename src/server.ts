@@ -63,7 +63,7 @@ export async function openCore(config: Config, options: CoreOptions = {}): Promi
   const signingKeys = await SigningKeys.load(jwks).catch((error: unknown) => {
     throw new Error(`oidc signing keys: ${(error as Error).message}`);
   });
-  const store = options.store ?? (await SqlStore.open(config.databaseUrl, { migrate: true }));
+  const store = options.store ?? (await SqlStore.open(config.databaseUrl, { migrate: true, postgres: config.postgres }));
   const core = createCore({
     store,
     hasher: options.hasher ?? argon2Hasher(config.argon2),

@@ -194,7 +194,7 @@ program
   .action(async () => {
     const cfg = config();
     databaseOf(cfg, { mayCreate: true });
-    const store = await SqlStore.open(cfg.databaseUrl, { migrate: false });
+    const store = await SqlStore.open(cfg.databaseUrl, { migrate: false, postgres: cfg.postgres });
     try {
       const applied = await store.migrate();
       console.log(applied.length > 0 ? `applied ${applied.length} migration(s): ${applied.join(", ")}` : "database is up to date; nothing to apply");

@@ -12,6 +12,7 @@ import { DOORS, type Door } from "../core/model.ts";
 import type { CoreSettings, SessionPolicy } from "../core/settings.ts";
 import { type DailyCutoff, validateCutoffTime, validateCutoffZone } from "../core/daily-cutoff.ts";
 import { type ConfigFile, ConfigSchema } from "./schema.ts";
+import type { PostgresOptions } from "../storage/sql/connect.ts";
 
 /** The Firstock API key in curfew.demo.yaml (what `npm start` uses): refused in production. */
 export const DEMO_FIRSTOCK_API_KEY = "demo-api-key-not-for-production";
@@ -46,6 +47,8 @@ export interface Config {
   adminKey: string | null;
   baseUrl: URL;
   databaseUrl: string;
+  /** PostgreSQL's pool and timeouts (unused on SQLite). */
+  postgres: PostgresOptions;
   /** The configured secret, or null when one is to be generated or loaded (D3). */
   secret: string | null;
   core: Omit<CoreSettings, "secret">;
@@ -234,6 +237,11 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     adminKey,
     baseUrl,
     databaseUrl: raw.database.url,
+    postgres: {
+      poolSize: raw.database.postgres.pool_size,
+      connectTimeoutMs: duration("database.postgres.connect_timeout", raw.database.postgres.connect_timeout),
+      statementTimeoutMs: duration("database.postgres.statement_timeout", raw.database.postgres.statement_timeout),
+    },
     secret,
     core: {
       sessions,

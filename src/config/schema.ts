@@ -96,6 +96,17 @@ export const ConfigSchema = Obj({
       description:
         "`sqlite:PATH` (relative to the working directory; `sqlite::memory:` for memory) or `postgres://user@host/db`. Migrated at start. Env alias CURFEW_DATABASE_URL.",
     }),
+    postgres: Obj({
+      pool_size: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: "Connections to PostgreSQL this process keeps at most." }),
+      connect_timeout: Duration(
+        "2s",
+        "How long a request waits for a connection (a new one, or a free one of the pool) before it is answered 503 (FLT-01).",
+      ),
+      statement_timeout: Duration(
+        "2s",
+        "How long one statement may run, lock waits included (PostgreSQL's statement_timeout), before it fails and its request is answered 503; a server that stops answering altogether is given half a second more (FLT-01).",
+      ),
+    }),
   }),
   secrets: Obj({
     default: Type.String({

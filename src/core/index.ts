@@ -7,6 +7,7 @@ import { type AfterCommit, LogoutEngine, type LogoutOutcome, type LogoutTarget }
 import type { Actor, BackchannelDelivery, DeliveryStatus, RevocationReason } from "./model.ts";
 import type { Clock, PasswordHasher, Store } from "./ports.ts";
 import { Proofs } from "./proofs.ts";
+import { Readiness } from "./readiness.ts";
 import { RelyingApps } from "./relying-apps.ts";
 import type { SigningKeys } from "./signing-keys.ts";
 import { Sessions } from "./sessions.ts";
@@ -55,6 +56,7 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
   const flows = new Flows(store, clock, settings.flows);
   const proofs = new Proofs(settings.secret);
   const grants = new Grants(store, clock, sessions, proofs, settings.flows.lifespanMs.login);
+  const readiness = new Readiness(store, clock);
   return {
     clock,
     settings,
@@ -77,10 +79,7 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
     },
     logout: (target, reason, by) => engine.logout(target, reason, by),
     afterLogout: (listener) => engine.afterCommit(listener),
-    ready: () =>
-      store.ping().catch((e: unknown) => {
-        throw asStoreFailure(e);
-      }),
+    ready: () => readiness.check(),
     purge: async () => ({ sessions: await sessions.purge(), flows: await flows.purge(), grants: await grants.purge() }),
   };
 }

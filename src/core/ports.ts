@@ -58,8 +58,12 @@ export interface RevocationResult {
 }
 
 export interface Store {
-  /** Answers when the store can serve requests; throws otherwise. */
-  ping(): Promise<void>;
+  /**
+   * Answers when the store can commit: writes this process's row of `nodes` (seen at `at`) through
+   * the same path as every write, durably; throws otherwise. A store that reads but cannot write
+   * (a full disk, a read-only replica, a lock held for ever) is not ready.
+   */
+  ping(at: Date): Promise<void>;
 
   /** Inserts an identity; throws CoreError IDENTIFIER_TAKEN when email or username is in use. */
   insertIdentity(identity: IdentityRecord, audit: AuditEvent): Promise<void>;

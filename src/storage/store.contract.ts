@@ -203,8 +203,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     // ---- basics -----------------------------------------------------------------------------
 
-    it("ping answers when the store can serve", async () => {
-      await store().ping();
+    it("ping commits this process's node row, and again later", async () => {
+      await store().ping(at(T));
+      await store().ping(at(T + MINUTE));
     });
 
     // ---- identities -------------------------------------------------------------------------
@@ -1229,7 +1230,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const pending = own.store.insertIdentity(identity, auditEvent("identity.created", at(T), { identityId: identity.id }));
         await own.store.close();
         await pending; // a write accepted before close is not dropped
-        await assert.rejects(own.store.ping());
+        await assert.rejects(own.store.ping(at(T)));
       } finally {
         await own.cleanup?.();
       }

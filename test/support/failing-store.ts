@@ -79,8 +79,8 @@ export class FailingStore implements Store {
     return result;
   }
 
-  ping(): Promise<void> {
-    return this.#run("ping", () => this.inner.ping());
+  ping(at: Date): Promise<void> {
+    return this.#run("ping", () => this.inner.ping(at));
   }
   insertIdentity(identity: IdentityRecord, audit: AuditEvent): Promise<void> {
     return this.#run("insertIdentity", () => this.inner.insertIdentity(identity, audit));

@@ -331,10 +331,14 @@ describe("Admin API under store faults (INV-1, INV-3)", () => {
 });
 
 describe("Readiness and logging under store faults", () => {
-  it("INV-3: /health/ready answers 503 on both listeners while the store does not answer, /health/alive stays 200", async (t) => {
-    const { pub, adm, store } = await faulty(t);
+  it("INV-3: /health/ready answers 503 on both listeners while the store does not commit, /health/alive stays 200", async (t) => {
+    const clock = new ManualClock();
+    const { pub, adm, store } = await faulty(t, { clock });
     for (const app of [pub, adm]) assert.deepEqual(json(await app.inject({ method: "GET", url: "/health/ready" })), { status: "ok" });
     await withFault(store, "ping", "before", async () => {
+      // One probe a second: within the second, the last answer stands.
+      assert.equal((await pub.inject({ method: "GET", url: "/health/ready" })).statusCode, 200);
+      clock.advance(1_000);
       for (const app of [pub, adm]) {
         const ready = await app.inject({ method: "GET", url: "/health/ready" });
         assert.equal(ready.statusCode, 503);
@@ -343,6 +347,7 @@ describe("Readiness and logging under store faults", () => {
         assert.equal((await app.inject({ method: "GET", url: "/health/alive" })).statusCode, 200);
       }
     });
+    clock.advance(1_000);
     for (const app of [pub, adm]) assert.equal((await app.inject({ method: "GET", url: "/health/ready" })).statusCode, 200);
   });
 

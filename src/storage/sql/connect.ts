@@ -27,7 +27,22 @@ export function describeDatabaseUrl(url: string): { dialect: SqlDialect; locatio
   throw new Error(`unsupported database URL "${url.split(":")[0]}:…" (use sqlite:PATH or postgres://…)`);
 }
 
-export function openDatabase(url: string): OpenDatabase {
+/** PostgreSQL's pool and timeouts (configuration `database.postgres`). */
+export interface PostgresOptions {
+  poolSize: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_POSTGRES: PostgresOptions = { poolSize: 10, connectTimeoutMs: 2_000, statementTimeoutMs: 2_000 };
+
+/**
+ * Past the server's own statement_timeout, how long the client still waits for an answer: a
+ * server that is frozen or cut off sends none, and its query must fail all the same.
+ */
+const CLIENT_GRACE_MS = 500;
+
+export function openDatabase(url: string, postgres: PostgresOptions = DEFAULT_POSTGRES): OpenDatabase {
   const { dialect, location } = describeDatabaseUrl(url);
   if (dialect === "sqlite") {
     const memory = location === ":memory:";
@@ -45,10 +60,17 @@ export function openDatabase(url: string): OpenDatabase {
   parsed.searchParams.delete("schema");
   const pool = new pg.Pool({
     connectionString: parsed.href,
-    max: 10,
-    // SEC-80: bounded waits, so a store that does not answer becomes a fast 503, not a hang.
-    connectionTimeoutMillis: 5_000,
-    query_timeout: 10_000,
+    max: postgres.poolSize,
+    // SEC-80, FLT-01: bounded waits, so a store that does not answer becomes a 503 within about
+    // two seconds, not a hang. connectionTimeoutMillis bounds both a new connection and the wait
+    // for a free one; statement_timeout is the server's own limit (lock waits included), and
+    // query_timeout the client's, for a server that answers nothing at all.
+    connectionTimeoutMillis: postgres.connectTimeoutMs,
+    statement_timeout: postgres.statementTimeoutMs,
+    query_timeout: postgres.statementTimeoutMs + CLIENT_GRACE_MS,
+    // A transaction left open (its client gone quiet) must not hold its locks for ever.
+    idle_in_transaction_session_timeout: 10 * postgres.statementTimeoutMs,
+    application_name: parsed.searchParams.get("application_name") ?? "curfew",
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
   });
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: survivingLostConnections(pool) }) }), dialect, sqlite: null };
@@ -109,6 +131,9 @@ function survivingLostConnections(pool: pg.Pool): PostgresPool {
  * pg_terminate_backend, database dropped, idle_session_timeout) and 08 (connection exception).
  */
 function endsTheSession(error: unknown): boolean {
+  // pg's own query_timeout: the server never answered, and whatever it sends later would be read
+  // as the next query's answer. This connection is done.
+  if (error instanceof Error && error.message === "Query read timeout") return true;
   if (!(error instanceof pg.DatabaseError)) return false;
   return error.severity === "FATAL" || error.severity === "PANIC" || /^(57P|08)/.test(error.code ?? "");
 }

@@ -185,6 +185,17 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("backchannel_session").on("backchannel_deliveries").column("session_id").execute();
     },
   },
+  "0005_nodes": {
+    async up(db: Kysely<unknown>) {
+      // One row per running Curfew process: readiness proves a commit by writing its own row.
+      await db.schema
+        .createTable("nodes")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("started_at", "bigint", (c) => c.notNull())
+        .addColumn("seen_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -141,6 +141,12 @@ export interface BackchannelDeliveriesTable {
   updated_at: number | string;
 }
 
+export interface NodesTable {
+  id: string;
+  started_at: number | string;
+  seen_at: number | string;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   sessions: SessionsTable;
@@ -153,6 +159,7 @@ export interface Database {
   oidc_tokens: OidcTokensTable;
   oidc_participants: OidcParticipantsTable;
   backchannel_deliveries: BackchannelDeliveriesTable;
+  nodes: NodesTable;
 }
 
 export function toNumber(value: number | string): number {

@@ -32,7 +32,7 @@ import type {
   StoredError,
 } from "../../core/model.ts";
 import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store } from "../../core/ports.ts";
-import { openDatabase, type OpenDatabase } from "./connect.ts";
+import { openDatabase, type OpenDatabase, type PostgresOptions } from "./connect.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrateToLatest } from "./migrations.ts";
 import type { BackchannelDeliveriesTable, Database, IdentitiesTable, OidcClientsTable, OidcCodesTable, OidcParticipantsTable, OidcTokensTable, SessionsTable } from "./schema.ts";
@@ -44,7 +44,12 @@ export interface SqlStoreOptions {
   migrate?: boolean;
   /** Use the in-process session cache. Defaults to on for SQLite, and is refused for PostgreSQL (D8). */
   cache?: boolean;
+  /** PostgreSQL's pool and timeouts (configuration `database.postgres`). */
+  postgres?: PostgresOptions;
 }
+
+/** A node row not written for this long belongs to a process that has gone. */
+const NODE_FORGOTTEN_MS = 24 * 3_600_000;
 
 export class SqlStore implements Store {
   readonly #writes: GroupCommit<Database>;
@@ -60,7 +65,7 @@ export class SqlStore implements Store {
   }
 
   static async open(url: string, options: SqlStoreOptions = {}): Promise<SqlStore> {
-    const { db, dialect, sqlite } = openDatabase(url);
+    const { db, dialect, sqlite } = openDatabase(url, options.postgres);
     try {
       if (options.migrate ?? true) await migrateToLatest(db as Kysely<unknown>);
     } catch (error) {
@@ -86,8 +91,20 @@ export class SqlStore implements Store {
     return migrateToLatest(this.db as Kysely<unknown>);
   }
 
-  async ping(): Promise<void> {
-    await this.db.selectFrom("sessions").select("id").limit(1).execute();
+  /** This process's row in `nodes`. */
+  readonly #nodeId = randomUUID();
+
+  async ping(at: Date): Promise<void> {
+    const t = at.getTime();
+    await this.#writes.run(async (trx) => {
+      await trx
+        .insertInto("nodes")
+        .values({ id: this.#nodeId, started_at: t, seen_at: t })
+        .onConflict((oc) => oc.column("id").doUpdateSet({ seen_at: t }))
+        .execute();
+      // Processes long gone leave rows; a day without a word is gone.
+      await trx.deleteFrom("nodes").where("seen_at", "<", t - NODE_FORGOTTEN_MS).execute();
+    });
   }
 
   async close(): Promise<void> {
