@@ -215,7 +215,11 @@ export const ConfigSchema = Obj({
   login: Obj({
     rate_limit: Obj({
       per_identifier: Obj({
-        max: Type.Integer({ minimum: 1, default: 10, description: "Failed sign-ins per identifier per window before 429 (SEC-60)." }),
+        max: Type.Integer({
+          minimum: 1,
+          default: 10,
+          description: "Failed sign-ins per identifier per window before 429 (SEC-60). On PostgreSQL every node counts in one table, so the limit holds for the cluster.",
+        }),
         window: Duration("15m", "The per-identifier window."),
       }),
       per_ip: Obj({

@@ -3,12 +3,13 @@
  * verifications a second saturate two cores, so the limit must come first).
  *
  * Two fixed windows: failures per identifier (SEC-60: the counter belongs to the account, so
- * rotating IPs does not help) and attempts per client IP (SEC-61). In memory, per process:
- * a cluster multiplies the limits by its node count until a shared store exists (documented
- * in docs/adr/0006-login-throttling.md).
+ * rotating IPs does not help) and attempts per client IP (SEC-61). Where the counts live is the
+ * store's to say (`Store.sharedWindows`): on PostgreSQL every node counts in one table, so N nodes
+ * do not multiply the limits; on SQLite, one process serves, and they live in its memory, on the
+ * core's clock (docs/adr/0006-login-throttling.md).
  */
-import { CoreError } from "./errors.ts";
-import type { Clock } from "./ports.ts";
+import { CoreError, asStoreFailure } from "./errors.ts";
+import type { Clock, WindowCounters } from "./ports.ts";
 import type { ThrottleSettings } from "./settings.ts";
 
 interface Window {
@@ -18,21 +19,24 @@ interface Window {
 
 const MAX_KEYS = 100_000;
 
-class FixedWindows {
+/** Fixed windows in this process's memory, on the injected clock; bounded to MAX_KEYS keys. */
+export class MemoryWindows implements WindowCounters {
   readonly #windows = new Map<string, Window>();
   constructor(
     private readonly max: number,
     private readonly windowMs: number,
+    private readonly clock: Clock,
   ) {}
 
-  /** Seconds until `key` may try again, or 0 when it may try now. */
-  blockedFor(key: string, now: number): number {
+  async blockedFor(key: string): Promise<number> {
+    const now = this.clock.now().getTime();
     const w = this.#windows.get(key);
     if (!w || w.resetsAt <= now || w.count < this.max) return 0;
     return Math.max(1, Math.ceil((w.resetsAt - now) / 1000));
   }
 
-  hit(key: string, now: number): void {
+  async hit(key: string): Promise<void> {
+    const now = this.clock.now().getTime();
     const w = this.#windows.get(key);
     if (!w || w.resetsAt <= now) {
       if (this.#windows.size >= MAX_KEYS) this.#sweep(now);
@@ -42,7 +46,7 @@ class FixedWindows {
     }
   }
 
-  reset(key: string): void {
+  async reset(key: string): Promise<void> {
     this.#windows.delete(key);
   }
 
@@ -56,41 +60,45 @@ class FixedWindows {
   }
 }
 
-export class LoginThrottle {
-  readonly #byIdentifier: FixedWindows;
-  readonly #byIp: FixedWindows;
+/** Where a throttle's windows live: the store's shared ones when it has them, else memory. */
+export type WindowsFactory = (name: string, max: number, windowMs: number) => WindowCounters;
 
-  constructor(
-    settings: ThrottleSettings,
-    private readonly clock: Clock,
-  ) {
-    this.#byIdentifier = new FixedWindows(settings.perIdentifier.max, settings.perIdentifier.windowMs);
-    this.#byIp = new FixedWindows(settings.perIp.max, settings.perIp.windowMs);
+function limited(wait: number): CoreError {
+  return new CoreError("RATE_LIMITED", "Too many sign-in attempts. Try again later.", { retryAfterSeconds: wait });
+}
+
+export class LoginThrottle {
+  readonly #byIdentifier: WindowCounters;
+  readonly #byIp: WindowCounters;
+
+  constructor(settings: ThrottleSettings, windows: WindowsFactory) {
+    this.#byIdentifier = windows("login-identifier", settings.perIdentifier.max, settings.perIdentifier.windowMs);
+    this.#byIp = windows("login-ip", settings.perIp.max, settings.perIp.windowMs);
   }
 
-  /** Counts one attempt from `ip` and refuses it if either limit is reached. */
-  admit(identifier: string, ip: string | null): void {
-    const now = this.clock.now().getTime();
-    const wait = Math.max(this.#byIdentifier.blockedFor(identifier, now), ip ? this.#byIp.blockedFor(ip, now) : 0);
-    if (wait > 0) {
-      throw new CoreError("RATE_LIMITED", "Too many sign-in attempts. Try again later.", { retryAfterSeconds: wait });
-    }
-    if (ip) this.#byIp.hit(ip, now);
+  /** Counts one attempt from `ip` and refuses it if either limit is reached. Counters that cannot be read refuse too (INV-3). */
+  async admit(identifier: string, ip: string | null): Promise<void> {
+    const [byIdentifier, byIp] = await Promise.all([this.#byIdentifier.blockedFor(identifier), ip ? this.#byIp.blockedFor(ip) : 0]).catch(storeFailure);
+    const wait = Math.max(byIdentifier, byIp);
+    if (wait > 0) throw limited(wait);
+    if (ip) await this.#byIp.hit(ip).catch(storeFailure);
   }
 
   /** Refuses an attempt on an account whose failure window is full, without counting anything. */
-  check(account: string): void {
-    const wait = this.#byIdentifier.blockedFor(account, this.clock.now().getTime());
-    if (wait > 0) {
-      throw new CoreError("RATE_LIMITED", "Too many sign-in attempts. Try again later.", { retryAfterSeconds: wait });
-    }
+  async check(account: string): Promise<void> {
+    const wait = await this.#byIdentifier.blockedFor(account).catch(storeFailure);
+    if (wait > 0) throw limited(wait);
   }
 
-  failed(identifier: string): void {
-    this.#byIdentifier.hit(identifier, this.clock.now().getTime());
+  async failed(identifier: string): Promise<void> {
+    await this.#byIdentifier.hit(identifier).catch(storeFailure);
   }
 
-  succeeded(identifier: string): void {
-    this.#byIdentifier.reset(identifier);
+  async succeeded(identifier: string): Promise<void> {
+    await this.#byIdentifier.reset(identifier).catch(storeFailure);
   }
+}
+
+function storeFailure(e: unknown): never {
+  throw asStoreFailure(e);
 }

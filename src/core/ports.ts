@@ -64,6 +64,11 @@ export interface Store {
    * (a full disk, a read-only replica, a lock held for ever) is not ready.
    */
   ping(at: Date): Promise<void>;
+  /**
+   * Fixed-window counters every node of this store shares (PostgreSQL), named `name`, or null when
+   * one process serves the store (SQLite) and its memory is the place for them.
+   */
+  sharedWindows(name: string, max: number, windowMs: number): WindowCounters | null;
 
   /** Inserts an identity; throws CoreError IDENTIFIER_TAKEN when email or username is in use. */
   insertIdentity(identity: IdentityRecord, audit: AuditEvent): Promise<void>;
@@ -207,4 +212,13 @@ export interface BackchannelTransport {
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
   verify(hash: string, password: string): Promise<boolean>;
+}
+
+/** Fixed windows of counts by key (the sign-in throttle's). */
+export interface WindowCounters {
+  /** Seconds until `key` may try again, or 0 when it may try now (its window is not full). */
+  blockedFor(key: string): Promise<number>;
+  /** Counts one for `key`, opening its window if none is open. */
+  hit(key: string): Promise<void>;
+  reset(key: string): Promise<void>;
 }

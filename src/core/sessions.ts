@@ -8,7 +8,7 @@ import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure, sessionInactive } from "./errors.ts";
 import { identifierKey, publicIdentity } from "./identities.ts";
 import { nextCutoff } from "./daily-cutoff.ts";
-import { LoginThrottle } from "./login-throttle.ts";
+import { LoginThrottle, MemoryWindows } from "./login-throttle.ts";
 import { DOORS } from "./model.ts";
 import type {
   AuthenticatedSession,
@@ -67,7 +67,7 @@ export class Sessions {
     private readonly clock: Clock,
     private readonly settings: CoreSettings,
   ) {
-    this.#throttle = new LoginThrottle(settings.throttle, clock);
+    this.#throttle = new LoginThrottle(settings.throttle, (name, max, windowMs) => store.sharedWindows(name, max, windowMs) ?? new MemoryWindows(max, windowMs, clock));
   }
 
   /**
@@ -100,22 +100,22 @@ export class Sessions {
   /** The identity an identifier and password proof name, or CREDENTIALS_INVALID / RATE_LIMITED. */
   async #verify(identifier: string, proof: PasswordProof, origin: RequestOrigin): Promise<Identity> {
     const key = identifierKey(identifier);
-    this.#throttle.admit(key, origin.ipAddress);
+    await this.#throttle.admit(key, origin.ipAddress);
     const record = await this.store.findIdentityByIdentifier(key).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
     // SEC-60: failures count against the account, whichever of its identifiers was typed;
     // unknown identifiers count against themselves.
     const account = record ? `identity:${record.id}` : key;
-    if (record) this.#throttle.check(account);
+    if (record) await this.#throttle.check(account);
     const verifier = record ? (proof.kind === "password" ? record.passwordHash : record.digestHash) : null;
     const secret = proof.kind === "password" ? proof.password : proof.digest.toLowerCase();
     const ok = verifier ? await this.hasher.verify(verifier, secret) : await this.#burnVerification(secret);
     if (!record || !ok || record.state !== "active") {
-      this.#throttle.failed(account);
+      await this.#throttle.failed(account);
       throw new CoreError("CREDENTIALS_INVALID", "The provided credentials are invalid.");
     }
-    this.#throttle.succeeded(account);
+    await this.#throttle.succeeded(account);
     if (proof.kind === "password" && record.digestHash === null) await this.#addDigestVerifier(record, proof.password);
     return publicIdentity(record);
   }
@@ -124,8 +124,8 @@ export class Sessions {
    * Counts an attempt from `ip` against the per-IP limit without naming an identifier:
    * registration hashes a password twice, so it is throttled like a sign-in (SEC-61).
    */
-  admitAttempt(ip: string | null): void {
-    this.#throttle.admit("", ip);
+  admitAttempt(ip: string | null): Promise<void> {
+    return this.#throttle.admit("", ip);
   }
 
   /** Starts a new session for an identity that has just proved who it is. Always a new token (SEC-12). */

@@ -203,6 +203,21 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     // ---- basics -----------------------------------------------------------------------------
 
+    it("sharedWindows: none for a store one process serves; otherwise windows that count, block at max and reset", async (t) => {
+      const windows = store().sharedWindows(`contract-${randomUUID()}`, 2, MINUTE);
+      if (windows === null) return t.diagnostic("no shared windows: the throttle keeps them in memory");
+      const key = randomUUID();
+      assert.equal(await windows.blockedFor(key), 0);
+      await windows.hit(key);
+      assert.equal(await windows.blockedFor(key), 0, "below max");
+      await windows.hit(key);
+      const wait = await windows.blockedFor(key);
+      assert.ok(wait >= 1 && wait <= 60, `blocked for ${wait} s of a one-minute window`);
+      assert.equal(await windows.blockedFor(randomUUID()), 0, "another key is not");
+      await windows.reset(key);
+      assert.equal(await windows.blockedFor(key), 0);
+    });
+
     it("ping commits this process's node row, and again later", async () => {
       await store().ping(at(T));
       await store().ping(at(T + MINUTE));

@@ -25,7 +25,7 @@ import type {
   Session,
   StoredError,
 } from "../../src/core/model.ts";
-import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store } from "../../src/core/ports.ts";
+import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store, WindowCounters } from "../../src/core/ports.ts";
 import { SqlStore } from "../../src/storage/sql/sql-store.ts";
 
 /** Every Store method a test can switch to fail (closing is never faulted). */
@@ -79,6 +79,9 @@ export class FailingStore implements Store {
     return result;
   }
 
+  sharedWindows(name: string, max: number, windowMs: number): WindowCounters | null {
+    return this.inner.sharedWindows(name, max, windowMs);
+  }
   ping(at: Date): Promise<void> {
     return this.#run("ping", () => this.inner.ping(at));
   }

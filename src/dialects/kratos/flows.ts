@@ -382,7 +382,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       const origin = requestOrigin(request, "kratos");
       let identity;
       try {
-        core.sessions.admitAttempt(origin.ipAddress);
+        await core.sessions.admitAttempt(origin.ipAddress);
         identity = await core.identities.create({ traits, password: body.password }, "self");
       } catch (error) {
         if (isCoreError(error, "IDENTIFIER_TAKEN")) return answer.invalid({ ...view, messages: [TEXT.duplicate()] });

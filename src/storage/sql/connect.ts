@@ -17,6 +17,8 @@ export interface OpenDatabase {
   dialect: SqlDialect;
   /** The SQLite connection itself (for `PRAGMA data_version`); absent on PostgreSQL. */
   sqlite: SqliteConnection | null;
+  /** PostgreSQL's pool and the schema the tables live in (for the shared rate-limit windows); absent on SQLite. */
+  postgres: { pool: pg.Pool; schema: string | null } | null;
 }
 
 export function describeDatabaseUrl(url: string): { dialect: SqlDialect; location: string } {
@@ -53,7 +55,7 @@ export function openDatabase(url: string, postgres: PostgresOptions = DEFAULT_PO
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("busy_timeout = 5000");
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(sqlite) }) }), dialect, sqlite };
+    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(sqlite) }) }), dialect, sqlite, postgres: null };
   }
   const parsed = new URL(url);
   const schema = parsed.searchParams.get("schema");
@@ -73,7 +75,12 @@ export function openDatabase(url: string, postgres: PostgresOptions = DEFAULT_PO
     application_name: parsed.searchParams.get("application_name") ?? "curfew",
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
   });
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: survivingLostConnections(pool) }) }), dialect, sqlite: null };
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: survivingLostConnections(pool) }) }),
+    dialect,
+    sqlite: null,
+    postgres: { pool, schema },
+  };
 }
 
 /**

@@ -31,7 +31,8 @@ import type {
   Session,
   StoredError,
 } from "../../core/model.ts";
-import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store } from "../../core/ports.ts";
+import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store, WindowCounters } from "../../core/ports.ts";
+import { PostgresWindows } from "./postgres-windows.ts";
 import { openDatabase, type OpenDatabase, type PostgresOptions } from "./connect.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrateToLatest } from "./migrations.ts";
@@ -59,13 +60,18 @@ export class SqlStore implements Store {
     readonly db: Kysely<Database>,
     readonly dialect: OpenDatabase["dialect"],
     cache: SessionCache | null,
+    private readonly postgres: OpenDatabase["postgres"],
   ) {
     this.#writes = new GroupCommit(db);
     this.#cache = cache;
   }
 
+  sharedWindows(name: string, max: number, windowMs: number): WindowCounters | null {
+    return this.postgres ? new PostgresWindows(this.postgres.pool, this.postgres.schema, name, max, windowMs) : null;
+  }
+
   static async open(url: string, options: SqlStoreOptions = {}): Promise<SqlStore> {
-    const { db, dialect, sqlite } = openDatabase(url, options.postgres);
+    const { db, dialect, sqlite, postgres } = openDatabase(url, options.postgres);
     try {
       if (options.migrate ?? true) await migrateToLatest(db as Kysely<unknown>);
     } catch (error) {
@@ -83,7 +89,7 @@ export class SqlStore implements Store {
         return true;
       });
     }
-    return new SqlStore(db, dialect, cache);
+    return new SqlStore(db, dialect, cache, postgres);
   }
 
   /** Brings the schema up to date; returns the names of the migrations it applied (`curfew migrate`). */
