@@ -253,6 +253,11 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
         },
         registrationEnabled: raw.selfservice.flows.registration.enabled,
       },
+      requestLimits: {
+        flow: { max: raw.limits.per_ip.flows.max, windowMs: duration("limits.per_ip.flows.window", raw.limits.per_ip.flows.window) },
+        "stored-error": { max: raw.limits.per_ip.stored_errors.max, windowMs: duration("limits.per_ip.stored_errors.window", raw.limits.per_ip.stored_errors.window) },
+        "bad-token": { max: raw.limits.per_ip.bad_tokens.max, windowMs: duration("limits.per_ip.bad_tokens.window", raw.limits.per_ip.bad_tokens.window) },
+      },
       throttle: {
         perIdentifier: {
           max: raw.login.rate_limit.per_identifier.max,

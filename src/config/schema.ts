@@ -21,6 +21,10 @@ const Obj = <T extends Type.TProperties>(properties: T, description?: string) =>
   Type.Object(properties, { additionalProperties: false, default: {}, ...(description ? { description } : {}) });
 
 const DURATION = "^([0-9]+(ms|s|m|h|d))+$";
+
+/** A fixed window of requests per client IP (core/request-limits.ts). */
+const PerIpLimit = (max: number, description: string) =>
+  Obj({ max: Type.Integer({ minimum: 1, default: max, description }), window: Duration("15m", "Its window.") })
 const DoorSession = Obj({
   lifespan: Type.Optional(
     Type.String({ pattern: DURATION, description: "Absolute lifetime for sessions begun at this door; unset: session.lifespan." }),
@@ -236,6 +240,14 @@ export const ConfigSchema = Obj({
   }),
   limits: Obj({
     body_bytes: Type.Integer({ minimum: 1024, default: 16384, description: "Largest request body accepted; larger gets 413 (SEC-67)." }),
+    per_ip: Obj({
+      flows: PerIpLimit(600, "Login and registration flows created per client IP per window before 429 (SEC-101); a sign-in makes one or two."),
+      stored_errors: PerIpLimit(300, "Errors kept for the error page per client IP per window; past it the browser gets the error itself as JSON, not kept (SEC-101)."),
+      bad_tokens: PerIpLimit(
+        1000,
+        "Firstock logout and userDetails calls with a dead jKey per client IP per window before 429 API_RATE_LIMIT (SEC-101, BAD-J24). A vendor's server calls from one address, and after the daily cut-off every jKey it holds is dead: size it to the jKeys a vendor holds.",
+      ),
+    }),
   }),
   log: Obj({
     level: Type.Union(

@@ -9,6 +9,7 @@ import type { Flow, FlowKind, FlowType, StoredError } from "./model.ts";
 import type { Clock, Store } from "./ports.ts";
 import type { CoreSettings } from "./settings.ts";
 import { isUuid } from "./tokens.ts";
+import type { RequestLimits } from "./request-limits.ts";
 
 /** How long an error shown to a browser stays readable at the error page. */
 export const ERROR_RETENTION_MS = 24 * 3_600_000;
@@ -18,6 +19,7 @@ export class Flows {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly settings: CoreSettings["flows"],
+    private readonly limits: RequestLimits,
   ) {}
 
   /**
@@ -30,11 +32,13 @@ export class Flows {
     requestUrl: string,
     returnTo: string | null,
     csrfToken: string | null = null,
-    options: { refresh?: boolean } = {},
+    options: { refresh?: boolean; ip?: string | null } = {},
   ): Promise<Flow> {
     if (type === "registration" && !this.settings.registrationEnabled) {
       throw new CoreError("REGISTRATION_DISABLED", "Registration is not allowed because it was disabled.");
     }
+    // SEC-101: every flow is a row anyone can make; one address makes a bounded number.
+    await this.limits.admit("flow", options.ip ?? null);
     const now = this.clock.now();
     const flow: Flow = {
       id: randomUUID(),
@@ -85,8 +89,9 @@ export class Flows {
     });
   }
 
-  /** Keeps an error for a browser sent to the error page; returns its id. */
-  async recordError(error: unknown): Promise<string> {
+  /** Keeps an error for a browser sent to the error page; returns its id. RATE_LIMITED past the address's share (SEC-101). */
+  async recordError(error: unknown, ip: string | null = null): Promise<string> {
+    await this.limits.admit("stored-error", ip);
     const stored: StoredError = { id: randomUUID(), createdAt: this.clock.now(), error };
     await this.store.insertError(stored).catch((e: unknown) => {
       throw asStoreFailure(e);

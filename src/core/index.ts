@@ -7,7 +7,9 @@ import { type AfterCommit, LogoutEngine, type LogoutOutcome, type LogoutTarget }
 import type { Actor, BackchannelDelivery, DeliveryStatus, RevocationReason } from "./model.ts";
 import type { Clock, PasswordHasher, Store } from "./ports.ts";
 import { Proofs } from "./proofs.ts";
+import { MemoryWindows, type WindowsFactory } from "./login-throttle.ts";
 import { Readiness } from "./readiness.ts";
+import { RequestLimits } from "./request-limits.ts";
 import { RelyingApps } from "./relying-apps.ts";
 import type { SigningKeys } from "./signing-keys.ts";
 import { Sessions } from "./sessions.ts";
@@ -32,6 +34,8 @@ export interface Core {
   readonly proofs: Proofs;
   /** Single sign-on: the relying apps, and the codes and tokens they hold for sessions. */
   readonly apps: RelyingApps;
+  /** Per-IP limits on unauthenticated writes (SEC-101); flows apply theirs themselves. */
+  readonly limits: RequestLimits;
   readonly grants: Grants;
   readonly signingKeys: SigningKeys;
   /** The back-channel outbox, as operators see it (core/propagation.ts sends it). */
@@ -52,8 +56,11 @@ export interface Core {
 
 export function createCore({ store, hasher, clock, settings, signingKeys }: CoreDeps): Core {
   const engine = new LogoutEngine(store, clock, settings.sessions);
-  const sessions = new Sessions(store, hasher, clock, settings);
-  const flows = new Flows(store, clock, settings.flows);
+  // The throttle's and the limits' windows: the store's shared ones (PostgreSQL), else memory.
+  const windows: WindowsFactory = (name, max, windowMs) => store.sharedWindows(name, max, windowMs) ?? new MemoryWindows(max, windowMs, clock);
+  const limits = new RequestLimits(settings.requestLimits, windows);
+  const sessions = new Sessions(store, hasher, clock, settings, windows);
+  const flows = new Flows(store, clock, settings.flows, limits);
   const proofs = new Proofs(settings.secret);
   const grants = new Grants(store, clock, sessions, proofs, settings.flows.lifespanMs.login);
   const readiness = new Readiness(store, clock);
@@ -65,6 +72,7 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
     flows,
     proofs,
     apps: new RelyingApps(store, clock),
+    limits,
     grants,
     signingKeys,
     deliveries: {

@@ -8,7 +8,7 @@ import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure, sessionInactive } from "./errors.ts";
 import { identifierKey, publicIdentity } from "./identities.ts";
 import { nextCutoff } from "./daily-cutoff.ts";
-import { LoginThrottle, MemoryWindows } from "./login-throttle.ts";
+import { LoginThrottle, type WindowsFactory } from "./login-throttle.ts";
 import { DOORS } from "./model.ts";
 import type {
   AuthenticatedSession,
@@ -66,8 +66,9 @@ export class Sessions {
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
     private readonly settings: CoreSettings,
+    windows: WindowsFactory,
   ) {
-    this.#throttle = new LoginThrottle(settings.throttle, (name, max, windowMs) => store.sharedWindows(name, max, windowMs) ?? new MemoryWindows(max, windowMs, clock));
+    this.#throttle = new LoginThrottle(settings.throttle, windows);
   }
 
   /**

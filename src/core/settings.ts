@@ -1,6 +1,7 @@
 /** What the core needs to know from the configuration, already parsed into plain values. */
 import type { DailyCutoff } from "./daily-cutoff.ts";
 import type { Door } from "./model.ts";
+import type { RequestLimitSettings } from "./request-limits.ts";
 
 export interface SessionPolicy {
   /** Sessions also end at this time of day (D5: Firstock, daily). */
@@ -26,4 +27,6 @@ export interface CoreSettings {
   purgeAfterMs: number;
   flows: { lifespanMs: Record<"login" | "registration", number>; registrationEnabled: boolean };
   throttle: ThrottleSettings;
+  /** Per-IP limits on unauthenticated writes (SEC-101). */
+  requestLimits: RequestLimitSettings;
 }

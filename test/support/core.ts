@@ -18,6 +18,7 @@ export function coreSettings(policy: SessionPolicy = DEFAULT_POLICY, perDoor: Pa
     purgeAfterMs: 7 * 24 * HOUR,
     flows: { lifespanMs: { login: HOUR, registration: HOUR }, registrationEnabled: true },
     throttle: { perIdentifier: { max: 20, windowMs: 15 * MINUTE }, perIp: { max: 1_000, windowMs: 15 * MINUTE } },
+    requestLimits: { flow: { max: 10_000, windowMs: 15 * MINUTE }, "stored-error": { max: 10_000, windowMs: 15 * MINUTE }, "bad-token": { max: 10_000, windowMs: 15 * MINUTE } },
   };
 }
 

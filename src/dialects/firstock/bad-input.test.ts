@@ -18,6 +18,7 @@ import {
   assertJKeyLive,
   loginBody,
   send,
+  firstockFor,
   signInFirstock,
   startFirstock,
 } from "../../../test/support/firstock.ts";
@@ -379,4 +380,30 @@ test("SEC-50, SEC-06: no jKey, password digest or API key reaches a log line, ev
     assert.ok(!line.includes(login.apiKey), `an API key in the log: ${line.slice(0, 300)}`);
     assert.ok(!line.includes("forged log line"), `log injection: ${line.slice(0, 300)}`);
   }
+});
+
+describe("BAD-J24, SEC-101: a flood of dead jKeys from one address", () => {
+  test("BAD-J24: past limits.per_ip.bad_tokens dead jKeys, logout and userDetails answer 429 API_RATE_LIMIT from that address only, before any lookup", async (t) => {
+    const fs = await firstockFor(t, { config: { "limits.per_ip.bad_tokens.max": 3 } });
+    await createIdentity(fs.adm, ALICE);
+    const { susertoken: jKey } = await signInFirstock(fs.pub, ALICE.username);
+    const dead = () => json({ userId: ALICE.username, jKey: `${randomUUID()}.${randomBytes(32).toString("base64url")}` });
+    for (const route of ["logout", "userDetails", "logout"]) {
+      const res = await send(fs.pub, { method: "POST", url: `/api/V4/${route}`, headers: JSON_TYPE, payload: dead() });
+      assert.equal(res.statusCode, 401, route);
+    }
+    for (const route of ["logout", "userDetails"]) {
+      const res = await send(fs.pub, { method: "POST", url: `/api/V4/${route}`, headers: JSON_TYPE, payload: dead() });
+      assert.equal(res.statusCode, 429, route);
+      assert.match(res.body, /API_RATE_LIMIT/);
+      assert.ok(Number(res.headers["retry-after"]) >= 1);
+    }
+    // Another address is not limited; and what the limited one could not do changed nothing.
+    const elsewhere = await send(fs.pub, { method: "POST", url: "/api/V4/userDetails", headers: JSON_TYPE, payload: json({ userId: ALICE.username, jKey }), remoteAddress: "192.0.2.7" });
+    assert.equal(elsewhere.statusCode, 200, elsewhere.body);
+    // Successes do not count: a live jKey's checks from a fresh address never reach the limit.
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await send(fs.pub, { method: "POST", url: "/api/V4/userDetails", headers: JSON_TYPE, payload: json({ userId: ALICE.username, jKey }), remoteAddress: "192.0.2.8" })).statusCode, 200);
+    }
+  });
 });

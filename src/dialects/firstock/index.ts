@@ -90,8 +90,13 @@ export async function firstockDoor(app: DoorApp, door: FirstockDoorOptions): Pro
       },
     },
     async (request, reply) => {
+      const ip = requestOrigin(request, "firstock").ipAddress;
+      await core.limits.check("bad-token", ip);
       const owned = await ownedSession(request.body.userId, request.body.jKey);
-      if (!owned) return sendFailure(reply, INVALID_JKEY);
+      if (!owned) {
+        await core.limits.record("bad-token", ip);
+        return sendFailure(reply, INVALID_JKEY);
+      }
       const { email, username } = owned.identity.traits;
       return sendSuccess(reply, {
         actid: username ?? email,

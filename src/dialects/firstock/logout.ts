@@ -10,6 +10,7 @@ import type { FirstockDoorOptions } from "./index.ts";
 import { ROUTES } from "./routes.ts";
 import { TokenBody, responses, sendSuccess } from "./wire.ts";
 import { INVALID_JKEY, sendFailure } from "./wire-errors.ts";
+import { requestOrigin } from "../../http/request-context.ts";
 
 const SELF: Actor = { actor: "self", door: "firstock" };
 
@@ -31,18 +32,25 @@ export function logoutRoutes(app: DoorApp, door: FirstockDoorOptions): void {
     },
     async (request, reply) => {
       const { userId, jKey } = request.body;
+      // BAD-J24, SEC-101: an address that keeps presenting dead jKeys is refused before any lookup.
+      const ip = requestOrigin(request, "firstock").ipAddress;
+      await core.limits.check("bad-token", ip);
+      const dead = async () => {
+        await core.limits.record("bad-token", ip);
+        return sendFailure(reply, INVALID_JKEY);
+      };
       const identity = await core.identities.findByIdentifier(userId);
-      if (!identity || jKey === "") return sendFailure(reply, INVALID_JKEY);
+      if (!identity || jKey === "") return dead();
       let ended;
       try {
         ({ ended } = await core.logout({ kind: "token", token: jKey, ownerId: identity.id }, "logout", SELF));
       } catch (error) {
-        if (isCoreError(error, "SESSION_INACTIVE")) return sendFailure(reply, INVALID_JKEY);
+        if (isCoreError(error, "SESSION_INACTIVE")) return dead();
         throw error;
       }
       // Success only for a session its holder could still use: one already over (revoked,
       // expired, or idle and only now revoked for good) is a dead jKey, as Firstock answers it.
-      if (!ended.some((s) => s.wasInUse)) return sendFailure(reply, INVALID_JKEY);
+      if (!ended.some((s) => s.wasInUse)) return dead();
       return sendSuccess(reply, "Successfully logged out");
     },
   );

@@ -425,3 +425,30 @@ describe("Credential carriers and HTTP-level input (BAD-K, BAD-H, SEC-69, SEC-72
     await assertNothingChanged(f);
   });
 });
+
+describe("SEC-101: per-IP limits on what anyone may write without a credential", () => {
+  it("SEC-101: past limits.per_ip.flows, creating a login or registration flow is 429 self_service_rate_limited for that address only", async (t) => {
+    const k = await kratosFor(t, { config: { "limits.per_ip.flows.max": 3 } });
+    for (const url of ["/self-service/login/api", "/self-service/registration/api", "/self-service/login/api"]) {
+      assert.equal((await k.pub.inject({ method: "GET", url })).statusCode, 200, url);
+    }
+    const refused = await k.pub.inject({ method: "GET", url: "/self-service/registration/api" });
+    assertHerodot(refused, 429, { id: "self_service_rate_limited" });
+    assert.ok(Number(refused.headers["retry-after"]) >= 1);
+    assert.equal((await k.pub.inject({ method: "GET", url: "/self-service/login/api", remoteAddress: "192.0.2.9" })).statusCode, 200, "another address");
+  });
+
+  it("SEC-101: past limits.per_ip.stored_errors, a browser's error is answered as JSON and not kept", async (t) => {
+    const k = await kratosFor(t, { config: { "limits.per_ip.stored_errors.max": 2 } });
+    // A refused return_to sends a browser to the error page with a kept error.
+    const refusedReturn = () => k.pub.inject({ method: "GET", url: `/self-service/login/browser?return_to=${encodeURIComponent("https://evil.example/")}` });
+    for (let i = 0; i < 2; i++) {
+      const res = await refusedReturn();
+      assert.equal(res.statusCode, 303);
+      assert.match(String(res.headers.location), /\/ui\/error\?id=/);
+    }
+    const unkept = await refusedReturn();
+    assert.equal(unkept.headers.location, undefined, "no third row: the error itself instead");
+    assertHerodot(unkept, 400, {});
+  });
+});

@@ -12,6 +12,7 @@ import type { KratosApp, KratosDoorOptions } from "./door.ts";
 import { CORE_ERRORS, type KratosError, envelope, sendKratosError } from "./wire-errors.ts";
 import { ROUTES } from "./routes.ts";
 import * as W from "./wire.ts";
+import { requestOrigin } from "../../http/request-context.ts";
 
 export class BrowserCookies {
   readonly csrfName: string;
@@ -76,8 +77,10 @@ export async function forward(
   if (isJsonRequest(request.headers) || acceptsJson(request.headers)) return sendKratosError(request, reply, error);
   let id: string;
   try {
-    id = await door.core.flows.recordError((envelope(error, undefined) as { error: unknown }).error);
+    id = await door.core.flows.recordError((envelope(error, undefined) as { error: unknown }).error, requestOrigin(request, "kratos").ipAddress);
   } catch (storeError) {
+    // Past this address's share of kept errors (SEC-101): the error itself, as JSON, not kept.
+    if (isCoreError(storeError, "RATE_LIMITED")) return sendKratosError(request, reply, error);
     if (isCoreError(storeError)) return sendKratosError(request, reply, CORE_ERRORS[storeError.code](storeError));
     throw storeError;
   }

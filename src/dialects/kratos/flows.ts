@@ -136,6 +136,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
         // `refresh=true` re-authenticates a signed-in person; signed out, it is an ordinary login.
         const flow = await core.flows.create(type, "api", baseUrl + request.url, validatedReturnTo(request.query.return_to), null, {
           refresh: refresh && current !== null,
+          ip: requestOrigin(request, "kratos").ipAddress,
         });
         return reply.send(flowJson(flow, baseUrl));
       },
@@ -167,7 +168,10 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
         }
         refuseHigherAal(request.query.aal);
         const csrf = cookies.csrfTokenFor(request, reply);
-        const flow = await core.flows.create(type, "browser", baseUrl + request.url, returnTo, csrf, { refresh: refresh && current !== null });
+        const flow = await core.flows.create(type, "browser", baseUrl + request.url, returnTo, csrf, {
+          refresh: refresh && current !== null,
+          ip: requestOrigin(request, "kratos").ipAddress,
+        });
         if (json) return reply.send(flowJson(flow, baseUrl));
         return seeOther(reply, withQuery(uiUrl(type), "flow", flow.id));
       },
@@ -205,7 +209,9 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
         const expired = await core.flows.findAny(flowId, type);
         const kind = expired?.kind ?? "api";
         const csrf = kind === "browser" ? (expired?.csrfToken ?? null) : null;
-        const replacement = await core.flows.create(type, kind, baseUrl + initRoute(type, kind), expired?.returnTo ?? null, csrf);
+        const replacement = await core.flows.create(type, kind, baseUrl + initRoute(type, kind), expired?.returnTo ?? null, csrf, {
+          ip: requestOrigin(request, "kratos").ipAddress,
+        });
         if (kind === "browser" && !isJsonRequest(request.headers)) {
           throw new Redirect(withQuery(uiUrl(type), "flow", replacement.id));
         }
