@@ -9,7 +9,7 @@
  * working directory, and the point here is that the working directory holds nothing of ours.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,17 +18,15 @@ import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { Sqlite } from "../../src/storage/sql/sqlite-driver.ts";
 import { freePort } from "../support/ports.ts";
+import { START_DEADLINE_MS, type Running, children, cleanEnv, stop, track, waitUntilServing } from "../support/processes.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 /** The demo configuration `npm start` passes (package.json). */
 const DEMO_CONFIG = fileURLToPath(new URL("../../curfew.demo.yaml", import.meta.url));
 const TSX = import.meta.resolve("tsx");
-/** How long a start-up may take before the test gives up (a deadline, not a timed assertion). */
-const START_DEADLINE_MS = 30_000;
 
 const dirs: string[] = [];
-const children = new Set<ChildProcess>();
 
 /** Servers that npm started, by the pid they log: killed at the end should a test leave one behind. */
 const grandchildren = new Set<number>();
@@ -51,25 +49,6 @@ function freshDir(): string {
   return dir;
 }
 
-/**
- * The environment of a fresh shell: ours without any CURFEW_* setting, NODE_ENV, or what the npm
- * running these tests set for itself (npm_*), plus `extra`.
- */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith("CURFEW_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST") && !k.startsWith("npm_")) env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 function start(cwd: string, env: Record<string, string>, args: string[] = ["serve", "--config", DEMO_CONFIG]): Running {
   return track(spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] }));
 }
@@ -77,45 +56,6 @@ function start(cwd: string, env: Record<string, string>, args: string[] = ["serv
 /** `npm …` in the project, as an operator or a supervisor runs it. */
 function startNpm(args: string[], env: Record<string, string>): Running {
   return track(spawn("npm", args, { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] }));
-}
-
-function track(child: ChildProcess): Running {
-  children.add(child);
-  let out = "";
-  let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (s: string) => (out += s));
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => (err += s));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    }),
-  );
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-/** Polls `url` until it answers, the process dies, or the start-up deadline passes. */
-async function waitUntilServing(running: Running, url: string): Promise<void> {
-  let dead = false;
-  void running.exited.then(() => (dead = true));
-  const deadline = Date.now() + START_DEADLINE_MS;
-  for (;;) {
-    if (dead) assert.fail(`the server exited before serving ${url}\nstdout:\n${running.stdout()}\nstderr:\n${running.stderr()}`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) assert.fail(`no answer from ${url} in time\nstdout:\n${running.stdout()}\nstderr:\n${running.stderr()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stop(running: Running): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  running.child.kill("SIGTERM");
-  return running.exited;
 }
 
 async function json(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
