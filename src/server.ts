@@ -20,7 +20,7 @@ import { type AssetsDoorOptions, SERVICES_PREFIX, assetsRedirectLogout, assetsSe
 import { PREFIX as FIRSTOCK_PREFIX, firstockDoor } from "./dialects/firstock/index.ts";
 import { type HttpApp, createHttpApp } from "./http/app.ts";
 import { appCors, cors } from "./http/cors.ts";
-import { APP_CALLED_PATHS, oidcAdmin, oidcDoor } from "./dialects/oidc/index.ts";
+import { APP_CALLED_PATHS, OIDC_ROUTES, oidcAdmin, oidcDoor } from "./dialects/oidc/index.ts";
 import { KRATOS_ROUTES } from "./dialects/kratos/index.ts";
 import { SqlStore } from "./storage/sql/sql-store.ts";
 
@@ -125,7 +125,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
     secureCookies: config.baseUrl.protocol === "https:",
     // A sign-in that finishes an authorization request ends, after two redirects, at an app.
-    appOrigins: async () => (await core.apps.list()).flatMap((app) => app.redirectUris.map((uri) => new URL(uri).origin)),
+    appOriginsFor: (returnTo) => heldRequestOrigins(core, `${baseUrl}${OIDC_ROUTES.resumeAuthorization}`, returnTo),
   };
 
   const publicApp = await createHttpApp({
@@ -237,6 +237,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       await store.close();
     },
   };
+}
+
+/**
+ * The origins a sign-in page's form may end at beyond the redirect gate's: those of the app whose
+ * held authorization request the page resumes (`return_to` = `/authorize/resume?request=<id>`);
+ * none for any other sign-in.
+ */
+async function heldRequestOrigins(core: Core, resumeUrl: string, returnTo: string | null): Promise<readonly string[]> {
+  if (returnTo === null || !returnTo.startsWith(`${resumeUrl}?`)) return [];
+  const id = new URL(returnTo).searchParams.get("request");
+  const clientId = id ? await core.grants.appOfRequest(id) : null;
+  const app = clientId ? await core.apps.find(clientId) : null;
+  return app ? [...new Set(app.redirectUris.map((uri) => new URL(uri).origin))] : [];
 }
 
 function formatHost(host: string): string {

@@ -77,6 +77,13 @@ export class Grants {
     return request;
   }
 
+  /** The app a held request is for, the request left held; null when unknown or taken. */
+  async appOfRequest(id: string): Promise<string | null> {
+    return this.store.findAuthorizationRequestClient(id).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+  }
+
   /** The held request, once; null when unknown, already taken, or expired. */
   async takeRequest(id: string): Promise<AuthorizationRequest | null> {
     const request = await this.store.takeAuthorizationRequest(id).catch((e: unknown) => {

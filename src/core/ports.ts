@@ -143,6 +143,8 @@ export interface Store {
   insertAuthorizationRequest(request: AuthorizationRequest): Promise<void>;
   /** Deletes and returns the request, once; null when unknown or already taken. */
   takeAuthorizationRequest(id: string): Promise<AuthorizationRequest | null>;
+  /** The held request's app, without taking the request; null when unknown or taken. */
+  findAuthorizationRequestClient(id: string): Promise<string | null>;
 
   /**
    * Stores a code and makes its app a participant of the session (Back-Channel Logout 1.0 §2.3),

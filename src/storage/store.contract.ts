@@ -1018,8 +1018,11 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it("an authorization request is taken once", async () => {
         const request = { id: randomUUID(), clientId: "app-a", issuedAt: at(T), expiresAt: at(T + HOUR), params: { a: [1, "x"] } };
         await store().insertAuthorizationRequest(request);
+        assert.equal(await store().findAuthorizationRequestClient(request.id), "app-a", "found without being taken");
         assert.deepStrictEqual(await store().takeAuthorizationRequest(request.id), request);
         assert.equal(await store().takeAuthorizationRequest(request.id), null);
+        assert.equal(await store().findAuthorizationRequestClient(request.id), null);
+        assert.equal(await store().findAuthorizationRequestClient("nope\0"), null);
       });
 
       it("insertCode makes the app a participant once; nothing is written for a revoked session", async () => {

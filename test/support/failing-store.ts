@@ -169,6 +169,9 @@ export class FailingStore implements Store {
   deleteApp(clientId: string): Promise<boolean> {
     return this.#run("deleteApp", () => this.inner.deleteApp(clientId));
   }
+  findAuthorizationRequestClient(id: string): Promise<string | null> {
+    return this.#run("findAuthorizationRequestClient", () => this.inner.findAuthorizationRequestClient(id));
+  }
   insertAuthorizationRequest(request: AuthorizationRequest): Promise<void> {
     return this.#run("insertAuthorizationRequest", () => this.inner.insertAuthorizationRequest(request));
   }

@@ -25,10 +25,11 @@ export interface KratosDoorOptions {
    * Origins of the single sign-on apps' redirect URIs. A sign-in page's form that finishes an
    * authorization request ends there after two redirects, and Chromium applies the page's CSP
    * `form-action` to every redirect that follows a post, so the pages' CSP must name them. They
-   * widen nothing else: the redirect gate does not know them. Read at each sign-in page, so an
-   * app the admin API adds on any node is reachable at once.
+   * widen nothing else: the redirect gate does not know them. Asked at each sign-in page for the
+   * flow's `return_to`, so only the app that page can end at is named (a header that grows with
+   * every app could outgrow a proxy's buffer), and an app the admin API adds is reachable at once.
    */
-  appOrigins: () => Promise<readonly string[]>;
+  appOriginsFor: (returnTo: string | null) => Promise<readonly string[]>;
 }
 
 export type KratosApp = DoorApp;

@@ -37,10 +37,21 @@ describe("admin: /admin/clients", () => {
     const listed = JSON.parse((await call(k.adm, "GET", "/admin/clients")).body) as { client_id: string; source: string }[];
     assert.deepEqual(listed.map((a) => [a.client_id, a.source]), [["configured", "config"], ["shop", "admin"]]);
 
-    // The sign-in page's form may now end at the new app (Chromium applies form-action to the redirects after a post).
-    const flow = await k.pub.inject({ method: "GET", url: "/self-service/login/browser" });
-    const loginPage = await k.pub.inject({ method: "GET", url: String(flow.headers.location).replace(/^https?:\/\/[^/]+/, ""), headers: { cookie: String(flow.headers["set-cookie"]).split(";")[0]! } });
-    assert.match(String(loginPage.headers["content-security-policy"]), /form-action [^;]*https:\/\/shop\.example/);
+    // A sign-in for the new app: its page's form may end at the app (Chromium applies form-action
+    // to the redirects after a post); a sign-in for nobody's request names no app.
+    const loginPageCsp = async (url: string) => {
+      let res = await k.pub.inject({ method: "GET", url });
+      const cookies: string[] = [];
+      for (let hop = 0; hop < 3 && res.statusCode === 303; hop++) {
+        for (const c of [res.headers["set-cookie"] ?? []].flat()) cookies.push(String(c).split(";")[0]!);
+        res = await k.pub.inject({ method: "GET", url: String(res.headers.location).replace(/^https?:\/\/[^/]+/, ""), headers: { cookie: cookies.join("; ") } });
+      }
+      assert.equal(res.statusCode, 200, res.body);
+      return String(res.headers["content-security-policy"]);
+    };
+    const held = new URLSearchParams({ client_id: "shop", redirect_uri: "https://shop.example/cb", response_type: "code", scope: "openid" });
+    assert.match(await loginPageCsp(`/authorize?${held}`), /form-action [^;]*https:\/\/shop\.example/);
+    assert.doesNotMatch(await loginPageCsp("/self-service/login/browser"), /shop\.example|configured\.example/);
 
     // The new app signs in at once: a code for it, exchanged with the generated secret.
     const verifier = "v".repeat(43);

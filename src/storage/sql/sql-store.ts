@@ -495,6 +495,12 @@ export class SqlStore implements Store {
     };
   }
 
+  async findAuthorizationRequestClient(id: string): Promise<string | null> {
+    if (!storable(id)) return null;
+    const row = await this.db.selectFrom("oidc_authorization_requests").select("client_id").where("id", "=", id).executeTakeFirst();
+    return row?.client_id ?? null;
+  }
+
   async insertCode(code: AuthorizationCode, participant: Participant): Promise<boolean> {
     return this.#writes.run(async (trx) => {
       if (!(await sessionUnrevoked(trx, code.sessionId))) return false;

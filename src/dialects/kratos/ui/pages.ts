@@ -125,7 +125,7 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
           type === "login" ? "Sign in" : "Create an account",
           html`${messages(json.ui.messages ?? [])}${form(json.ui.action, json.ui.nodes as Node[])}${other}`,
           200,
-          contentSecurityPolicy(baseUrl, door.redirect, await door.appOrigins()),
+          contentSecurityPolicy(baseUrl, door.redirect, await door.appOriginsFor(flow.returnTo)),
         );
       },
     );
