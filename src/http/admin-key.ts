@@ -5,6 +5,7 @@
  * a loopback name (`addressedToLoopback`).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export function adminKeyChecker(key: string): (authorization: string | undefined) => boolean {
   // Hash both sides so the comparison takes the same time whatever the presented length.
@@ -33,4 +34,31 @@ export function addressedToLoopback(host: string | undefined): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127(\.[0-9]{1,3}){3}$/.test(hostname);
 }
 
-export const NOT_LOOPBACK = "Without an admin key, the admin API answers only requests addressed to 127.0.0.1, [::1] or localhost.";
+const NOT_LOOPBACK = "Without an admin key, the admin API answers only requests addressed to 127.0.0.1, [::1] or localhost.";
+
+/** An admin refusal, for a door to say in its own envelope. */
+export interface AdminRefusal {
+  status: 401 | 403;
+  reason: string;
+}
+
+/**
+ * The gate on an admin door's plugin: with a key, a request without it is refused 401 (the door
+ * adds nothing but its envelope; `WWW-Authenticate` is set here); without one, a request not
+ * addressed to loopback is refused 403 (SEC-100). One gate for every admin door.
+ */
+export function adminGate(
+  app: FastifyInstance,
+  adminKey: string | null,
+  refuse: (request: FastifyRequest, reply: FastifyReply, refusal: AdminRefusal) => FastifyReply,
+): void {
+  const keyMatches = adminKey === null ? null : adminKeyChecker(adminKey);
+  app.addHook("onRequest", async (request, reply) => {
+    if (keyMatches === null) {
+      if (!addressedToLoopback(request.headers.host)) return refuse(request, reply, { status: 403, reason: NOT_LOOPBACK });
+    } else if (!keyMatches(request.headers.authorization)) {
+      reply.header("www-authenticate", 'Bearer realm="curfew-admin"');
+      return refuse(request, reply, { status: 401, reason: "The admin API requires Authorization: Bearer <admin key>." });
+    }
+  });
+}

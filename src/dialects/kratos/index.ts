@@ -3,7 +3,7 @@
  * the core, map the outcome or error back to Kratos's wire (docs/dialects/kratos.md).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { NOT_LOOPBACK, addressedToLoopback, adminKeyChecker } from "../../http/admin-key.ts";
+import { adminGate } from "../../http/admin-key.ts";
 import { logRequestFailure } from "../../http/request-failure.ts";
 import { adminRoutes } from "./admin.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
@@ -41,19 +41,7 @@ export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Prom
   acceptKratosBodiesOnly(app);
   app.setErrorHandler(errorHandlerFor(door));
   app.setNotFoundHandler(notFoundFor(app));
-  if (door.adminKey !== null) {
-    const keyMatches = adminKeyChecker(door.adminKey);
-    app.addHook("onRequest", async (request, reply) => {
-      if (!keyMatches(request.headers.authorization)) {
-        reply.header("www-authenticate", 'Bearer realm="curfew-admin"');
-        return sendKratosError(request, reply, { code: 401, reason: "The admin API requires Authorization: Bearer <admin key>." });
-      }
-    });
-  } else {
-    app.addHook("onRequest", async (request, reply) => {
-      if (!addressedToLoopback(request.headers.host)) return sendKratosError(request, reply, { code: 403, reason: NOT_LOOPBACK });
-    });
-  }
+  adminGate(app, door.adminKey, (request, reply, refusal) => sendKratosError(request, reply, { code: refusal.status, reason: refusal.reason }));
   adminRoutes(app, door);
 }
 

@@ -9,7 +9,7 @@ import { Type } from "typebox";
 import { OidcClient } from "../../config/schema.ts";
 import type { AppChangeRefusal } from "../../core/relying-apps.ts";
 import type { BackchannelDelivery, RelyingApp } from "../../core/model.ts";
-import { NOT_LOOPBACK, addressedToLoopback, adminKeyChecker } from "../../http/admin-key.ts";
+import { adminGate } from "../../http/admin-key.ts";
 import { logRequestFailure } from "../../http/request-failure.ts";
 import type { OidcApp, OidcDoorOptions } from "./door.ts";
 import { ADMIN_ROUTES } from "./routes.ts";
@@ -127,19 +127,9 @@ export async function oidcAdmin(app: OidcApp, options: OidcAdminOptions): Promis
     logRequestFailure(request, error, failure.status);
     return sendOAuthError(reply, failure);
   });
-  if (options.adminKey !== null) {
-    const keyMatches = adminKeyChecker(options.adminKey);
-    app.addHook("onRequest", async (request, reply) => {
-      if (!keyMatches(request.headers.authorization)) {
-        reply.header("www-authenticate", 'Bearer realm="curfew-admin"');
-        return sendOAuthError(reply, { status: 401, error: "invalid_token", description: "The admin API requires Authorization: Bearer <admin key>." });
-      }
-    });
-  } else {
-    app.addHook("onRequest", async (request, reply) => {
-      if (!addressedToLoopback(request.headers.host)) return sendOAuthError(reply, { status: 403, error: "access_denied", description: NOT_LOOPBACK });
-    });
-  }
+  adminGate(app, options.adminKey, (_request, reply, refusal) =>
+    sendOAuthError(reply, { status: refusal.status, error: refusal.status === 401 ? "invalid_token" : "access_denied", description: refusal.reason }),
+  );
 
   const refuse = (reply: FastifyReply, r: AppChangeRefusal, clientId: string | undefined) => sendOAuthError(reply, refusal(r, clientId));
 
