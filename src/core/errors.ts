@@ -57,6 +57,11 @@ export function asStoreFailure(cause: unknown): CoreError {
   return new CoreError("STORE_UNAVAILABLE", "The session store did not answer.", {}, { cause });
 }
 
+/** `asStoreFailure` as a `.catch` handler: `store.write(…).catch(throwAsStoreFailure)`. */
+export function throwAsStoreFailure(cause: unknown): never {
+  throw asStoreFailure(cause);
+}
+
 /** Anything but a live session where one is needed: the one answer for unknown, wrong, ended or idle. */
 export function sessionInactive(): CoreError {
   return new CoreError("SESSION_INACTIVE", "No active session was found in this request.");

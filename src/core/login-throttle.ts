@@ -8,7 +8,7 @@
  * do not multiply the limits; on SQLite, one process serves, and they live in its memory, on the
  * core's clock (docs/adr/0006-login-throttling.md).
  */
-import { CoreError, asStoreFailure } from "./errors.ts";
+import { CoreError, throwAsStoreFailure } from "./errors.ts";
 import type { Clock, WindowCounters } from "./ports.ts";
 import type { ThrottleSettings } from "./settings.ts";
 
@@ -78,27 +78,23 @@ export class LoginThrottle {
 
   /** Counts one attempt from `ip` and refuses it if either limit is reached. Counters that cannot be read refuse too (INV-3). */
   async admit(identifier: string, ip: string | null): Promise<void> {
-    const [byIdentifier, byIp] = await Promise.all([this.#byIdentifier.blockedFor(identifier), ip ? this.#byIp.blockedFor(ip) : 0]).catch(storeFailure);
+    const [byIdentifier, byIp] = await Promise.all([this.#byIdentifier.blockedFor(identifier), ip ? this.#byIp.blockedFor(ip) : 0]).catch(throwAsStoreFailure);
     const wait = Math.max(byIdentifier, byIp);
     if (wait > 0) throw limited(wait);
-    if (ip) await this.#byIp.hit(ip).catch(storeFailure);
+    if (ip) await this.#byIp.hit(ip).catch(throwAsStoreFailure);
   }
 
   /** Refuses an attempt on an account whose failure window is full, without counting anything. */
   async check(account: string): Promise<void> {
-    const wait = await this.#byIdentifier.blockedFor(account).catch(storeFailure);
+    const wait = await this.#byIdentifier.blockedFor(account).catch(throwAsStoreFailure);
     if (wait > 0) throw limited(wait);
   }
 
   async failed(identifier: string): Promise<void> {
-    await this.#byIdentifier.hit(identifier).catch(storeFailure);
+    await this.#byIdentifier.hit(identifier).catch(throwAsStoreFailure);
   }
 
   async succeeded(identifier: string): Promise<void> {
-    await this.#byIdentifier.reset(identifier).catch(storeFailure);
+    await this.#byIdentifier.reset(identifier).catch(throwAsStoreFailure);
   }
-}
-
-function storeFailure(e: unknown): never {
-  throw asStoreFailure(e);
 }

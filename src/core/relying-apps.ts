@@ -5,7 +5,7 @@
  * constant time. What makes an app's metadata acceptable is written once, here, for both sources.
  */
 import { randomBytes } from "node:crypto";
-import { asStoreFailure } from "./errors.ts";
+import { throwAsStoreFailure } from "./errors.ts";
 import type { ClientAuthMethod, RelyingApp } from "./model.ts";
 import type { Clock, Store } from "./ports.ts";
 import { appUriProblem, parseLogoutUrlPattern } from "./redirect-gate.ts";
@@ -105,21 +105,15 @@ export class RelyingApps {
   /** Makes the store's configuration apps exactly these (start-up). */
   async syncConfig(apps: readonly AppDefinition[]): Promise<void> {
     const now = this.clock.now();
-    await this.store.syncConfigApps(apps.map((app) => ({ ...app, source: "config", createdAt: now, updatedAt: now }))).catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
+    await this.store.syncConfigApps(apps.map((app) => ({ ...app, source: "config", createdAt: now, updatedAt: now }))).catch(throwAsStoreFailure);
   }
 
   async find(clientId: string): Promise<RelyingApp | null> {
-    return this.store.findApp(clientId).catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
+    return this.store.findApp(clientId).catch(throwAsStoreFailure);
   }
 
   async list(): Promise<RelyingApp[]> {
-    return this.store.listApps().catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
+    return this.store.listApps().catch(throwAsStoreFailure);
   }
 
   /**
@@ -134,7 +128,7 @@ export class RelyingApps {
     if (problems.length > 0) return { refused: "invalid", problems };
     const now = this.clock.now();
     const stored: RelyingApp = { ...app, source: "admin", createdAt: now, updatedAt: now };
-    if (!(await this.#write(() => this.store.insertApp(stored)))) return { refused: "exists" };
+    if (!(await this.store.insertApp(stored).catch(throwAsStoreFailure))) return { refused: "exists" };
     return { app: stored, secret };
   }
 
@@ -157,7 +151,7 @@ export class RelyingApps {
     const { app, problems } = defineApp({ ...metadata, client_id: clientId, client_secret: current.secretHash === null ? undefined : "kept" });
     if (problems.length > 0) return { refused: "invalid", problems };
     const stored: RelyingApp = { ...app, secretHash: current.secretHash, source: "admin", createdAt: current.createdAt, updatedAt: this.clock.now() };
-    if (!(await this.#write(() => this.store.updateApp(stored)))) return { refused: "not_found" };
+    if (!(await this.store.updateApp(stored).catch(throwAsStoreFailure))) return { refused: "not_found" };
     return stored;
   }
 
@@ -166,7 +160,7 @@ export class RelyingApps {
     const current = await this.find(clientId);
     if (!current) return { refused: "not_found" };
     if (current.source === "config") return { refused: "configured" };
-    return (await this.#write(() => this.store.deleteApp(clientId))) ? true : { refused: "not_found" };
+    return (await this.store.deleteApp(clientId).catch(throwAsStoreFailure)) ? true : { refused: "not_found" };
   }
 
   /**
@@ -183,11 +177,6 @@ export class RelyingApps {
     return secretMatches(presented.secret, app.secretHash) ? app : null;
   }
 
-  async #write(write: () => Promise<boolean>): Promise<boolean> {
-    return write().catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
-  }
 }
 
 /** What a request says about its client: the id, and the secret it carried (by either method), if any. */

@@ -6,7 +6,7 @@
  * every node on PostgreSQL, ADR 0006). A request without a known IP (in-process calls) is not
  * limited.
  */
-import { CoreError, asStoreFailure } from "./errors.ts";
+import { CoreError, throwAsStoreFailure } from "./errors.ts";
 import type { WindowsFactory } from "./login-throttle.ts";
 import type { WindowCounters } from "./ports.ts";
 
@@ -29,14 +29,14 @@ export class RequestLimits {
   /** RATE_LIMITED when `ip` has used up `act` in its window; nothing is counted. */
   async check(act: LimitedAct, ip: string | null): Promise<void> {
     if (ip === null) return;
-    const wait = await this.#windows[act].blockedFor(ip).catch(storeFailure);
+    const wait = await this.#windows[act].blockedFor(ip).catch(throwAsStoreFailure);
     if (wait > 0) throw new CoreError("RATE_LIMITED", "Too many requests from this address. Try again later.", { retryAfterSeconds: wait });
   }
 
   /** Counts one `act` from `ip`. */
   async record(act: LimitedAct, ip: string | null): Promise<void> {
     if (ip === null) return;
-    await this.#windows[act].hit(ip).catch(storeFailure);
+    await this.#windows[act].hit(ip).catch(throwAsStoreFailure);
   }
 
   /** Checks, then counts: for acts counted whatever their outcome. */
@@ -44,8 +44,4 @@ export class RequestLimits {
     await this.check(act, ip);
     await this.record(act, ip);
   }
-}
-
-function storeFailure(e: unknown): never {
-  throw asStoreFailure(e);
 }
