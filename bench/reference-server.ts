@@ -123,8 +123,8 @@ function whoami(req: IncomingMessage, res: ServerResponse): void {
   );
 }
 
-/** The request's JSON body (at most 4 KiB), or undefined when it is not JSON. */
-function readJson(req: IncomingMessage, then: (body: Record<string, unknown> | undefined) => void): void {
+/** The request's body as text (at most 4 KiB; a larger one is cut off). */
+function readBody(req: IncomingMessage, then: (text: string) => void): void {
   const chunks: Buffer[] = [];
   let size = 0;
   req.on("data", (chunk: Buffer) => {
@@ -132,10 +132,15 @@ function readJson(req: IncomingMessage, then: (body: Record<string, unknown> | u
     if (size > 4096) req.destroy();
     else chunks.push(chunk);
   });
-  req.on("end", () => {
+  req.on("end", () => then(Buffer.concat(chunks).toString("utf8")));
+}
+
+/** The request's JSON body (at most 4 KiB), or undefined when it is not JSON. */
+function readJson(req: IncomingMessage, then: (body: Record<string, unknown> | undefined) => void): void {
+  readBody(req, (text) => {
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      body = JSON.parse(text);
     } catch {
       body = undefined;
     }
@@ -274,14 +279,7 @@ function sendOAuth(res: ServerResponse, status: number, body: string): void {
 
 /** The form body (at most 4 KiB). */
 function readForm(req: IncomingMessage, then: (form: URLSearchParams) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on("data", (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > 4096) req.destroy();
-    else chunks.push(chunk);
-  });
-  req.on("end", () => then(new URLSearchParams(Buffer.concat(chunks).toString("utf8"))));
+  readBody(req, (text) => then(new URLSearchParams(text)));
 }
 
 /** RFC 6749 §2.3.1: HTTP Basic with the form-encoded id and secret, or both in the body. */

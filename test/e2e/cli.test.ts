@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { freePort } from "../support/ports.ts";
+import { cleanEnv } from "../support/processes.ts";
 import { TEST_SECRET, TEST_SIGNING_KEYS, type TestServer, startTestServer } from "../support/server.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -39,10 +40,9 @@ async function curfew(args: string[], extraEnv: Record<string, string> = {}, cwd
   return { code, stdout, stderr };
 }
 
+/** A fresh shell's environment (test/support/processes.ts) with this file's database, secret and keys. */
 function cliEnv(extraEnv: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("CURFEW_") && k !== "NODE_ENV" && !k.startsWith("NODE_TEST")) env[k] = v;
-  Object.assign(env, {
+  return cleanEnv({
     CURFEW_DATABASE_URL: databaseUrl,
     CURFEW_SECRET: TEST_SECRET,
     CURFEW_OIDC_SIGNING_KEYS: TEST_SIGNING_KEYS,
@@ -50,7 +50,6 @@ function cliEnv(extraEnv: Record<string, string>): NodeJS.ProcessEnv {
     CURFEW_HASHERS__ARGON2__ITERATIONS: "1",
     ...extraEnv,
   });
-  return env;
 }
 
 /** Runs a command that must succeed, and returns its stdout. */
