@@ -40,6 +40,8 @@ export interface CoreOptions {
    * lives only in this process (the CLI mints no proofs, and must not leave a second secret behind).
    */
   secret?: "create" | "existing";
+  /** A serving node (`curfew serve`): on PostgreSQL it holds a lease and keeps a session cache (ADR 0021). */
+  serving?: boolean;
   /** Where the composition says what it did (a generated secret); default stderr. */
   say?: (message: string) => void;
 }
@@ -63,7 +65,13 @@ export async function openCore(config: Config, options: CoreOptions = {}): Promi
   const signingKeys = await SigningKeys.load(jwks).catch((error: unknown) => {
     throw new Error(`oidc signing keys: ${(error as Error).message}`);
   });
-  const store = options.store ?? (await SqlStore.open(config.databaseUrl, { migrate: true, postgres: config.postgres }));
+  const store =
+    options.store ??
+    (await SqlStore.open(config.databaseUrl, {
+      migrate: true,
+      postgres: config.postgres,
+      cluster: { leaseMs: config.leaseMs, serving: options.serving ?? false },
+    }));
   const core = createCore({
     store,
     hasher: options.hasher ?? argon2Hasher(config.argon2),
@@ -108,7 +116,7 @@ export interface CurfewServer {
 
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<CurfewServer> {
   const dataDir = options.dataDir ?? DATA_DIR;
-  const { core, store } = await openCore(config, { ...options, secret: "create" });
+  const { core, store } = await openCore(config, { ...options, secret: "create", serving: true });
   await core.apps.syncConfig(config.oidc.apps);
   const baseUrl = config.baseUrl.href.replace(/\/$/, "");
   const door: KratosDoorOptions = {

@@ -49,6 +49,8 @@ export interface Config {
   databaseUrl: string;
   /** PostgreSQL's pool and timeouts (unused on SQLite). */
   postgres: PostgresOptions;
+  /** `cluster.lease` in ms. */
+  leaseMs: number;
   /** The configured secret, or null when one is to be generated or loaded (D3). */
   secret: string | null;
   core: Omit<CoreSettings, "secret">;
@@ -242,6 +244,7 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
       connectTimeoutMs: duration("database.postgres.connect_timeout", raw.database.postgres.connect_timeout),
       statementTimeoutMs: duration("database.postgres.statement_timeout", raw.database.postgres.statement_timeout),
     },
+    leaseMs: duration("cluster.lease", raw.cluster.lease),
     secret,
     core: {
       sessions,
@@ -293,6 +296,9 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     bodyLimit: raw.limits.body_bytes,
     logLevel: raw.log.level,
   };
+  // A renewal every third of a lease must fit in it with room to spare; past a minute a frozen
+  // node would hold every logout too long.
+  if (config.leaseMs < 300 || config.leaseMs > 60_000) problems.push(`${key("cluster.lease")}: must be between 300ms and 1m`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

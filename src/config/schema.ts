@@ -112,6 +112,12 @@ export const ConfigSchema = Obj({
       ),
     }),
   }),
+  cluster: Obj({
+    lease: Duration(
+      "2s",
+      "Several nodes on one PostgreSQL (ADR 0021): how long a node's lease lasts, renewed every third of it. A node answers from its session cache only while it holds one, and a logout waits for every other node's acknowledgement, at most this long for a node that is frozen or cut off. Between 300ms and 1m.",
+    ),
+  }),
   secrets: Obj({
     default: Type.String({
       default: "",

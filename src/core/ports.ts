@@ -80,8 +80,12 @@ export interface Store {
 
   insertSession(session: Session, audit: AuditEvent): Promise<void>;
   findSession(id: string): Promise<Session | null>;
-  /** Finds a session and its identity in one call: the hot path of every authenticated request. */
-  findSessionWithIdentity(id: string): Promise<{ session: Session; identity: Identity } | null>;
+  /**
+   * Finds a session and its identity in one call: the hot path of every authenticated request.
+   * `cached` says the answer came from a copy kept in this process, which may be older than the
+   * record (another node's activity, an extension); `fresh` reads the record itself.
+   */
+  findSessionWithIdentity(id: string, options?: { fresh?: boolean }): Promise<{ session: Session; identity: Identity; cached?: boolean } | null>;
   listSessions(query: SessionQuery): Promise<Page<Session>>;
   countSessions(query: Omit<SessionQuery, "limit" | "cursor">): Promise<number>;
   /** Records activity. Implementations may coalesce writes (idle precision is documented). */

@@ -169,12 +169,18 @@ export class Sessions {
     if (!token) throw new CoreError("SESSION_MISSING", "No session credentials were found in the request.");
     const parsed = parseSessionToken(token);
     if (!parsed) throw sessionInactive();
-    const found = await this.store.findSessionWithIdentity(parsed.sessionId).catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
+    const find = (fresh: boolean) =>
+      this.store.findSessionWithIdentity(parsed.sessionId, fresh ? { fresh } : undefined).catch((e: unknown) => {
+        throw asStoreFailure(e);
+      });
+    let found = await find(false);
     if (!found || !secretMatches(parsed.secret, found.session.secretHash)) throw sessionInactive();
     const now = this.clock.now();
-    if (!this.isLive(found.session, now) || found.identity.state !== "active") throw sessionInactive();
+    const accepted = (f: AuthenticatedSession) => this.isLive(f.session, now) && f.identity.state === "active";
+    // A cached copy may only say yes faster: its activity or expiry can be older than the record
+    // (another node served the session, ADR 0021), so every no it gives is the record's to confirm.
+    if (!accepted(found) && found.cached) found = await find(true);
+    if (!found || !accepted(found)) throw sessionInactive();
     if (options.recordActivity !== false) await this.recordActivity(found, now);
     return found;
   }

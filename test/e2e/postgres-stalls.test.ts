@@ -84,22 +84,27 @@ if (POSTGRES_URL) {
     }
 
     it("FLT-01: with Curfew's tables locked by another transaction, whoami, logout and readiness answer 503, nothing ends, and all recovers when the lock goes", async () => {
+      const cached = await signIn();
+      assert.equal(await whoami(cached), 200, "now in the node's cache");
       const token = await signIn();
-      assert.equal(await whoami(token), 200);
       assert.equal(await ready(), 200);
       await sleep(1_100); // readiness probes once a second; the next check is a new probe
       await outside.query("BEGIN");
       await outside.query(`LOCK TABLE ${schema.name}.sessions, ${schema.name}.nodes IN ACCESS EXCLUSIVE MODE`);
       try {
-        assert.equal(await whoami(token), 503);
+        assert.equal(await whoami(token), 503, "a session not in the cache needs the database");
         assert.equal(await logout(token), 503, "INV-1: the logout could not commit, so it is not a success");
         assert.equal(await ready(), 503, "not ready while nothing commits");
         assert.equal(await call("/health/alive"), 200);
+        // The node cannot renew its lease (its row is locked), so it stops answering from its
+        // cache too once the lease has run out (ADR 0021).
+        await eventually(async () => (await whoami(cached)) === 503, "the cached session needs the database once the lease has lapsed");
       } finally {
         await outside.query("ROLLBACK");
       }
       await eventually(async () => (await ready()) === 200, "ready again");
       assert.equal(await whoami(token), 200, "the refused logout ended nothing");
+      assert.equal(await whoami(cached), 200);
       assert.equal(await logout(token), 204, "the logout, repeated, succeeds");
       assert.equal(await whoami(token), 401);
     });

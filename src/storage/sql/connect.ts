@@ -17,8 +17,11 @@ export interface OpenDatabase {
   dialect: SqlDialect;
   /** The SQLite connection itself (for `PRAGMA data_version`); absent on PostgreSQL. */
   sqlite: SqliteConnection | null;
-  /** PostgreSQL's pool and the schema the tables live in (for the shared rate-limit windows); absent on SQLite. */
-  postgres: { pool: pg.Pool; schema: string | null } | null;
+  /**
+   * PostgreSQL's pool, the schema the tables live in (for the shared rate-limit windows), and the
+   * settings of the pool's connections (for the cluster's own listening connection); absent on SQLite.
+   */
+  postgres: { pool: pg.Pool; schema: string | null; clientConfig: pg.ClientConfig } | null;
 }
 
 export function describeDatabaseUrl(url: string): { dialect: SqlDialect; location: string } {
@@ -60,9 +63,12 @@ export function openDatabase(url: string, postgres: PostgresOptions = DEFAULT_PO
   const parsed = new URL(url);
   const schema = parsed.searchParams.get("schema");
   parsed.searchParams.delete("schema");
-  const pool = new pg.Pool({
+  // Set below instead: pg lets the connection string's parameters win over its other settings,
+  // and the cluster's listening connection names itself apart from the pool's.
+  const applicationName = parsed.searchParams.get("application_name") ?? "curfew";
+  parsed.searchParams.delete("application_name");
+  const clientConfig: pg.ClientConfig = {
     connectionString: parsed.href,
-    max: postgres.poolSize,
     // SEC-80, FLT-01: bounded waits, so a store that does not answer becomes a 503 within about
     // two seconds, not a hang. connectionTimeoutMillis bounds both a new connection and the wait
     // for a free one; statement_timeout is the server's own limit (lock waits included), and
@@ -72,14 +78,15 @@ export function openDatabase(url: string, postgres: PostgresOptions = DEFAULT_PO
     query_timeout: postgres.statementTimeoutMs + CLIENT_GRACE_MS,
     // A transaction left open (its client gone quiet) must not hold its locks for ever.
     idle_in_transaction_session_timeout: 10 * postgres.statementTimeoutMs,
-    application_name: parsed.searchParams.get("application_name") ?? "curfew",
+    application_name: applicationName,
     ...(schema ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
-  });
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: postgres.poolSize });
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: survivingLostConnections(pool) }) }),
     dialect,
     sqlite: null,
-    postgres: { pool, schema },
+    postgres: { pool, schema, clientConfig },
   };
 }
 

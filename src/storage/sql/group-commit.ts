@@ -10,7 +10,48 @@
  */
 import type { Kysely, Transaction } from "kysely";
 
-export type Write<DB, T> = (trx: Transaction<DB>) => Promise<T>;
+/**
+ * What a write tells the other nodes it made wrong in their session caches: the sessions it
+ * ended, or everything (an identity deleted). Only a cached "yes" that must become "no" is
+ * announced; a cached entry that is merely old can only say "no" too early, and the core asks
+ * the database again before it says no (`Sessions.authenticate`).
+ */
+export interface Evictions {
+  sessions(ids: Iterable<string>): void;
+  all(): void;
+}
+
+export class EvictionList implements Evictions {
+  readonly ids = new Set<string>();
+  everything = false;
+
+  sessions(ids: Iterable<string>): void {
+    for (const id of ids) this.ids.add(id);
+  }
+
+  all(): void {
+    this.everything = true;
+  }
+
+  get empty(): boolean {
+    return !this.everything && this.ids.size === 0;
+  }
+}
+
+/**
+ * Sends a batch's evictions to the other nodes with its commit, and says when they have all acted
+ * on them (docs/adr/0021-cache-across-nodes.md). Absent when one process serves the store.
+ */
+export interface EvictionAnnouncer<DB> {
+  /** Inside the batch's transaction, after its writes: the notices go out if and only if it commits. */
+  announce(trx: Transaction<DB>, evicted: EvictionList): Promise<unknown>;
+  /** After the commit: settles when every other node has evicted or lost its lease. Never rejects. */
+  settled(announcement: unknown): Promise<void>;
+  /** The transaction rolled back: its notices were never sent. */
+  withdraw(announcement: unknown): void;
+}
+
+export type Write<DB, T> = (trx: Transaction<DB>, evict: Evictions) => Promise<T>;
 
 interface Pending<DB> {
   write: Write<DB, unknown>;
@@ -25,12 +66,17 @@ export class GroupCommit<DB> {
   #queue: Pending<DB>[] = [];
   #scheduled = false;
   #running: Promise<void> = Promise.resolve();
+  /** Committed writes still waiting for the other nodes' acknowledgements. */
+  readonly #settling = new Set<Promise<void>>();
 
-  constructor(private readonly db: Kysely<DB>) {}
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly announcer: EvictionAnnouncer<DB> | null = null,
+  ) {}
 
   run<T>(write: Write<DB, T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ write: write as Write<DB, unknown>, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         // setImmediate: let every request already read off the sockets queue its write first.
@@ -41,11 +87,12 @@ export class GroupCommit<DB> {
     });
   }
 
-  /** Resolves once everything queued so far has been committed or failed. */
+  /** Resolves once everything queued so far has been committed or failed, and acknowledged. */
   async drain(): Promise<void> {
-    while (this.#scheduled || this.#queue.length > 0) {
+    while (this.#scheduled || this.#queue.length > 0 || this.#settling.size > 0) {
       await new Promise((r) => setImmediate(r));
       await this.#running;
+      await Promise.all(this.#settling);
     }
   }
 
@@ -59,11 +106,21 @@ export class GroupCommit<DB> {
 
   async #commit(batch: Pending<DB>[]): Promise<void> {
     const results: unknown[] = [];
+    const evictions = batch.map(() => new EvictionList());
+    // Assigned inside the callback, where control flow analysis cannot see it.
+    let announcement = null as { value: unknown } | null;
     try {
       await this.db.transaction().execute(async (trx) => {
-        for (const item of batch) results.push(await item.write(trx));
+        for (const [i, item] of batch.entries()) results.push(await item.write(trx, evictions[i]!));
+        const union = new EvictionList();
+        for (const e of evictions) {
+          union.sessions(e.ids);
+          if (e.everything) union.all();
+        }
+        if (this.announcer && !union.empty) announcement = { value: await this.announcer.announce(trx, union) };
       });
     } catch (error) {
+      if (announcement !== null) this.announcer!.withdraw(announcement.value);
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;
@@ -71,6 +128,20 @@ export class GroupCommit<DB> {
       for (const item of batch) await this.#commit([item]);
       return;
     }
-    batch.forEach((item, i) => item.resolve(results[i]));
+    // Committed. A write that evicted nothing is answered now; one that did is answered when the
+    // other nodes have acted on it (INV-2), without holding up the next batch meanwhile.
+    const settled = announcement === null ? null : this.announcer!.settled(announcement.value);
+    const waiting: (() => void)[] = [];
+    batch.forEach((item, i) => {
+      if (settled && !evictions[i]!.empty) waiting.push(() => item.resolve(results[i]));
+      else item.resolve(results[i]);
+    });
+    if (settled) {
+      const done = settled.then(() => {
+        for (const answer of waiting) answer();
+        this.#settling.delete(done);
+      });
+      this.#settling.add(done);
+    }
   }
 }

@@ -196,6 +196,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0006_node_leases": {
+    async up(db: Kysely<unknown>) {
+      // A serving node's lease on PostgreSQL (docs/adr/0021-cache-across-nodes.md): until this
+      // instant, in the database's own clock (epoch ms), the node may answer from its session
+      // cache, and every revocation waits for its acknowledgement. Null: no lease (the CLI, SQLite).
+      await db.schema.alterTable("nodes").addColumn("lease_until", "bigint").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -145,6 +145,8 @@ export interface NodesTable {
   id: string;
   started_at: number | string;
   seen_at: number | string;
+  /** Epoch ms in the database's clock; null without a lease. */
+  lease_until: number | string | null;
 }
 
 export interface Database {

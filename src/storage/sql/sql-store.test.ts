@@ -16,6 +16,7 @@ import { describeStoreContract } from "../store.contract.ts";
 import { type TestSchema, postgresSchema } from "../../../test/support/postgres.ts";
 import { identityRecord, sessionRecord } from "../../../test/support/records.ts";
 import { SqlStore } from "./sql-store.ts";
+import { sql } from "kysely";
 
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
 
@@ -46,6 +47,15 @@ if (POSTGRES_URL) {
     const schema = await postgresSchema(POSTGRES_URL);
     try {
       return { store: await SqlStore.open(schema.url), cleanup: schema.drop };
+    } catch (error) {
+      await schema.drop();
+      throw error;
+    }
+  });
+  describeStoreContract("SqlStore on PostgreSQL, a serving node with its cache (ADR 0021)", async () => {
+    const schema = await postgresSchema(POSTGRES_URL);
+    try {
+      return { store: await SqlStore.open(schema.url, { cluster: { leaseMs: 2_000, serving: true } }), cleanup: schema.drop };
     } catch (error) {
       await schema.drop();
       throw error;
@@ -151,7 +161,10 @@ describe("SqlStore on a SQLite file", () => {
 
       const first = await server.findSessionWithIdentity(viaJoin.id);
       assert.equal(first?.session.revokedAt, null);
-      assert.equal(await server.findSessionWithIdentity(viaJoin.id), first, "the live session is served from the cache");
+      const again = await server.findSessionWithIdentity(viaJoin.id);
+      assert.equal(again?.cached, true, "the live session is served from the cache");
+      assert.equal(again?.session.id, first?.session.id);
+      assert.equal((await server.findSessionWithIdentity(viaJoin.id, { fresh: true }))?.cached, undefined, "a fresh read is the record's");
       assert.equal((await server.findSession(viaFind.id))?.revokedAt, null);
       assert.ok(await server.findSessionWithIdentity(viaFind.id));
 
@@ -319,6 +332,119 @@ if (POSTGRES_URL) {
       } finally {
         await other.drop();
       }
+    });
+  });
+}
+
+// ---- several nodes on one PostgreSQL (ADR 0021) ----------------------------------------------
+
+if (POSTGRES_URL) {
+  describe("SqlStore: several nodes on one PostgreSQL, each with its cache (ADR 0021)", () => {
+    let schema: TestSchema;
+    const opened: SqlStore[] = [];
+    const LEASE_MS = 600;
+
+    before(async () => {
+      schema = await postgresSchema(POSTGRES_URL, "curfew_cluster");
+    });
+    after(async () => {
+      for (const store of opened) await store.close().catch(() => {});
+      await schema.drop();
+    });
+
+    /** A store as `curfew serve` opens it (serving) or as the CLI does, named `name` in pg_stat_activity. */
+    async function node(name: string, serving = true): Promise<SqlStore> {
+      const url = new URL(schema.url);
+      url.searchParams.set("application_name", `${schema.name}_${name}`);
+      const store = await SqlStore.open(url.href, { cluster: { leaseMs: LEASE_MS, serving } });
+      opened.push(store);
+      return store;
+    }
+
+    async function until(what: string, holds: () => boolean | Promise<boolean>): Promise<void> {
+      const deadline = Date.now() + 20 * LEASE_MS;
+      while (!(await holds())) {
+        if (Date.now() > deadline) assert.fail(`never: ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+
+    async function dbNow(store: SqlStore): Promise<number> {
+      const { rows } = await sql<{ now: string }>`select (extract(epoch from clock_timestamp()) * 1000)::bigint as now`.execute(store.db);
+      return Number(rows[0]!.now);
+    }
+
+    it("INV-2: a revocation on one node is answered only after every other node has dropped the session from its cache", async () => {
+      const a = await node("a");
+      const b = await node("b");
+      const c = await node("c");
+      const { sessions } = await seed(a, 3);
+      for (const store of [a, b, c]) {
+        for (const s of sessions) await store.findSessionWithIdentity(s.id);
+        assert.equal((await store.findSessionWithIdentity(sessions[0]!.id))?.cached, true, "each node serves it from its cache");
+      }
+      await a.revokeSessions(record({ kind: "session", sessionId: sessions[0]!.id }, "logout", KRATOS));
+      // No waiting here: the answer above came after B and C acknowledged.
+      for (const store of [b, c]) {
+        const found = await store.findSessionWithIdentity(sessions[0]!.id);
+        assert.equal(found?.cached, undefined, "read from the database, not the cache");
+        assert.notEqual(found?.session.revokedAt, null);
+        assert.equal((await store.findSessionWithIdentity(sessions[1]!.id))?.cached, true, "the sessions not ended stay cached");
+      }
+
+      // The CLI holds no lease and no cache, and its revocations wait for the serving nodes all the same.
+      const cli = await node("cli", false);
+      assert.equal(cli.cacheInUse, false);
+      await cli.revokeSessions(record({ kind: "identity", identityId: sessions[1]!.identityId }, "revoked_by_admin", CLI));
+      for (const store of [a, b, c]) assert.notEqual((await store.findSessionWithIdentity(sessions[2]!.id))?.session.revokedAt, null);
+      for (const store of [a, b, c, cli]) await store.close();
+    });
+
+    it("INV-2: a node that never acknowledges holds a revocation's answer until its lease has run out, and no longer", async () => {
+      const a = await node("a2");
+      const { sessions } = await seed(a, 1);
+      // A node that took a lease and then went silent (frozen, cut off): a row and nothing else.
+      const silentUntil = (await dbNow(a)) + 3 * LEASE_MS;
+      await a.db.insertInto("nodes").values({ id: randomUUID(), started_at: T, seen_at: T, lease_until: silentUntil }).execute();
+      await a.revokeSessions(record({ kind: "session", sessionId: sessions[0]!.id }, "logout", KRATOS));
+      assert.ok((await dbNow(a)) >= silentUntil, "answered only once the silent node's lease had ended");
+      await a.close();
+    });
+
+    it("INV-2: a node whose listening connection is killed stops answering from its cache at once, and empties it before using it again", async () => {
+      const a = await node("a3");
+      const b = await node("b3");
+      const { sessions } = await seed(a, 2);
+      for (const s of sessions) await b.findSessionWithIdentity(s.id);
+      assert.equal(b.cacheInUse, true);
+      const killer = new pg.Client({ connectionString: POSTGRES_URL });
+      await killer.connect();
+      try {
+        const killed = await killer.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1", [`${schema.name}_b3:listener`]);
+        assert.equal(killed.rowCount, 1, "B's listening connection");
+      } finally {
+        await killer.end();
+      }
+      await until("B notices the lost connection", () => !b.cacheInUse);
+      // While B cannot hear notices, A's revocation cannot reach it, and B must not need it to.
+      await a.revokeSessions(record({ kind: "session", sessionId: sessions[0]!.id }, "logout", KRATOS));
+      assert.notEqual((await b.findSessionWithIdentity(sessions[0]!.id))?.session.revokedAt, null);
+      await until("B holds a lease again", () => b.cacheInUse);
+      assert.equal((await b.findSessionWithIdentity(sessions[1]!.id))?.cached, undefined, "nothing kept from before the break");
+      assert.equal((await b.findSessionWithIdentity(sessions[1]!.id))?.cached, true);
+      await a.close();
+      await b.close();
+    });
+
+    it("a node that stops gives up its lease, so nobody waits for it", async () => {
+      const a = await node("a4");
+      const b = await node("b4");
+      const leases = async () =>
+        (await a.db.selectFrom("nodes").select("id").where("lease_until", ">", await dbNow(a)).where("id", "in", [a.nodeId, b.nodeId]).execute()).length;
+      assert.equal(await leases(), 2);
+      await b.close();
+      assert.equal(await leases(), 1);
+      await a.close();
     });
   });
 }

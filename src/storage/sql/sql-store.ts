@@ -20,7 +20,6 @@ import type {
   Flow,
   FlowKind,
   FlowType,
-  Identity,
   IdentityRecord,
   IdentityState,
   Page,
@@ -38,16 +37,29 @@ import { GroupCommit } from "./group-commit.ts";
 import { migrateToLatest } from "./migrations.ts";
 import type { BackchannelDeliveriesTable, Database, IdentitiesTable, OidcClientsTable, OidcCodesTable, OidcParticipantsTable, OidcTokensTable, SessionsTable } from "./schema.ts";
 import { toNumber } from "./schema.ts";
-import { SessionCache } from "./session-cache.ts";
+import { PostgresCluster } from "./cluster.ts";
+import { type CachedSession, SessionCache } from "./session-cache.ts";
 
 export interface SqlStoreOptions {
   /** Run migrations on open (the server does; `curfew migrate` does it explicitly). */
   migrate?: boolean;
-  /** Use the in-process session cache. Defaults to on for SQLite, and is refused for PostgreSQL (D8). */
+  /**
+   * Use the in-process session cache (default on). On PostgreSQL only a serving node keeps one,
+   * under a lease (`cluster.serving`, ADR 0021).
+   */
   cache?: boolean;
+  /**
+   * Several nodes on PostgreSQL (ADR 0021): `serving` holds a lease and keeps a cache, as `curfew
+   * serve` does; without it (the CLI) the store only announces what it ends and waits for the
+   * serving nodes. `leaseMs` is `cluster.lease`. Ignored on SQLite.
+   */
+  cluster?: { leaseMs: number; serving: boolean };
   /** PostgreSQL's pool and timeouts (configuration `database.postgres`). */
   postgres?: PostgresOptions;
 }
+
+/** `cluster.lease`'s default. */
+export const DEFAULT_LEASE_MS = 2_000;
 
 /** A node row not written for this long belongs to a process that has gone. */
 const NODE_FORGOTTEN_MS = 24 * 3_600_000;
@@ -55,15 +67,25 @@ const NODE_FORGOTTEN_MS = 24 * 3_600_000;
 export class SqlStore implements Store {
   readonly #writes: GroupCommit<Database>;
   readonly #cache: SessionCache | null;
+  readonly #cluster: PostgresCluster<Database> | null;
 
   private constructor(
     readonly db: Kysely<Database>,
     readonly dialect: OpenDatabase["dialect"],
     cache: SessionCache | null,
+    cluster: PostgresCluster<Database> | null,
     private readonly postgres: OpenDatabase["postgres"],
+    /** This process's row in `nodes`. */
+    readonly nodeId: string,
   ) {
-    this.#writes = new GroupCommit(db);
+    this.#writes = new GroupCommit(db, cluster);
     this.#cache = cache;
+    this.#cluster = cluster;
+  }
+
+  /** Whether this node answers from its cache now (PostgreSQL: it holds a lease); for tests and the bench. */
+  get cacheInUse(): boolean {
+    return this.#cache !== null && (this.#cluster?.serving ?? true);
   }
 
   sharedWindows(name: string, max: number, windowMs: number): WindowCounters | null {
@@ -78,18 +100,45 @@ export class SqlStore implements Store {
       await db.destroy();
       throw error;
     }
+    const nodeId = randomUUID();
     let cache: SessionCache | null = null;
+    let cluster: PostgresCluster<Database> | null = null;
     if (sqlite && (options.cache ?? true)) {
       const version = sqlite.prepare("PRAGMA data_version").pluck();
       let seen = version.get();
-      cache = new SessionCache(() => {
+      const local = new SessionCache(() => {
         const now = version.get();
-        if (now === seen) return false;
-        seen = now;
+        if (now !== seen) {
+          seen = now;
+          local.clear();
+        }
         return true;
       });
+      cache = local;
     }
-    return new SqlStore(db, dialect, cache, postgres);
+    if (postgres) {
+      const holdsLease = (options.cluster?.serving ?? false) && (options.cache ?? true);
+      const shared = new PostgresCluster(db, {
+        nodeId,
+        leaseMs: options.cluster?.leaseMs ?? DEFAULT_LEASE_MS,
+        holdsLease,
+        clientConfig: postgres.clientConfig,
+        schema: postgres.schema,
+        evict: (ids) => {
+          if (ids === "all") cache?.clear();
+          else for (const id of ids) cache?.delete(id);
+        },
+      });
+      if (holdsLease) cache = new SessionCache(() => shared.serving);
+      try {
+        await shared.start();
+      } catch (error) {
+        await db.destroy();
+        throw error;
+      }
+      cluster = shared;
+    }
+    return new SqlStore(db, dialect, cache, cluster, postgres, nodeId);
   }
 
   /** Brings the schema up to date; returns the names of the migrations it applied (`curfew migrate`). */
@@ -97,15 +146,12 @@ export class SqlStore implements Store {
     return migrateToLatest(this.db as Kysely<unknown>);
   }
 
-  /** This process's row in `nodes`. */
-  readonly #nodeId = randomUUID();
-
   async ping(at: Date): Promise<void> {
     const t = at.getTime();
     await this.#writes.run(async (trx) => {
       await trx
         .insertInto("nodes")
-        .values({ id: this.#nodeId, started_at: t, seen_at: t })
+        .values({ id: this.nodeId, started_at: t, seen_at: t })
         .onConflict((oc) => oc.column("id").doUpdateSet({ seen_at: t }))
         .execute();
       // Processes long gone leave rows; a day without a word is gone.
@@ -115,6 +161,7 @@ export class SqlStore implements Store {
 
   async close(): Promise<void> {
     await this.#writes.drain();
+    await this.#cluster?.close();
     await this.db.destroy();
   }
 
@@ -183,10 +230,12 @@ export class SqlStore implements Store {
     return row ? sessionFromRow(row) : null;
   }
 
-  async findSessionWithIdentity(id: string): Promise<{ session: Session; identity: Identity } | null> {
+  async findSessionWithIdentity(id: string, options?: { fresh?: boolean }): Promise<CachedSession | null> {
     const cache = this.#cache;
-    const cached = cache?.get(id);
-    if (cached) return cached;
+    if (!options?.fresh) {
+      const cached = cache?.get(id);
+      if (cached) return cached;
+    }
     const generation = cache?.generation ?? 0;
     const row = await this.db
       .selectFrom("sessions")
@@ -206,13 +255,18 @@ export class SqlStore implements Store {
       ])
       .where("sessions.id", "=", id)
       .executeTakeFirst();
-    if (!row) return null;
+    if (!row) {
+      if (options?.fresh) cache?.delete(id);
+      return null;
+    }
     const found = {
       session: sessionFromRow(row),
       identity: identityFromRow({ ...row, id: row.identity_id, email_key: "", username_key: null, password_hash: null, digest_hash: null }),
     };
-    // Only live sessions are worth keeping; ended ones are answered from the database.
-    if (cache && found.session.revokedAt === null) cache.set(id, found, generation);
+    // Only live sessions are worth keeping; ended ones are answered from the database. A fresh read
+    // replaces what was kept.
+    if (cache && found.session.revokedAt === null) cache.set(id, { ...found, cached: true }, generation);
+    else if (options?.fresh) cache?.delete(id);
     return found;
   }
 
@@ -260,7 +314,7 @@ export class SqlStore implements Store {
 
   async revokeSessions(record: RevocationRecord): Promise<RevocationResult> {
     const deleting = record.deleteIdentity && record.target.kind === "identity" ? record.target.identityId : null;
-    const result = await this.#writes.run(async (trx) => {
+    const result = await this.#writes.run(async (trx, evict) => {
       // Not thrown here: a throw inside the group commit rolls back the whole batch and replays
       // its other writes one transaction each. This write simply writes nothing.
       if (deleting !== null && !(await trx.selectFrom("identities").select("id").where("id", "=", deleting).executeTakeFirst())) {
@@ -272,6 +326,8 @@ export class SqlStore implements Store {
         // Before the commit, and so before anyone is told "logged out" (INV-2).
         this.#cache?.delete(s.id);
       }
+      // And on every other node before the answer (ADR 0021): the commit carries the notice.
+      evict.sessions(revoked.map((s) => s.id));
       // Codes and tokens die with their session, in the same transaction (RFC 6749 leaves their
       // lifetime to us; docs/adr/0019-single-sign-on-provider.md).
       await revokeGrantsOf(trx, revoked.map((s) => s.id), record.at.getTime());
@@ -280,8 +336,9 @@ export class SqlStore implements Store {
       if (deleting !== null) {
         await trx.deleteFrom("identities").where("id", "=", deleting).execute();
         await insertAudit(trx, identityDeletedEvent(record, deleting));
-        // Cached sessions carry their identity; none of this one's may outlive it.
+        // Cached sessions carry their identity; none of this one's may outlive it, here or elsewhere.
         this.#cache?.clear();
+        evict.all();
       }
       return { revoked, queued };
     });

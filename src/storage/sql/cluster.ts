@@ -1,0 +1,266 @@
+/**
+ * Several Curfew nodes on one PostgreSQL database, each with a session cache, and a logout that is
+ * true on every node when it is answered (INV-2; docs/adr/0021-cache-across-nodes.md).
+ *
+ * - **Lease.** A serving node holds a lease: its `nodes` row says until when (`lease_until`, in the
+ *   database's clock), renewed every third of a lease over the node's own listening connection.
+ *   The node answers from its cache only while its lease holds by its own monotonic clock, counted
+ *   from when the renewal was *sent*, so it always lets go no later than the row says.
+ * - **Evictions.** A revocation's transaction carries one NOTIFY per 200 sessions it ended
+ *   (PostgreSQL delivers them at the commit, or never). Every other node drops those sessions from
+ *   its cache, then acknowledges to the revoking node's own channel.
+ * - **The answer waits.** After the commit the revoking node reads who holds a lease, and waits
+ *   for each of them to acknowledge or for its lease to run out. Either way that node no longer
+ *   accepts the session from its cache by the time we answer.
+ * - **Fencing.** A node whose listening connection breaks, or whose renewal fails, stops using
+ *   its cache at once (it serves from the database) and empties it before it uses it again.
+ *   Renewals travel on the listening connection itself: PostgreSQL sends a notice committed before
+ *   a renewal ahead of that renewal's answer, so a node can never extend a lease past a notice it
+ *   has not read.
+ *
+ * A frozen or partitioned node can delay a logout by at most one lease; it cannot make it false.
+ */
+import { createHash } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { type Kysely, sql, type Transaction } from "kysely";
+import pg from "pg";
+import type { EvictionAnnouncer, EvictionList } from "./group-commit.ts";
+
+export interface ClusterOptions {
+  nodeId: string;
+  /** `cluster.lease`: how long a lease lasts; also how long a revocation waits for a silent node. */
+  leaseMs: number;
+  /** A serving node holds a lease and keeps a cache; the CLI only announces what it ends. */
+  holdsLease: boolean;
+  /** The settings of the pool's connections: the listening connection is made the same way. */
+  clientConfig: pg.ClientConfig;
+  /** The schema the tables live in: nodes of another schema are another cluster. */
+  schema: string | null;
+  /** Drops sessions from this node's cache. */
+  evict(ids: readonly string[] | "all"): void;
+}
+
+/** The database's clock, in epoch milliseconds: every lease is written and read in it. */
+const DB_NOW_SQL = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+const DB_NOW = sql.raw<string>(DB_NOW_SQL);
+
+/** NOTIFY payloads are at most 8000 bytes; 200 ids of 36 characters and a comma fit with room to spare. */
+const IDS_PER_NOTICE = 200;
+
+/** Added to every wait for a silent node's lease: clocks run at slightly different rates. */
+const CLOCK_GRACE_MS = 50;
+
+interface Announcement {
+  seqs: number[];
+}
+
+interface Wait {
+  seqs: number[];
+  /** Node id → the local instant (performance.now()) its lease ends, for those not yet heard from. */
+  pending: Map<string, number>;
+  check(): void;
+}
+
+export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
+  readonly #evictChannel: string;
+  readonly #ackChannel: string;
+  #client: pg.Client | null = null;
+  #connecting: Promise<void> | null = null;
+  #renewing = false;
+  /** performance.now() until which this node's lease holds; -Infinity: none. */
+  #deadline = Number.NEGATIVE_INFINITY;
+  #seq = 0;
+  /** Announcement number → the nodes that have acknowledged it. */
+  readonly #acks = new Map<number, Set<string>>();
+  readonly #waits = new Set<Wait>();
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly options: ClusterOptions,
+  ) {
+    // PostgreSQL folds channel names to lower case and keeps 63 bytes of them.
+    const tag = createHash("sha256").update(options.schema ?? "").digest("hex").slice(0, 16);
+    this.#evictChannel = `curfew_evict_${tag}`;
+    this.#ackChannel = ackChannelOf(options.nodeId);
+  }
+
+  /** Whether this node may answer from its cache now: it holds a lease and hears every notice. */
+  get serving(): boolean {
+    return this.#client !== null && performance.now() < this.#deadline;
+  }
+
+  async start(): Promise<void> {
+    await this.#connect();
+    if (this.options.holdsLease) await this.#renew();
+    this.#timer = setInterval(() => void this.#tick(), Math.max(1, Math.floor(this.options.leaseMs / 3)));
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#deadline = Number.NEGATIVE_INFINITY;
+    const client = this.#client;
+    this.#client = null;
+    if (!client) return;
+    // Gone for good: nobody need wait for this node's acknowledgements any more.
+    if (this.options.holdsLease) await client.query("delete from nodes where id = $1", [this.options.nodeId]).catch(() => {});
+    await client.end().catch(() => {});
+  }
+
+  // ---- announcing (the revoking node) -------------------------------------------------------
+
+  async announce(trx: Transaction<DB>, evicted: EvictionList): Promise<Announcement> {
+    const payloads: string[] = [];
+    const ids = [...evicted.ids];
+    const seqs: number[] = [];
+    const next = () => {
+      const seq = ++this.#seq;
+      seqs.push(seq);
+      this.#acks.set(seq, new Set());
+      return `${this.options.nodeId} ${seq}`;
+    };
+    if (evicted.everything) payloads.push(`${next()} *`);
+    else for (let i = 0; i < ids.length; i += IDS_PER_NOTICE) payloads.push(`${next()} ${ids.slice(i, i + IDS_PER_NOTICE).join(",")}`);
+    await sql`select pg_notify(${this.#evictChannel}, p) from unnest(${payloads}::text[]) as p`.execute(trx);
+    return { seqs };
+  }
+
+  withdraw(announcement: unknown): void {
+    for (const seq of (announcement as Announcement).seqs) this.#acks.delete(seq);
+  }
+
+  async settled(announcement: unknown): Promise<void> {
+    const { seqs } = announcement as Announcement;
+    try {
+      const { rows } = await sql<{ id: string; lease_until: string; now: string }>`
+        select id, lease_until, ${DB_NOW} as now from nodes where lease_until > ${DB_NOW} and id <> ${this.options.nodeId}`.execute(this.db);
+      // Read back to local time from when the answer arrived: the database's "now" was no later
+      // than that, so each lease is taken to end no earlier than it does.
+      const received = performance.now();
+      const pending = new Map(rows.map((r) => [r.id, received + Number(r.lease_until) - Number(r.now) + CLOCK_GRACE_MS]));
+      await this.#waitFor(seqs, pending);
+    } catch {
+      // Who holds a lease is unknown. Any node that held one at the commit has read the notice or
+      // lost its lease once a whole lease has passed.
+      await new Promise((r) => setTimeout(r, this.options.leaseMs + CLOCK_GRACE_MS));
+    } finally {
+      for (const seq of seqs) this.#acks.delete(seq);
+    }
+  }
+
+  #waitFor(seqs: number[], pending: Map<string, number>): Promise<void> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      const wait: Wait = {
+        seqs,
+        pending,
+        check: () => {
+          if (timer) clearTimeout(timer);
+          const now = performance.now();
+          for (const [node, until] of pending) {
+            if (now >= until || seqs.every((s) => this.#acks.get(s)?.has(node))) pending.delete(node);
+          }
+          if (pending.size === 0) {
+            this.#waits.delete(wait);
+            resolve();
+            return;
+          }
+          timer = setTimeout(wait.check, Math.max(1, Math.min(...pending.values()) - now));
+        },
+      };
+      this.#waits.add(wait);
+      wait.check();
+    });
+  }
+
+  // ---- listening (every node) ---------------------------------------------------------------
+
+  async #tick(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#client) {
+      this.#connecting ??= this.#connect()
+        .catch(() => {})
+        .finally(() => (this.#connecting = null));
+      await this.#connecting;
+    }
+    if (this.options.holdsLease) await this.#renew();
+  }
+
+  async #connect(): Promise<void> {
+    const config = this.options.clientConfig;
+    const client = new pg.Client({ ...config, application_name: `${config.application_name ?? "curfew"}:listener` });
+    client.on("error", () => this.#lost(client));
+    client.on("end", () => this.#lost(client));
+    client.on("notification", (n) => this.#notified(n));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.#ackChannel}`);
+      if (this.options.holdsLease) await client.query(`LISTEN ${this.#evictChannel}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    if (this.#closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.#client = client;
+  }
+
+  /** The listening connection broke: from now on this node answers from the database (fenced). */
+  #lost(client: pg.Client): void {
+    if (this.#client !== client) return;
+    this.#client = null;
+    this.#deadline = Number.NEGATIVE_INFINITY;
+    this.options.evict("all");
+    client.end().catch(() => {});
+  }
+
+  async #renew(): Promise<void> {
+    const client = this.#client;
+    if (!client || this.#renewing || this.#closed) return;
+    this.#renewing = true;
+    const sent = performance.now();
+    try {
+      const now = Date.now();
+      await client.query(
+        `insert into nodes (id, started_at, seen_at, lease_until) values ($1, $2, $2, ${DB_NOW_SQL} + $3)
+         on conflict (id) do update set seen_at = $2, lease_until = excluded.lease_until`,
+        [this.options.nodeId, now, this.options.leaseMs],
+      );
+      if (this.#client !== client) return;
+      // Back from a lapse (or the first lease): whatever the cache held was kept without hearing
+      // every notice, so none of it is trusted.
+      if (!this.serving) this.options.evict("all");
+      this.#deadline = sent + this.options.leaseMs;
+    } catch {
+      // A renewal that failed or timed out leaves the connection in an unknown state.
+      this.#lost(client);
+    } finally {
+      this.#renewing = false;
+    }
+  }
+
+  #notified(notice: pg.Notification): void {
+    const payload = notice.payload ?? "";
+    if (notice.channel === this.#evictChannel) {
+      const [origin, seq, list] = payload.split(" ");
+      if (!origin || !seq || list === undefined || origin === this.options.nodeId) return;
+      this.options.evict(list === "*" ? "all" : list.split(","));
+      this.#client?.query("select pg_notify($1, $2)", [ackChannelOf(origin), `${seq} ${this.options.nodeId}`]).catch(() => {});
+    } else if (notice.channel === this.#ackChannel) {
+      const [seq, from] = payload.split(" ");
+      const acked = this.#acks.get(Number(seq));
+      if (!acked || !from) return;
+      acked.add(from);
+      for (const wait of this.#waits) if (wait.seqs.includes(Number(seq))) wait.check();
+    }
+  }
+}
+
+function ackChannelOf(nodeId: string): string {
+  return `curfew_ack_${nodeId.replaceAll("-", "").toLowerCase()}`;
+}

@@ -1,0 +1,81 @@
+/**
+ * The group commit's evictions (ADR 0021): what a batch's writes ended goes out in its
+ * transaction, and only the writes that ended something wait for the other nodes.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { sql } from "kysely";
+import { type EvictionAnnouncer, type EvictionList, GroupCommit } from "./group-commit.ts";
+import type { Database } from "./schema.ts";
+import { SqlStore } from "./sql-store.ts";
+
+/** An announcer that records what it was given and settles when the test says so. */
+function recordingAnnouncer() {
+  const announced: { ids: string[]; everything: boolean }[] = [];
+  const withdrawn: unknown[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const announcer: EvictionAnnouncer<Database> = {
+    async announce(trx, evicted: EvictionList) {
+      await sql`select 1`.execute(trx); // inside the transaction, as the real one's NOTIFY
+      announced.push({ ids: [...evicted.ids].sort(), everything: evicted.everything });
+      return announced.length;
+    },
+    settled: () => released,
+    withdraw: (a) => void withdrawn.push(a),
+  };
+  return { announcer, announced, withdrawn, release };
+}
+
+describe("GroupCommit with an eviction announcer (ADR 0021)", () => {
+  it("INV-2: one announcement per batch with every write's evictions; the evicting writes are answered only once it settles, the others at the commit", async () => {
+    const store = await SqlStore.open("sqlite::memory:");
+    try {
+      const { announcer, announced, release } = recordingAnnouncer();
+      const writes = new GroupCommit(store.db, announcer);
+      const answered: string[] = [];
+      const ending = [
+        writes.run(async (_trx, evict) => evict.sessions(["s2", "s1"])).then(() => answered.push("end 1")),
+        writes.run(async (_trx, evict) => evict.sessions(["s3"])).then(() => answered.push("end 2")),
+      ];
+      const plain = writes.run(async () => "signed in").then((v) => answered.push(v));
+      await plain;
+      assert.deepEqual(announced, [{ ids: ["s1", "s2", "s3"], everything: false }]);
+      assert.deepEqual(answered, ["signed in"], "the write that ended nothing does not wait");
+      release();
+      await Promise.all(ending);
+      assert.deepEqual(answered.sort(), ["end 1", "end 2", "signed in"]);
+      await writes.drain();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("INV-1: a batch whose commit fails withdraws its announcement, and each write is retried alone with its own", async () => {
+    const store = await SqlStore.open("sqlite::memory:");
+    try {
+      // A deferred foreign key fails at COMMIT, after the writes and the announcement.
+      await sql`PRAGMA foreign_keys = ON`.execute(store.db);
+      await sql`CREATE TABLE parent (id TEXT PRIMARY KEY)`.execute(store.db);
+      await sql`CREATE TABLE child (parent_id TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`.execute(store.db);
+      const { announcer, announced, withdrawn, release } = recordingAnnouncer();
+      release();
+      const writes = new GroupCommit(store.db, announcer);
+      const good = writes.run(async (_trx, evict) => evict.sessions(["good"]));
+      const bad = writes.run(async (trx, evict) => {
+        evict.sessions(["bad"]);
+        await sql`INSERT INTO child VALUES ('nobody')`.execute(trx);
+      });
+      await assert.rejects(bad, /FOREIGN KEY/);
+      await good;
+      assert.deepEqual(
+        announced.map((a) => a.ids),
+        [["bad", "good"], ["good"], ["bad"]],
+        "the batch's, then each write's own on its retry",
+      );
+      assert.deepEqual(withdrawn, [1, 3], "the announcements of the commits that failed");
+    } finally {
+      await store.close();
+    }
+  });
+});
