@@ -27,7 +27,12 @@
  *       the app row is not parsed beyond its secret hash.
  *       GET /.well-known/jwks.json serves R3's public key (the bench checks an ID token with it).
  *
- * Usage: CURFEW_SECRET=… node --import tsx bench/reference-server.ts <sqlite file> <port>
+ *   R2g The same native logout, with group commit (REF_GROUP_COMMIT=1): the logouts read off the
+ *       sockets in one turn of the event loop are written in one transaction on the next
+ *       (setImmediate), one fsync for them all, and each is answered after that commit. As
+ *       better-sqlite3 is synchronous, the event loop stands still during the commit.
+ *
+ * Usage: CURFEW_SECRET=… [REF_GROUP_COMMIT=1] node --import tsx bench/reference-server.ts <sqlite file> <port>
  * Prints "ready <port>" once listening. Listens on 127.0.0.1 only.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
@@ -161,9 +166,31 @@ function logout(req: IncomingMessage, res: ServerResponse): void {
       send(res, 403, FORBIDDEN);
       return;
     }
+    if (GROUP_COMMIT) {
+      commitLater(parsed[0], () => send(res, 204, null));
+      return;
+    }
     // Autocommit: this statement is its own transaction, durable (fsync) before it returns.
     revoke.run(Date.now(), parsed[0]);
     send(res, 204, null);
+  });
+}
+
+const GROUP_COMMIT = process.env.REF_GROUP_COMMIT === "1";
+let queued: [string, () => void][] = [];
+const revokeAll = db.transaction((ids: [string, () => void][], at: number) => {
+  for (const [id] of ids) revoke.run(at, id);
+});
+
+/** R2g: revoke `id` in the next batch's transaction, then `answer`. */
+function commitLater(id: string, answer: () => void): void {
+  queued.push([id, answer]);
+  if (queued.length > 1) return;
+  setImmediate(() => {
+    const batch = queued;
+    queued = [];
+    revokeAll(batch, Date.now());
+    for (const [, done] of batch) done();
   });
 }
 

@@ -57,9 +57,9 @@ export interface SeedOptions {
 /** How many inserts are in flight at once (the group commit cuts batches at 512). */
 const IN_FLIGHT = 2048;
 
-export async function seedSessions(databaseFile: string, groups: readonly SeedGroup[], options: SeedOptions = {}): Promise<SeedResult> {
+export async function seedSessions(databaseUrl: string, groups: readonly SeedGroup[], options: SeedOptions = {}): Promise<SeedResult> {
   const started = performance.now();
-  const store = await SqlStore.open(`sqlite:${databaseFile}`, { migrate: true });
+  const store = await SqlStore.open(databaseUrl, { migrate: true });
   const proofs = options.secret === undefined ? null : new Proofs(options.secret);
   try {
     const now = new Date();
