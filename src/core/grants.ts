@@ -237,12 +237,8 @@ export class Grants {
     });
   }
 
-  async #liveSession(sessionId: string): Promise<AuthenticatedSession | null> {
-    const found = await this.store.findSessionWithIdentity(sessionId).catch((e: unknown) => {
-      throw asStoreFailure(e);
-    });
-    if (!found || !this.sessions.isLive(found.session) || found.identity.state !== "active") return null;
-    return found;
+  #liveSession(sessionId: string): Promise<AuthenticatedSession | null> {
+    return this.sessions.findLiveById(sessionId);
   }
 
   async #issue(

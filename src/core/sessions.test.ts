@@ -247,6 +247,20 @@ describe("authenticate (D5)", () => {
     await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
   });
 
+  test("ADR-0021 a cached copy may only say yes faster: a session used on another node is not refused for the copy's old activity", async (t) => {
+    const { core, clock, sql, s } = await signedIn(t);
+    await core.sessions.authenticate(s.token); // now in this node's cache, last seen at sign-in
+    clock.advance(DEFAULT_POLICY.idleTimeoutMs - MINUTE);
+    // Another node served the session just now and wrote its activity; this node's copy is older.
+    await sql.db.updateTable("sessions").set({ last_seen_at: clock.now().getTime() }).where("id", "=", s.session.id).execute();
+    assert.equal((await sql.findSessionWithIdentity(s.session.id))?.cached, true, "the copy is still the old one");
+    clock.advance(2 * MINUTE); // idle by the copy, not by the record
+    const found = await core.sessions.authenticate(s.token);
+    assert.equal(found.session.id, s.session.id);
+    clock.advance(DEFAULT_POLICY.idleTimeoutMs);
+    await rejectsWith(core.sessions.authenticate(s.token), "SESSION_INACTIVE");
+  });
+
   test("ADR-0004 last_seen is written at most once per granularity interval", async (t) => {
     const { core, clock, store, s } = await signedIn(t);
     const touches = () => store.calls.get("touchSession") ?? 0;

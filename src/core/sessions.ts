@@ -169,20 +169,30 @@ export class Sessions {
     if (!token) throw new CoreError("SESSION_MISSING", "No session credentials were found in the request.");
     const parsed = parseSessionToken(token);
     if (!parsed) throw sessionInactive();
+    const now = this.clock.now();
+    const found = await this.findLiveById(parsed.sessionId, (f) => secretMatches(parsed.secret, f.session.secretHash), now);
+    if (!found) throw sessionInactive();
+    if (options.recordActivity !== false) await this.recordActivity(found, now);
+    return found;
+  }
+
+  /**
+   * The session and its identity when `check` passes (the secret, say), the session is live at
+   * `now` and its identity active; else null. A cached copy may only say yes faster: its activity
+   * or expiry can be older than the record (another node served or extended the session,
+   * ADR 0021), so every no it gives is the record's to confirm. A store failure throws (INV-3).
+   */
+  async findLiveById(sessionId: string, check: (found: AuthenticatedSession) => boolean = () => true, now: Date = this.clock.now()): Promise<AuthenticatedSession | null> {
     const find = (fresh: boolean) =>
-      this.store.findSessionWithIdentity(parsed.sessionId, fresh ? { fresh } : undefined).catch((e: unknown) => {
+      this.store.findSessionWithIdentity(sessionId, fresh ? { fresh } : undefined).catch((e: unknown) => {
         throw asStoreFailure(e);
       });
     let found = await find(false);
-    if (!found || !secretMatches(parsed.secret, found.session.secretHash)) throw sessionInactive();
-    const now = this.clock.now();
+    // What a copy cannot get wrong is checked first: a wrong secret costs no second read.
+    if (!found || !check(found)) return null;
     const accepted = (f: AuthenticatedSession) => this.isLive(f.session, now) && f.identity.state === "active";
-    // A cached copy may only say yes faster: its activity or expiry can be older than the record
-    // (another node served the session, ADR 0021), so every no it gives is the record's to confirm.
     if (!accepted(found) && found.cached) found = await find(true);
-    if (!found || !accepted(found)) throw sessionInactive();
-    if (options.recordActivity !== false) await this.recordActivity(found, now);
-    return found;
+    return found && check(found) && accepted(found) ? found : null;
   }
 
   /**

@@ -695,6 +695,32 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           assert.equal((await store().findSession(session.id))?.revokedReason, "revoked_by_user");
         });
 
+        it("INV-1: revocations asked for at once each get their own outcome: the first of a session ends it, a wrong owner ends nothing, an ended one counts nothing", async () => {
+          const owner = await givenIdentity();
+          const stranger = await givenIdentity();
+          const [a, b, c, d] = [await givenSession(owner.id), await givenSession(owner.id), await givenSession(owner.id), await givenSession(owner.id)];
+          await revoke({ kind: "session", sessionId: d.id }, "logout", at(T + MINUTE));
+          // Not awaited one by one: the store may write them together (the SQL store's batch).
+          const results = await Promise.all([
+            revoke({ kind: "session", sessionId: a.id }, "logout", at(T + HOUR)),
+            revoke({ kind: "session", sessionId: a.id }, "revoked_by_admin", at(T + HOUR + 1), ADMIN),
+            revoke({ kind: "session", sessionId: b.id, identityId: stranger.id }, "revoked_by_user", at(T + HOUR)),
+            revoke({ kind: "session", sessionId: c.id, identityId: owner.id }, "revoked_by_user", at(T + HOUR + 2)),
+            revoke({ kind: "session", sessionId: d.id }, "logout", at(T + HOUR)),
+            revoke({ kind: "session", sessionId: "not-a-session-id" }, "logout", at(T + HOUR)),
+          ]);
+          assert.deepStrictEqual(results.map(idsOf), [[a.id], [], [], [c.id], [], []]);
+          assert.deepStrictEqual(await store().findSession(a.id), { ...a, revokedAt: at(T + HOUR), revokedReason: "logout" });
+          assert.deepStrictEqual(await store().findSession(b.id), b);
+          assert.deepStrictEqual(await store().findSession(c.id), { ...c, revokedAt: at(T + HOUR + 2), revokedReason: "revoked_by_user" });
+          assert.equal((await store().findSession(d.id))?.revokedAt?.getTime(), T + MINUTE);
+          const ended = async (id: string) => (await store().listAuditEvents({ sessionId: id, limit: 10 })).filter((e) => e.type === "session.ended");
+          assert.deepStrictEqual((await ended(a.id)).map((e) => [e.reason, e.actor, e.at.getTime()]), [["logout", "self", T + HOUR]]);
+          assert.deepStrictEqual((await ended(b.id)).length, 0);
+          assert.deepStrictEqual((await ended(c.id)).map((e) => [e.reason, e.at.getTime()]), [["revoked_by_user", T + HOUR + 2]]);
+          assert.equal((await ended(d.id)).length, 1, "only its first end");
+        });
+
         it("revoking an identity's sessions ends every live one but the excepted, and no one else's", async () => {
           const identity = await givenIdentity();
           const other = await givenIdentity();

@@ -20,7 +20,6 @@
  *
  * A frozen or partitioned node can delay a logout by at most one lease; it cannot make it false.
  */
-import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { type Kysely, sql, type Transaction } from "kysely";
 import pg from "pg";
@@ -34,8 +33,6 @@ export interface ClusterOptions {
   holdsLease: boolean;
   /** The settings of the pool's connections: the listening connection is made the same way. */
   clientConfig: pg.ClientConfig;
-  /** The schema the tables live in: nodes of another schema are another cluster. */
-  schema: string | null;
   /** Drops sessions from this node's cache. */
   evict(ids: readonly string[] | "all"): void;
 }
@@ -62,7 +59,8 @@ interface Wait {
 }
 
 export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
-  readonly #evictChannel: string;
+  /** Named after the `nodes` table itself (its oid), once connected: nodes that share it share the channel. */
+  #evictChannel = "";
   readonly #ackChannel: string;
   #client: pg.Client | null = null;
   #connecting: Promise<void> | null = null;
@@ -80,9 +78,6 @@ export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
     private readonly db: Kysely<DB>,
     private readonly options: ClusterOptions,
   ) {
-    // PostgreSQL folds channel names to lower case and keeps 63 bytes of them.
-    const tag = createHash("sha256").update(options.schema ?? "").digest("hex").slice(0, 16);
-    this.#evictChannel = `curfew_evict_${tag}`;
     this.#ackChannel = ackChannelOf(options.nodeId);
   }
 
@@ -104,10 +99,10 @@ export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
     this.#deadline = Number.NEGATIVE_INFINITY;
     const client = this.#client;
     this.#client = null;
-    if (!client) return;
-    // Gone for good: nobody need wait for this node's acknowledgements any more.
-    if (this.options.holdsLease) await client.query("delete from nodes where id = $1", [this.options.nodeId]).catch(() => {});
-    await client.end().catch(() => {});
+    // Gone for good: nobody need wait for this node's acknowledgements any more. Through the pool,
+    // which works even when the listening connection is the thing that broke.
+    if (this.options.holdsLease) await sql`delete from nodes where id = ${this.options.nodeId}`.execute(this.db).catch(() => {});
+    await client?.end().catch(() => {});
   }
 
   // ---- announcing (the revoking node) -------------------------------------------------------
@@ -119,29 +114,29 @@ export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
     const next = () => {
       const seq = ++this.#seq;
       seqs.push(seq);
-      this.#acks.set(seq, new Set());
       return `${this.options.nodeId} ${seq}`;
     };
     if (evicted.everything) payloads.push(`${next()} *`);
     else for (let i = 0; i < ids.length; i += IDS_PER_NOTICE) payloads.push(`${next()} ${ids.slice(i, i + IDS_PER_NOTICE).join(",")}`);
     await sql`select pg_notify(${this.#evictChannel}, p) from unnest(${payloads}::text[]) as p`.execute(trx);
+    // Only now: acknowledgements come after the commit, and a NOTIFY that failed leaves nothing behind.
+    for (const seq of seqs) this.#acks.set(seq, new Set());
     return { seqs };
-  }
-
-  withdraw(announcement: unknown): void {
-    for (const seq of (announcement as Announcement).seqs) this.#acks.delete(seq);
   }
 
   async settled(announcement: unknown): Promise<void> {
     const { seqs } = announcement as Announcement;
     try {
+      // Leases that ended a moment ago count too: a node's clock may run a little slow.
       const { rows } = await sql<{ id: string; lease_until: string; now: string }>`
-        select id, lease_until, ${DB_NOW} as now from nodes where lease_until > ${DB_NOW} and id <> ${this.options.nodeId}`.execute(this.db);
-      // Read back to local time from when the answer arrived: the database's "now" was no later
-      // than that, so each lease is taken to end no earlier than it does.
+        select id, lease_until, ${DB_NOW} as now from nodes where lease_until > ${DB_NOW} - ${CLOCK_GRACE_MS} and id <> ${this.options.nodeId}`.execute(this.db);
+      // A node that does not acknowledge is waited for at least a whole lease from now: a lease
+      // renewed before the commit ends by then by the node's own clock, whatever the database's
+      // clock did (it may be stepped). Longer when its row says so (a node configured with a
+      // longer lease), counted from when the answer arrived, the latest the database's "now" was.
       const received = performance.now();
-      const pending = new Map(rows.map((r) => [r.id, received + Number(r.lease_until) - Number(r.now) + CLOCK_GRACE_MS]));
-      await this.#waitFor(seqs, pending);
+      const until = (r: (typeof rows)[number]) => received + Math.max(this.options.leaseMs, Number(r.lease_until) - Number(r.now)) + CLOCK_GRACE_MS;
+      await this.#waitFor(seqs, new Map(rows.map((r) => [r.id, until(r)])));
     } catch {
       // Who holds a lease is unknown. Any node that held one at the commit has read the notice or
       // lost its lease once a whole lease has passed.
@@ -197,6 +192,11 @@ export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
     client.on("notification", (n) => this.#notified(n));
     try {
       await client.connect();
+      // Whatever names the schema (the URL, search_path, the role's settings), the nodes that
+      // share one `nodes` table share its oid, and so the channel. PostgreSQL keeps 63 bytes of
+      // a channel name, folded to lower case.
+      const { rows } = await client.query<{ oid: string }>("select 'nodes'::regclass::oid as oid");
+      this.#evictChannel = `curfew_evict_${rows[0]!.oid}`;
       await client.query(`LISTEN ${this.#ackChannel}`);
       if (this.options.holdsLease) await client.query(`LISTEN ${this.#evictChannel}`);
     } catch (error) {

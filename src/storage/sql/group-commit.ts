@@ -45,16 +45,30 @@ export class EvictionList implements Evictions {
 export interface EvictionAnnouncer<DB> {
   /** Inside the batch's transaction, after its writes: the notices go out if and only if it commits. */
   announce(trx: Transaction<DB>, evicted: EvictionList): Promise<unknown>;
-  /** After the commit: settles when every other node has evicted or lost its lease. Never rejects. */
+  /**
+   * After the commit: settles when every other node has evicted or lost its lease. Never rejects.
+   * Also after a COMMIT that failed: it may have committed all the same (the answer was lost).
+   */
   settled(announcement: unknown): Promise<void>;
-  /** The transaction rolled back: its notices were never sent. */
-  withdraw(announcement: unknown): void;
 }
 
 export type Write<DB, T> = (trx: Transaction<DB>, evict: Evictions) => Promise<T>;
 
+/**
+ * Writes of one kind that a batch runs as one: consecutive items of a lane in a batch are handed
+ * to `write` together (a few statements for all of them instead of a few each, which is what
+ * bounds a batch on PostgreSQL, where every statement is a round trip). It returns one result per
+ * item, in order, and reports each item's evictions on that item's own list. Alone (a failed
+ * batch's retry) an item is a lane of one.
+ */
+export interface Lane<DB, I, T> {
+  write(trx: Transaction<DB>, items: readonly I[], evictions: readonly Evictions[]): Promise<T[]>;
+}
+
 interface Pending<DB> {
   write: Write<DB, unknown>;
+  /** Set for an item of a lane: its lane, and what it asks. */
+  lane?: { lane: Lane<DB, unknown, unknown>; item: unknown };
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
 }
@@ -72,11 +86,27 @@ export class GroupCommit<DB> {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly announcer: EvictionAnnouncer<DB> | null = null,
+    /**
+     * Evicts from this process's own cache after a commit, before anyone is answered: a read on
+     * another connection (PostgreSQL) can see the row as it was until the commit, and would
+     * otherwise keep what it read after the in-transaction eviction (INV-2).
+     */
+    private readonly evictLocally: ((evicted: EvictionList) => void) | null = null,
   ) {}
 
   run<T>(write: Write<DB, T>): Promise<T> {
+    return this.#enqueue({ write: write as Write<DB, unknown> });
+  }
+
+  /** Like `run`, for an item of `lane`, which runs with the lane's other items of its batch. */
+  runTogether<I, T>(lane: Lane<DB, I, T>, item: I): Promise<T> {
+    const one: Write<DB, T> = async (trx, evict) => (await lane.write(trx, [item], [evict]))[0]!;
+    return this.#enqueue({ write: one as Write<DB, unknown>, lane: { lane: lane as Lane<DB, unknown, unknown>, item } });
+  }
+
+  #enqueue<T>(entry: Pick<Pending<DB>, "write" | "lane">): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ write: write as Write<DB, unknown>, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ ...entry, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         // setImmediate: let every request already read off the sockets queue its write first.
@@ -111,22 +141,37 @@ export class GroupCommit<DB> {
     let announcement = null as { value: unknown } | null;
     try {
       await this.db.transaction().execute(async (trx) => {
-        for (const [i, item] of batch.entries()) results.push(await item.write(trx, evictions[i]!));
-        const union = new EvictionList();
-        for (const e of evictions) {
-          union.sessions(e.ids);
-          if (e.everything) union.all();
+        for (let i = 0; i < batch.length; ) {
+          const lane = batch[i]!.lane?.lane;
+          if (!lane) {
+            results.push(await batch[i]!.write(trx, evictions[i]!));
+            i++;
+            continue;
+          }
+          // A run of consecutive items of one lane: only consecutive, so writes still apply in
+          // the order they were asked for.
+          let j = i + 1;
+          while (j < batch.length && batch[j]!.lane?.lane === lane) j++;
+          results.push(...(await lane.write(trx, batch.slice(i, j).map((p) => p.lane!.item), evictions.slice(i, j))));
+          i = j;
         }
+        const union = unionOf(evictions);
         if (this.announcer && !union.empty) announcement = { value: await this.announcer.announce(trx, union) };
       });
     } catch (error) {
-      if (announcement !== null) this.announcer!.withdraw(announcement.value);
+      // The COMMIT may have reached the database before the connection failed: its notices may be
+      // out, and a retry that then finds nothing to end would be answered at once (INV-2).
+      if (announcement !== null) await this.announcer!.settled(announcement.value);
       if (batch.length === 1) {
         batch[0]!.reject(error);
         return;
       }
       for (const item of batch) await this.#commit([item]);
       return;
+    }
+    if (this.evictLocally) {
+      const union = unionOf(evictions);
+      if (!union.empty) this.evictLocally(union);
     }
     // Committed. A write that evicted nothing is answered now; one that did is answered when the
     // other nodes have acted on it (INV-2), without holding up the next batch meanwhile.
@@ -144,4 +189,13 @@ export class GroupCommit<DB> {
       this.#settling.add(done);
     }
   }
+}
+
+function unionOf(lists: readonly EvictionList[]): EvictionList {
+  const union = new EvictionList();
+  for (const e of lists) {
+    union.sessions(e.ids);
+    if (e.everything) union.all();
+  }
+  return union;
 }

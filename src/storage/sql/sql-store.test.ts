@@ -436,6 +436,57 @@ if (POSTGRES_URL) {
       await b.close();
     });
 
+    it("INV-2: the revoking node does not keep what a read saw of the session before the commit", async () => {
+      const a = await node("a5");
+      const { sessions } = await seed(a, 1);
+      const s = sessions[0]!;
+      assert.ok(await a.findSessionWithIdentity(s.id));
+      // Hold the revocation's transaction open after it has evicted the session (the grants'
+      // UPDATE waits for this lock), and read the session meanwhile on another connection.
+      const blocker = new pg.Client({ connectionString: POSTGRES_URL });
+      await blocker.connect();
+      try {
+        await blocker.query("BEGIN");
+        await blocker.query(`LOCK TABLE ${schema.name}.oidc_tokens IN ACCESS EXCLUSIVE MODE`);
+        const revocation = a.revokeSessions(record({ kind: "session", sessionId: s.id }, "logout", KRATOS));
+        await until("the revocation waits for the lock", async () => {
+          const { rows } = await blocker.query<{ n: string }>(
+            "select count(*) as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'",
+            [`${schema.name}_a5`],
+          );
+          return Number(rows[0]!.n) > 0;
+        });
+        const during = await a.findSessionWithIdentity(s.id);
+        assert.equal(during?.session.revokedAt, null, "not committed yet: the read sees it live");
+        await blocker.query("ROLLBACK");
+        await revocation;
+      } finally {
+        await blocker.end();
+      }
+      const after = await a.findSessionWithIdentity(s.id);
+      assert.equal(after?.cached, undefined, "read from the database");
+      assert.notEqual(after?.session.revokedAt, null);
+      await a.close();
+    });
+
+    it("ADR-0021: a node's copy older than the record (an extension elsewhere): findSession is the record's, a fresh read replaces the copy", async () => {
+      const a = await node("a6");
+      const b = await node("b6");
+      const { sessions } = await seed(a, 1);
+      const s = sessions[0]!;
+      await a.findSessionWithIdentity(s.id);
+      const later = new Date(s.expiresAt.getTime() + HOUR);
+      assert.equal(await b.extendSession(s.id, later, new Date(T)), true);
+      assert.equal((await a.findSession(s.id))?.expiresAt.getTime(), later.getTime(), "findSession never answers from the cache");
+      assert.equal((await a.findSessionWithIdentity(s.id))?.session.expiresAt.getTime(), s.expiresAt.getTime(), "the copy lags (not announced)");
+      assert.equal((await a.findSessionWithIdentity(s.id, { fresh: true }))?.session.expiresAt.getTime(), later.getTime());
+      const kept = await a.findSessionWithIdentity(s.id);
+      assert.equal(kept?.cached, true);
+      assert.equal(kept?.session.expiresAt.getTime(), later.getTime(), "the fresh read replaced the copy");
+      await a.close();
+      await b.close();
+    });
+
     it("a node that stops gives up its lease, so nobody waits for it", async () => {
       const a = await node("a4");
       const b = await node("b4");

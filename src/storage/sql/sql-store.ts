@@ -2,7 +2,7 @@
  * The Store port over Kysely: one implementation for SQLite and PostgreSQL
  * (docs/architecture.md). Dialect differences stay in connect.ts; the queries here run unchanged on both.
  */
-import type { Kysely, Selectable, Transaction } from "kysely";
+import { type Insertable, type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import { identityDeletedEvent, sessionEndedEvent } from "../../core/audit.ts";
 import { CoreError } from "../../core/errors.ts";
 import { DOORS } from "../../core/model.ts";
@@ -33,7 +33,7 @@ import type {
 import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store, WindowCounters } from "../../core/ports.ts";
 import { PostgresWindows } from "./postgres-windows.ts";
 import { openDatabase, type OpenDatabase, type PostgresOptions } from "./connect.ts";
-import { GroupCommit } from "./group-commit.ts";
+import { GroupCommit, type Lane } from "./group-commit.ts";
 import { migrateToLatest } from "./migrations.ts";
 import type { BackchannelDeliveriesTable, Database, IdentitiesTable, OidcClientsTable, OidcCodesTable, OidcParticipantsTable, OidcTokensTable, SessionsTable } from "./schema.ts";
 import { toNumber } from "./schema.ts";
@@ -78,7 +78,7 @@ export class SqlStore implements Store {
     /** This process's row in `nodes`. */
     readonly nodeId: string,
   ) {
-    this.#writes = new GroupCommit(db, cluster);
+    this.#writes = new GroupCommit(db, cluster, cache && ((evicted) => (evicted.everything ? cache.clear() : evicted.ids.forEach((id) => cache.delete(id)))));
     this.#cache = cache;
     this.#cluster = cluster;
   }
@@ -123,7 +123,6 @@ export class SqlStore implements Store {
         leaseMs: options.cluster?.leaseMs ?? DEFAULT_LEASE_MS,
         holdsLease,
         clientConfig: postgres.clientConfig,
-        schema: postgres.schema,
         evict: (ids) => {
           if (ids === "all") cache?.clear();
           else for (const id of ids) cache?.delete(id);
@@ -154,8 +153,13 @@ export class SqlStore implements Store {
         .values({ id: this.nodeId, started_at: t, seen_at: t })
         .onConflict((oc) => oc.column("id").doUpdateSet({ seen_at: t }))
         .execute();
-      // Processes long gone leave rows; a day without a word is gone.
-      await trx.deleteFrom("nodes").where("seen_at", "<", t - NODE_FORGOTTEN_MS).execute();
+      // Processes long gone leave rows; a day without a word is gone. Never a row whose lease may
+      // still hold: its node's wall clock may be far from ours (ADR 0021).
+      await trx
+        .deleteFrom("nodes")
+        .where("seen_at", "<", t - NODE_FORGOTTEN_MS)
+        .where((eb) => eb.or([eb("lease_until", "is", null), eb("lease_until", "<", t - NODE_FORGOTTEN_MS)]))
+        .execute();
     });
   }
 
@@ -223,9 +227,11 @@ export class SqlStore implements Store {
     });
   }
 
+  /**
+   * Always the record, never the cache: its callers decide from a no (a logout by token that finds
+   * the session past its expiry ends nothing), and a cached copy's no can be wrong (ADR 0021).
+   */
   async findSession(id: string): Promise<Session | null> {
-    const cached = this.#cache?.get(id);
-    if (cached) return cached.session;
     const row = await this.db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
     return row ? sessionFromRow(row) : null;
   }
@@ -313,6 +319,8 @@ export class SqlStore implements Store {
   }
 
   async revokeSessions(record: RevocationRecord): Promise<RevocationResult> {
+    // The common case, one session (every door's logout): with the batch's other logouts.
+    if (record.target.kind === "session" && !record.deleteIdentity) return this.#writes.runTogether(this.#sessionRevocations, record);
     const deleting = record.deleteIdentity && record.target.kind === "identity" ? record.target.identityId : null;
     const result = await this.#writes.run(async (trx, evict) => {
       // Not thrown here: a throw inside the group commit rolls back the whole batch and replays
@@ -330,9 +338,9 @@ export class SqlStore implements Store {
       evict.sessions(revoked.map((s) => s.id));
       // Codes and tokens die with their session, in the same transaction (RFC 6749 leaves their
       // lifetime to us; docs/adr/0019-single-sign-on-provider.md).
-      await revokeGrantsOf(trx, revoked.map((s) => s.id), record.at.getTime());
+      await revokeGrantsOf(trx, revoked.map((s) => s.id));
       // INV-4: the back-channel outbox, in this transaction: committed with the revocation or not at all.
-      const queued = await queueBackchannel(trx, revoked, record);
+      const [queued] = await queueBackchannel(trx, [{ record, revoked }]);
       if (deleting !== null) {
         await trx.deleteFrom("identities").where("id", "=", deleting).execute();
         await insertAudit(trx, identityDeletedEvent(record, deleting));
@@ -340,11 +348,59 @@ export class SqlStore implements Store {
         this.#cache?.clear();
         evict.all();
       }
-      return { revoked, queued };
+      return { revoked, queued: queued! };
     });
     if (result === null) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
     return result;
   }
+
+  /**
+   * The revocations of single sessions in a batch, written together: one UPDATE per 200 sessions
+   * (per instant and reason), one INSERT of their audit rows, their grants and back-channel
+   * notices for all of them at once; what `revokeSessions` does for each, in a few statements
+   * rather than a few each. The first revocation of a session in the run ends it; a later one
+   * finds it ended, as it would have one after the other.
+   */
+  readonly #sessionRevocations: Lane<Database, RevocationRecord, RevocationResult> = {
+    write: async (trx, records, evictions) => {
+      const first = new Map<string, number>();
+      records.forEach((r, i) => {
+        const t = r.target as Extract<RevocationTarget, { kind: "session" }>;
+        if (storable(t.sessionId) && !first.has(t.sessionId)) first.set(t.sessionId, i);
+      });
+      const revoked = records.map((): RevokedSession[] => []);
+      const firsts = [...first.values()];
+      for (let k = 0; k < firsts.length; k += 200) {
+        // Each row of the derived table is one revocation's session, instant, reason and owner
+        // check (a SELECT … UNION ALL, as SQLite has no column list for VALUES).
+        const asked = sql.join(
+          firsts.slice(k, k + 200).map((i) => {
+            const r = records[i]!;
+            const t = r.target as Extract<RevocationTarget, { kind: "session" }>;
+            return sql`select ${t.sessionId} as id, cast(${r.at.getTime()} as bigint) as at, ${r.reason} as reason, ${t.identityId ?? null} as owner`;
+          }),
+          sql` union all `,
+        );
+        const { rows } = await sql<{ id: string; identity_id: string; door: string; last_seen_at: number | string }>`
+          update sessions set revoked_at = v.at, revoked_reason = v.reason
+          from (${asked}) as v
+          where sessions.id = v.id and (v.owner is null or sessions.identity_id = v.owner)
+            and sessions.revoked_at is null and sessions.expires_at > v.at
+          returning sessions.id, sessions.identity_id, sessions.door, sessions.last_seen_at`.execute(trx);
+        for (const row of rows) revoked[first.get(row.id)!]!.push(revokedFromRow(row));
+      }
+      await insertAudits(trx, records.flatMap((r, i) => revoked[i]!.map((s) => sessionEndedEvent(r, s))));
+      records.forEach((_, i) => {
+        // Before the commit, and so before anyone is told "logged out" (INV-2); and on every
+        // other node before the answer (ADR 0021).
+        for (const s of revoked[i]!) this.#cache?.delete(s.id);
+        evictions[i]!.sessions(revoked[i]!.map((s) => s.id));
+      });
+      await revokeGrantsOf(trx, revoked.flat().map((s) => s.id));
+      const queued = await queueBackchannel(trx, records.map((record, i) => ({ record, revoked: revoked[i]! })));
+      return records.map((_, i) => ({ revoked: revoked[i]!, queued: queued[i]! }));
+    },
+  };
 
   async extendSession(id: string, expiresAt: Date, now: Date): Promise<boolean> {
     return this.#updateLiveSession(id, now, { expires_at: expiresAt.getTime(), last_seen_at: now.getTime() });
@@ -783,44 +839,48 @@ async function revokeWhere(
 
 /**
  * One pending delivery per (ended session, participating app with a back-channel URI): the
- * participants joined with the apps, read inside the revoking transaction.
+ * participants joined with the apps, read inside the revoking transaction. Takes the sessions of
+ * several revocations at once (a batch's run of logouts) and says how many each one queued.
  */
-async function queueBackchannel(trx: Transaction<Database>, revoked: readonly RevokedSession[], record: RevocationRecord): Promise<number> {
-  if (revoked.length === 0) return 0;
-  let queued = 0;
-  const at = record.at.getTime();
-  for (let i = 0; i < revoked.length; i += 500) {
-    const chunk = revoked.slice(i, i + 500);
+async function queueBackchannel(trx: Transaction<Database>, ended: readonly { record: RevocationRecord; revoked: readonly RevokedSession[] }[]): Promise<number[]> {
+  const queued = ended.map(() => 0);
+  const all = ended.flatMap(({ record, revoked }, i) => revoked.map((session) => ({ session, record, i })));
+  for (let k = 0; k < all.length; k += 500) {
+    const chunk = all.slice(k, k + 500);
     const owed = await trx
       .selectFrom("oidc_participants")
       .innerJoin("oidc_clients", "oidc_clients.client_id", "oidc_participants.client_id")
       .select(["oidc_participants.session_id", "oidc_participants.client_id", "oidc_participants.sid", "oidc_clients.backchannel_logout_uri"])
-      .where("oidc_participants.session_id", "in", chunk.map((s) => s.id))
+      .where("oidc_participants.session_id", "in", chunk.map((e) => e.session.id))
       .where("oidc_clients.backchannel_logout_uri", "is not", null)
       .execute();
     if (owed.length === 0) continue;
-    queued += owed.length;
-    const identityOf = new Map(chunk.map((s) => [s.id, s.identityId]));
+    const endedOf = new Map(chunk.map((e) => [e.session.id, e]));
     await trx
       .insertInto("backchannel_deliveries")
       .values(
-        owed.map((o) => ({
-          id: randomUUID(),
-          session_id: o.session_id,
-          identity_id: identityOf.get(o.session_id)!,
-          client_id: o.client_id,
-          sid: o.sid,
-          uri: o.backchannel_logout_uri!,
-          reason: record.reason,
-          status: "pending",
-          attempts: 0,
-          next_attempt_at: at,
-          lease_until: null,
-          last_status: null,
-          last_error: null,
-          created_at: at,
-          updated_at: at,
-        })),
+        owed.map((o) => {
+          const e = endedOf.get(o.session_id)!;
+          queued[e.i]!++;
+          const at = e.record.at.getTime();
+          return {
+            id: randomUUID(),
+            session_id: o.session_id,
+            identity_id: e.session.identityId,
+            client_id: o.client_id,
+            sid: o.sid,
+            uri: o.backchannel_logout_uri!,
+            reason: e.record.reason,
+            status: "pending",
+            attempts: 0,
+            next_attempt_at: at,
+            lease_until: null,
+            last_status: null,
+            last_error: null,
+            created_at: at,
+            updated_at: at,
+          };
+        }),
       )
       .execute();
   }
@@ -883,13 +943,16 @@ async function revokeExpired(
   return rows.map(revokedFromRow);
 }
 
-async function revokeGrantsOf(trx: Transaction<Database>, sessionIds: readonly string[], at: number): Promise<void> {
+/** The codes and tokens of sessions just revoked in this transaction end at the instant their session did. */
+async function revokeGrantsOf(trx: Transaction<Database>, sessionIds: readonly string[]): Promise<void> {
   if (sessionIds.length === 0) return;
+  const endedAt = (column: "oidc_tokens.session_id" | "oidc_codes.session_id") =>
+    sql<number>`(select sessions.revoked_at from sessions where sessions.id = ${sql.ref(column)})`;
   // In chunks: SQLite binds at most 32 766 parameters per statement.
   for (let i = 0; i < sessionIds.length; i += 500) {
     const chunk = sessionIds.slice(i, i + 500);
-    await trx.updateTable("oidc_tokens").set({ revoked_at: at }).where("session_id", "in", chunk).where("revoked_at", "is", null).execute();
-    await trx.updateTable("oidc_codes").set({ used_at: at }).where("session_id", "in", chunk).where("used_at", "is", null).execute();
+    await trx.updateTable("oidc_tokens").set({ revoked_at: endedAt("oidc_tokens.session_id") }).where("session_id", "in", chunk).where("revoked_at", "is", null).execute();
+    await trx.updateTable("oidc_codes").set({ used_at: endedAt("oidc_codes.session_id") }).where("session_id", "in", chunk).where("used_at", "is", null).execute();
   }
 }
 
@@ -1054,20 +1117,17 @@ function filterSessions<Q extends { where: (...args: never[]) => unknown }>(q: Q
   return r as unknown as Q;
 }
 
+/** Several audit rows in one statement per 500 (8 parameters each, far below SQLite's limit). */
+async function insertAudits(trx: Transaction<Database>, events: readonly AuditEvent[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 500) await trx.insertInto("audit_events").values(events.slice(i, i + 500).map(auditRow)).execute();
+}
+
+function auditRow(e: AuditEvent): Insertable<Database["audit_events"]> {
+  return { id: e.id, at: e.at.getTime(), type: e.type, identity_id: e.identityId, session_id: e.sessionId, door: e.door, reason: e.reason, actor: e.actor };
+}
+
 async function insertAudit(trx: Transaction<Database>, e: AuditEvent): Promise<void> {
-  await trx
-    .insertInto("audit_events")
-    .values({
-      id: e.id,
-      at: e.at.getTime(),
-      type: e.type,
-      identity_id: e.identityId,
-      session_id: e.sessionId,
-      door: e.door,
-      reason: e.reason,
-      actor: e.actor,
-    })
-    .execute();
+  await trx.insertInto("audit_events").values(auditRow(e)).execute();
 }
 
 function identityRow(i: IdentityRecord): IdentitiesTable {
