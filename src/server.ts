@@ -71,6 +71,8 @@ export async function openCore(config: Config, options: CoreOptions = {}): Promi
       migrate: true,
       postgres: config.postgres,
       cluster: { leaseMs: config.leaseMs, serving: options.serving ?? false },
+      cache: config.cacheMaxBytes > 0,
+      cacheBytes: config.cacheMaxBytes,
     }));
   const core = createCore({
     store,

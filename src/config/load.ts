@@ -51,6 +51,8 @@ export interface Config {
   postgres: PostgresOptions;
   /** `cluster.lease` in ms. */
   leaseMs: number;
+  /** `session.cache_max_bytes`. */
+  cacheMaxBytes: number;
   /** The configured secret, or null when one is to be generated or loaded (D3). */
   secret: string | null;
   core: Omit<CoreSettings, "secret">;
@@ -245,6 +247,7 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
       statementTimeoutMs: duration("database.postgres.statement_timeout", raw.database.postgres.statement_timeout),
     },
     leaseMs: duration("cluster.lease", raw.cluster.lease),
+    cacheMaxBytes: raw.session.cache_max_bytes,
     secret,
     core: {
       sessions,

@@ -130,6 +130,12 @@ export const ConfigSchema = Obj({
     idle_timeout: Duration("30m", "A session unused this long is over (D5, ASVS 5.0 7.3.1). Precise to one minute."),
     purge_after: Duration("168h", "Ended sessions keep their row (revoked, with the reason) this long, then the purge job deletes them."),
     purge_interval: Duration("1h", "How often the purge job runs."),
+    cache_max_bytes: Type.Integer({
+      minimum: 0,
+      default: 64 * 1024 * 1024,
+      description:
+        "How much memory this process's cache of live sessions may take, estimated per entry (about 1.7 KB for a typical session); the oldest entries make room. 0: no cache, every validation reads the database (D8, ADR 0021).",
+    }),
     doors: Obj(
       {
         kratos: DoorSession,

@@ -48,6 +48,8 @@ export interface SqlStoreOptions {
    * under a lease (`cluster.serving`, ADR 0021).
    */
   cache?: boolean;
+  /** The cache's bound in (estimated) bytes: `session.cache_max_bytes`. */
+  cacheBytes?: number;
   /**
    * Several nodes on PostgreSQL (ADR 0021): `serving` holds a lease and keeps a cache, as `curfew
    * serve` does; without it (the CLI) the store only announces what it ends and waits for the
@@ -113,7 +115,7 @@ export class SqlStore implements Store {
           local.clear();
         }
         return true;
-      });
+      }, options.cacheBytes);
       cache = local;
     }
     if (postgres) {
@@ -128,7 +130,7 @@ export class SqlStore implements Store {
           else for (const id of ids) cache?.delete(id);
         },
       });
-      if (holdsLease) cache = new SessionCache(() => shared.serving);
+      if (holdsLease) cache = new SessionCache(() => shared.serving, options.cacheBytes);
       try {
         await shared.start();
       } catch (error) {
