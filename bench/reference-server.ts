@@ -4,6 +4,10 @@
  *
  *   R1  GET /sessions/whoami            X-Session-Token `id.secret` → one indexed lookup
  *       (sessions JOIN identities), constant-time hash check, 200 JSON or 401.
+ *   R1f The same whoami answering the very JSON Curfew's whoami answers (REF_FULL_JSON=1): the
+ *       whole Kratos session (identity with its addresses, device, authentication methods) and the
+ *       X-Kratos-Authenticated-Identity-Id header, built by hand from one wider indexed lookup;
+ *       the derived sub-record ids hashed once and kept, as Curfew does.
  *   R2  DELETE /self-service/logout/api {"session_token": …} → the same lookup and check, then
  *       one UPDATE committed on its own with synchronous=FULL (one fsync per logout), 204.
  *       The same R2, speaking the other doors' logout wires:
@@ -32,7 +36,7 @@
  *       (setImmediate), one fsync for them all, and each is answered after that commit. As
  *       better-sqlite3 is synchronous, the event loop stands still during the commit.
  *
- * Usage: CURFEW_SECRET=… [REF_GROUP_COMMIT=1] node --import tsx bench/reference-server.ts <sqlite file> <port>
+ * Usage: CURFEW_SECRET=… [REF_GROUP_COMMIT=1] [REF_FULL_JSON=1] node --import tsx bench/reference-server.ts <sqlite file> <port>
  * Prints "ready <port>" once listening. Listens on 127.0.0.1 only.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
@@ -71,6 +75,90 @@ const whoamiQuery = db.prepare<[string], WhoamiRow>(
      FROM sessions JOIN identities ON identities.id = sessions.identity_id
     WHERE sessions.id = ?`,
 );
+interface FullRow extends WhoamiRow {
+  door: string;
+  ip_address: string | null;
+  user_agent: string | null;
+  schema_id: string;
+  state_changed_at: number;
+  identity_created_at: number;
+  identity_updated_at: number;
+  metadata_public: string | null;
+  external_id: string | null;
+}
+
+const fullQuery = db.prepare<[string], FullRow>(
+  `SELECT sessions.id, sessions.identity_id, sessions.secret_hash, sessions.issued_at,
+          sessions.authenticated_at, sessions.expires_at, sessions.revoked_at, sessions.door,
+          sessions.ip_address, sessions.user_agent,
+          identities.email, identities.username, identities.state, identities.schema_id,
+          identities.state_changed_at, identities.created_at AS identity_created_at,
+          identities.updated_at AS identity_updated_at, identities.metadata_public, identities.external_id
+     FROM sessions JOIN identities ON identities.id = sessions.identity_id
+    WHERE sessions.id = ?`,
+);
+const FULL_JSON = process.env.REF_FULL_JSON === "1";
+const derived = new Map<string, string>();
+
+/** A UUID-shaped id hashed from `key`, kept (Curfew memoises the same ids). */
+function derivedId(key: string): string {
+  let id = derived.get(key);
+  if (id === undefined) {
+    const h = createHash("sha256").update(key).digest("hex");
+    id = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    if (derived.size >= 50_000) derived.clear();
+    derived.set(key, id);
+  }
+  return id;
+}
+
+function fullWhoami(req: IncomingMessage, res: ServerResponse): void {
+  const parsed = parse(req.headers["x-session-token"]);
+  const row = parsed ? fullQuery.get(parsed[0]) : undefined;
+  if (!parsed || !row || !matches(parsed[1], row.secret_hash) || row.revoked_at !== null || row.expires_at <= Date.now() || row.state !== "active") {
+    send(res, 401, UNAUTHORIZED);
+    return;
+  }
+  const authenticated = new Date(row.authenticated_at).toISOString();
+  const created = new Date(row.identity_created_at).toISOString();
+  const traits = row.username === null ? { email: row.email } : { email: row.email, username: row.username };
+  const identity: Record<string, unknown> = {
+    id: row.identity_id,
+    schema_id: row.schema_id,
+    schema_url: `http://127.0.0.1:${portArg}/schemas/ZGVmYXVsdA`,
+    state: row.state,
+    state_changed_at: new Date(row.state_changed_at).toISOString(),
+    traits,
+    verifiable_addresses: [
+      { id: derivedId(`verifiable:${row.identity_id}`), value: row.email, verified: false, via: "email", status: "pending", created_at: created, updated_at: created },
+    ],
+    recovery_addresses: [{ id: derivedId(`recovery:${row.identity_id}`), value: row.email, via: "email", created_at: created, updated_at: created }],
+    metadata_public: row.metadata_public === null ? null : JSON.parse(row.metadata_public),
+    organization_id: null,
+    created_at: created,
+    updated_at: new Date(row.identity_updated_at).toISOString(),
+  };
+  if (row.external_id !== null) identity.external_id = row.external_id;
+  const body = JSON.stringify({
+    id: row.id,
+    active: true,
+    expires_at: new Date(row.expires_at).toISOString(),
+    authenticated_at: authenticated,
+    authenticator_assurance_level: "aal1",
+    authentication_methods: [{ method: "password", aal: "aal1", completed_at: authenticated }],
+    issued_at: new Date(row.issued_at).toISOString(),
+    identity,
+    devices: [{ id: derivedId(`device:${row.id}`), ip_address: row.ip_address, user_agent: row.user_agent, location: "" }],
+    door: row.door,
+  });
+  res.writeHead(200, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    "x-kratos-authenticated-identity-id": row.identity_id,
+  });
+  res.end(body);
+}
+
 const secretQuery = db.prepare<[string], { secret_hash: string }>(`SELECT secret_hash FROM sessions WHERE id = ?`);
 const liveQuery = db.prepare<[string], { secret_hash: string; revoked_at: number | null; expires_at: number; email: string; username: string | null }>(
   `SELECT sessions.secret_hash, sessions.revoked_at, sessions.expires_at, identities.email, identities.username
@@ -409,7 +497,7 @@ function tokenExchange(req: IncomingMessage, res: ServerResponse): void {
 
 const server = createServer((req, res) => {
   const url = req.url ?? "/";
-  if (url === "/sessions/whoami" && req.method === "GET") return whoami(req, res);
+  if (url === "/sessions/whoami" && req.method === "GET") return FULL_JSON ? fullWhoami(req, res) : whoami(req, res);
   if (url === "/self-service/logout/api" && req.method === "DELETE") return logout(req, res);
   if (url === "/api/V4/logout" && req.method === "POST") return firstockLogout(req, res);
   if (url === "/services/logout" && req.method === "POST") return assetsLogout(req, res);

@@ -942,6 +942,20 @@ function oidcClients(run: ReadonlySet<Scenario>, receiverPorts: readonly number[
   return clients;
 }
 
+/** R1f must answer what Curfew answers: the same JSON but for the base URL in `schema_url`, and the same identity header. */
+async function sameWhoamiJson(curfewUrl: string, refUrl: string, token: string): Promise<boolean> {
+  const get = async (url: string) => {
+    const res = await fetch(`${url}/sessions/whoami`, { headers: { "x-session-token": token } });
+    const body = (await res.json()) as { identity?: { schema_url?: string } };
+    if (body.identity?.schema_url) body.identity.schema_url = new URL(body.identity.schema_url).pathname;
+    return { status: res.status, header: res.headers.get("x-kratos-authenticated-identity-id"), body: JSON.stringify(body) };
+  };
+  const [c, r] = [await get(curfewUrl), await get(refUrl)];
+  const ok = c.status === 200 && r.status === 200 && c.header === r.header && c.body === r.body;
+  console.log(`  R1f answers Curfew's whoami JSON byte for byte (but the base URL) → ${ok ? "OK" : `FAILED\n    Curfew ${c.body}\n    R1f    ${r.body}`}`);
+  return ok;
+}
+
 /** A row of the ratio table: Curfew against a reference measured in the same run. */
 function ratioRow(op: string, c: LoadResult, refName: string, r: LoadResult, target: number): string[] {
   const ratio = c.rps / r.rps;
@@ -1213,12 +1227,20 @@ async function main(): Promise<void> {
         `warm-up ${WARMUP_S} s, measure ${MEASURE_S} s; scenarios: ${[...run].join(", ")}`,
     );
     const checks: boolean[] = [];
-    let whoami: { curfew: LoadResult; ref: LoadResult } | null = null;
+    let whoami: { curfew: LoadResult; ref: LoadResult; full: LoadResult } | null = null;
     if (whoamiFile) {
       console.log("whoami (GET /sessions/whoami, X-Session-Token, 10,000 live sessions round-robin)");
+      // R1f: the same bare server answering Curfew's own session JSON (only reads: R1's file will do).
+      const fullPort = await freePort();
+      const full = start("reference-full", node, ["--import", "tsx", "bench/reference-server.ts", refDb, String(fullPort)], { ...process.env, CURFEW_SECRET: SECRET, REF_FULL_JSON: "1" });
+      const fullUrl = `http://127.0.0.1:${fullPort}`;
+      await waitReady(fullUrl, full, "reference-full");
+      checks.push(await sameWhoamiJson(curfewUrl, fullUrl, readFileSync(whoamiFile, "utf8").split("\n")[0]!));
       const c = await measure("Curfew", curfewUrl, curfew.pid!, "whoami", whoamiFile, whoamiFile);
       const r = await measure("R1 bare node:http + better-sqlite3", refUrl, reference!.pid!, "whoami", whoamiFile, whoamiFile);
-      whoami = { curfew: c, ref: r };
+      const f = await measure("R1f the same, answering Curfew's session JSON", fullUrl, full.pid!, "whoami", whoamiFile, whoamiFile);
+      await stop(full);
+      whoami = { curfew: c, ref: r, full: f };
     }
 
     const logouts: { op: LogoutOp; measure: string[]; curfew: LoadResult; ref: LoadResult; refGc: LoadResult | null }[] = [];
@@ -1318,7 +1340,9 @@ async function main(): Promise<void> {
 
     const row = ratioRow;
     const rows = [
-      ...(whoami ? [row("whoami", whoami.curfew, "R1", whoami.ref, TARGETS.whoami)] : []),
+      ...(whoami
+        ? [row("whoami", whoami.curfew, "R1", whoami.ref, TARGETS.whoami), row("whoami (same JSON)", whoami.curfew, "R1f", whoami.full, TARGETS.whoami)]
+        : []),
       ...logouts.flatMap((l) => [
         row(l.op.label, l.curfew, "R2", l.ref, TARGETS.logout),
         ...(l.refGc ? [row(`${l.op.label} (group commit)`, l.curfew, "R2g", l.refGc, TARGETS.logoutGroupCommit)] : []),
@@ -1326,7 +1350,7 @@ async function main(): Promise<void> {
       ...(code ? [row("code exchange", code.curfew, "R3", code.ref, TARGETS.code)] : []),
       ...(onPostgres?.rows ?? []),
     ];
-    const all = [...(whoami ? [whoami.curfew, whoami.ref] : []), ...logouts.flatMap((l) => [l.curfew, l.ref, ...(l.refGc ? [l.refGc] : [])]), ...(code ? [code.curfew, code.ref] : [])];
+    const all = [...(whoami ? [whoami.curfew, whoami.ref, whoami.full] : []), ...logouts.flatMap((l) => [l.curfew, l.ref, ...(l.refGc ? [l.refGc] : [])]), ...(code ? [code.curfew, code.ref] : [])];
     const bounded = [...logouts.map((l) => ({ label: l.op.label, c: l.curfew, r: l.ref, ref: "R2" })), ...(code ? [{ label: "code exchange", c: code.curfew, r: code.ref, ref: "R3" }] : [])];
     console.log("");
     if (rows.length > 0) {
@@ -1334,6 +1358,7 @@ async function main(): Promise<void> {
       console.log(
         `R1 = bare node:http + better-sqlite3, one prepared indexed lookup per whoami; R2 = the same, one synchronous=FULL commit per logout,\n` +
           `speaking each door's wire (Kratos 204; Firstock {userId, jKey} → success envelope; Assets authToken cookie + X-CSRF-TOKEN → {"logoutSuccess":true});\n` +
+          `R1f = R1 answering the very session JSON (and header) Curfew's whoami answers, from one wider indexed lookup;\n` +
           `R2g = R2's native logout with group commit (the logouts of one event-loop turn in one transaction, one fsync);\n` +
           (onPostgres
             ? `R4 = bare node:http + pg (pool of 10), one indexed SELECT per whoami, R1's JSON; R5 = the same, native logout with group commit (one UPDATE … = ANY and one COMMIT per batch,\n` +
