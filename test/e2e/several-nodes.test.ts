@@ -2,8 +2,9 @@
  * README "Run several nodes", as written: two `curfew serve` processes started one after the other
  * from one directory, on one PostgreSQL database; an identity made with the CLI; a sign-in on the
  * first node is known to the second, a logout on the second is refused by the first on its next
- * request (INV-2 across processes: on PostgreSQL every node reads the database, D8). Runs only
- * when TEST_POSTGRES_URL is set (house rule 7).
+ * request (INV-2 across processes: the logout is answered once the first node has dropped the
+ * session from its cache, ADR 0021; test/e2e/cross-node-revocation.test.ts tries it harder). Runs
+ * only when TEST_POSTGRES_URL is set (house rule 7).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
