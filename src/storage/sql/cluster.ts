@@ -108,6 +108,10 @@ export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
   // ---- announcing (the revoking node) -------------------------------------------------------
 
   async announce(trx: Transaction<DB>, evicted: EvictionList): Promise<Announcement> {
+    if (this.#evictChannel === "") {
+      const { rows } = await sql<{ oid: string }>`select 'nodes'::regclass::oid as oid`.execute(trx);
+      this.#evictChannel = channelOf(rows[0]!.oid);
+    }
     const payloads: string[] = [];
     const ids = [...evicted.ids];
     const seqs: number[] = [];
@@ -195,8 +199,10 @@ export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
       // Whatever names the schema (the URL, search_path, the role's settings), the nodes that
       // share one `nodes` table share its oid, and so the channel. PostgreSQL keeps 63 bytes of
       // a channel name, folded to lower case.
-      const { rows } = await client.query<{ oid: string }>("select 'nodes'::regclass::oid as oid");
-      this.#evictChannel = `curfew_evict_${rows[0]!.oid}`;
+      // Before the migrations (`curfew migrate` opens the store first) there is no table yet, and
+      // nothing to announce or to hear; `announce` names the channel once there is.
+      const { rows } = await client.query<{ oid: string | null }>("select to_regclass('nodes')::oid as oid");
+      if (rows[0]?.oid) this.#evictChannel = channelOf(rows[0].oid);
       await client.query(`LISTEN ${this.#ackChannel}`);
       if (this.options.holdsLease) await client.query(`LISTEN ${this.#evictChannel}`);
     } catch (error) {
@@ -259,6 +265,10 @@ export class PostgresCluster<DB> implements EvictionAnnouncer<DB> {
       for (const wait of this.#waits) if (wait.seqs.includes(Number(seq))) wait.check();
     }
   }
+}
+
+function channelOf(nodesOid: string): string {
+  return `curfew_evict_${nodesOid}`;
 }
 
 function ackChannelOf(nodeId: string): string {

@@ -487,6 +487,23 @@ if (POSTGRES_URL) {
       await b.close();
     });
 
+    it("`curfew migrate` on an empty schema: the store opens before the tables exist, then migrates", async () => {
+      const empty = await postgresSchema(POSTGRES_URL, "curfew_empty");
+      try {
+        const store = await SqlStore.open(empty.url, { migrate: false });
+        try {
+          assert.ok((await store.migrate()).includes("0006_node_leases"));
+          const { sessions } = await seed(store, 1);
+          const ended = await store.revokeSessions(record({ kind: "session", sessionId: sessions[0]!.id }, "logout", KRATOS));
+          assert.equal(ended.revoked.length, 1, "and then announces on the channel it names once the table is there");
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await empty.drop();
+      }
+    });
+
     it("a node that stops gives up its lease, so nobody waits for it", async () => {
       const a = await node("a4");
       const b = await node("b4");
