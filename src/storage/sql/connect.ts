@@ -18,6 +18,11 @@ export interface OpenDatabase {
   /** The SQLite connection itself (for `PRAGMA data_version`); absent on PostgreSQL. */
   sqlite: SqliteConnection | null;
   /**
+   * The SQLite database file, whose write-ahead log the store must fdatasync before it answers a
+   * write (wal-sync.ts); absent in memory and on PostgreSQL.
+   */
+  sqliteFile: string | null;
+  /**
    * PostgreSQL's pool, the schema the tables live in (for the shared rate-limit windows), and the
    * settings of the pool's connections (for the cluster's own listening connection); absent on SQLite.
    */
@@ -53,12 +58,16 @@ export function openDatabase(url: string, postgres: PostgresOptions = DEFAULT_PO
     const memory = location === ":memory:";
     if (!memory) mkdirSync(dirname(resolve(location)), { recursive: true });
     const sqlite = new Sqlite(memory ? ":memory:" : resolve(location));
-    // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
-    // before we answer (INV-1), and group commit (sql-store.ts) pays for it.
+    // WAL lets readers run beside the writer. synchronous=NORMAL: a COMMIT does not fsync; the
+    // store makes each batch durable with an fdatasync of the log on a thread of its own before
+    // it answers (INV-1, wal-sync.ts), so the event loop never waits for the disk.
     sqlite.pragma("journal_mode = WAL");
-    sqlite.pragma("synchronous = FULL");
+    sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("busy_timeout = 5000");
-    return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(sqlite) }) }), dialect, sqlite, postgres: null };
+    // A first read opens (creates) the log file, which the store's fdatasync thread holds open.
+    sqlite.prepare("SELECT count(*) FROM sqlite_master").get();
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(sqlite) }) });
+    return { db, dialect, sqlite, sqliteFile: memory ? null : resolve(location), postgres: null };
   }
   const parsed = new URL(url);
   const schema = parsed.searchParams.get("schema");
@@ -86,6 +95,7 @@ export function openDatabase(url: string, postgres: PostgresOptions = DEFAULT_PO
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: survivingLostConnections(pool) }) }),
     dialect,
     sqlite: null,
+    sqliteFile: null,
     postgres: { pool, schema, clientConfig },
   };
 }

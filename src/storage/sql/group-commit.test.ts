@@ -34,7 +34,7 @@ describe("GroupCommit with an eviction announcer (ADR 0021)", () => {
     const store = await SqlStore.open("sqlite::memory:");
     try {
       const { announcer, announced, release } = recordingAnnouncer();
-      const writes = new GroupCommit(store.db, announcer);
+      const writes = new GroupCommit(store.db, { announcer });
       const answered: string[] = [];
       const ending = [
         writes.run(async (_trx, evict) => evict.sessions(["s2", "s1"])).then(() => answered.push("end 1")),
@@ -62,7 +62,7 @@ describe("GroupCommit with an eviction announcer (ADR 0021)", () => {
       await sql`CREATE TABLE child (parent_id TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`.execute(store.db);
       const { announcer, announced, settledFor, release } = recordingAnnouncer();
       release();
-      const writes = new GroupCommit(store.db, announcer);
+      const writes = new GroupCommit(store.db, { announcer });
       const good = writes.run(async (_trx, evict) => evict.sessions(["good"]));
       const bad = writes.run(async (trx, evict) => {
         evict.sessions(["bad"]);
@@ -76,6 +76,61 @@ describe("GroupCommit with an eviction announcer (ADR 0021)", () => {
         "the batch's, then each write's own on its retry",
       );
       assert.deepEqual(settledFor, [1, 2, 3], "waited for: the failed batch's, the good retry's, the failed retry's");
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("GroupCommit with a durability barrier (docs/adr/0022-sqlite-writer.md)", () => {
+  /** A barrier that records each call and settles when the test says so. */
+  function barrier() {
+    const calls: { resolve: () => void; reject: (e: Error) => void }[] = [];
+    const durable = () => new Promise<void>((resolve, reject) => calls.push({ resolve, reject }));
+    return { calls, durable };
+  }
+
+  it("INV-1: a committed write is answered only once the barrier says it is on disk, and the next batch commits meanwhile", async () => {
+    const store = await SqlStore.open("sqlite::memory:");
+    try {
+      await sql`CREATE TABLE t (v TEXT)`.execute(store.db);
+      const { calls, durable } = barrier();
+      const writes = new GroupCommit(store.db, { durable });
+      const answered: string[] = [];
+      const first = writes.run((trx) => sql`INSERT INTO t VALUES ('one')`.execute(trx)).then(() => answered.push("one"));
+      while (calls.length < 1) await new Promise((r) => setImmediate(r));
+      const second = writes.run((trx) => sql`INSERT INTO t VALUES ('two')`.execute(trx)).then(() => answered.push("two"));
+      while (calls.length < 2) await new Promise((r) => setImmediate(r));
+      const { rows } = await sql<{ v: string }>`SELECT v FROM t ORDER BY v`.execute(store.db);
+      assert.deepEqual(rows.map((r) => r.v), ["one", "two"], "both batches committed while the first was not yet durable");
+      assert.deepEqual(answered, [], "nobody answered before the barrier");
+      calls[1]!.resolve();
+      await second;
+      assert.deepEqual(answered, ["two"]);
+      calls[0]!.resolve();
+      await first;
+      await writes.drain();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("INV-1, FLT-20: when the barrier fails every write of its batch fails, committed or not, and none is retried", async () => {
+    const store = await SqlStore.open("sqlite::memory:");
+    try {
+      await sql`CREATE TABLE t (v TEXT)`.execute(store.db);
+      const { calls, durable } = barrier();
+      const writes = new GroupCommit(store.db, { durable });
+      const a = writes.run((trx) => sql`INSERT INTO t VALUES ('a')`.execute(trx));
+      const b = writes.run((trx) => sql`INSERT INTO t VALUES ('b')`.execute(trx));
+      while (calls.length < 1) await new Promise((r) => setImmediate(r));
+      calls[0]!.reject(new Error("fdatasync: EIO"));
+      await assert.rejects(a, /EIO/);
+      await assert.rejects(b, /EIO/);
+      assert.equal(calls.length, 1, "one barrier for the batch, no retry");
+      const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM t`.execute(store.db);
+      assert.equal(rows[0]!.n, 2, "written once each");
+      await writes.drain();
     } finally {
       await store.close();
     }

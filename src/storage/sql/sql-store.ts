@@ -38,6 +38,7 @@ import { migrateToLatest } from "./migrations.ts";
 import type { BackchannelDeliveriesTable, Database, IdentitiesTable, OidcClientsTable, OidcCodesTable, OidcParticipantsTable, OidcTokensTable, SessionsTable } from "./schema.ts";
 import { toNumber } from "./schema.ts";
 import { PostgresCluster } from "./cluster.ts";
+import { WalSync } from "./wal-sync.ts";
 import { type CachedSession, SessionCache } from "./session-cache.ts";
 
 export interface SqlStoreOptions {
@@ -79,8 +80,14 @@ export class SqlStore implements Store {
     private readonly postgres: OpenDatabase["postgres"],
     /** This process's row in `nodes`. */
     readonly nodeId: string,
+    /** SQLite's durability (INV-1); absent where a COMMIT is durable when it returns. */
+    private readonly walSync: WalSync | null,
   ) {
-    this.#writes = new GroupCommit(db, cluster, cache && ((evicted) => (evicted.everything ? cache.clear() : evicted.ids.forEach((id) => cache.delete(id)))));
+    this.#writes = new GroupCommit(db, {
+      announcer: cluster,
+      evictLocally: cache && ((evicted) => (evicted.everything ? cache.clear() : evicted.ids.forEach((id) => cache.delete(id)))),
+      durable: walSync && (() => walSync.sync()),
+    });
     this.#cache = cache;
     this.#cluster = cluster;
   }
@@ -95,10 +102,17 @@ export class SqlStore implements Store {
   }
 
   static async open(url: string, options: SqlStoreOptions = {}): Promise<SqlStore> {
-    const { db, dialect, sqlite, postgres } = openDatabase(url, options.postgres);
+    const { db, dialect, sqlite, sqliteFile, postgres } = openDatabase(url, options.postgres);
+    let walSync: WalSync | null = null;
     try {
       if (options.migrate ?? true) await migrateToLatest(db as Kysely<unknown>);
+      if (sqliteFile) {
+        walSync = new WalSync(sqliteFile);
+        // The migrations' own writes, and whatever an earlier process left unsynced.
+        await walSync.sync();
+      }
     } catch (error) {
+      await walSync?.close();
       await db.destroy();
       throw error;
     }
@@ -139,12 +153,14 @@ export class SqlStore implements Store {
       }
       cluster = shared;
     }
-    return new SqlStore(db, dialect, cache, cluster, postgres, nodeId);
+    return new SqlStore(db, dialect, cache, cluster, postgres, nodeId, walSync);
   }
 
   /** Brings the schema up to date; returns the names of the migrations it applied (`curfew migrate`). */
-  migrate(): Promise<string[]> {
-    return migrateToLatest(this.db as Kysely<unknown>);
+  async migrate(): Promise<string[]> {
+    const applied = await migrateToLatest(this.db as Kysely<unknown>);
+    await this.walSync?.sync();
+    return applied;
   }
 
   async ping(at: Date): Promise<void> {
@@ -168,6 +184,7 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     await this.#writes.drain();
     await this.#cluster?.close();
+    await this.walSync?.close();
     await this.db.destroy();
   }
 
