@@ -2,8 +2,8 @@
  * The audit trail's events: one builder per kind, so every writer (the core, the store inside the
  * revoking transaction) says the same thing the same way.
  */
-import { randomUUID } from "node:crypto";
 import type { AuditEvent, AuditEventType, Door, RevocationRecord, RevokedSession } from "./model.ts";
+import { newId } from "./ids.ts";
 
 export interface AuditFields {
   identityId: string;
@@ -15,7 +15,7 @@ export interface AuditFields {
 
 export function auditEvent(type: AuditEventType, at: Date, fields: AuditFields): AuditEvent {
   return {
-    id: randomUUID(),
+    id: newId(),
     at,
     type,
     identityId: fields.identityId,

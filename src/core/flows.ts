@@ -3,13 +3,13 @@
  * fetches (to render its form) and then submits against. Kratos's model of self-service flows,
  * kept door-neutral so the built-in pages and any later door can share it.
  */
-import { randomUUID } from "node:crypto";
 import { CoreError, asStoreFailure } from "./errors.ts";
 import type { Flow, FlowKind, FlowType, StoredError } from "./model.ts";
 import type { Clock, Store } from "./ports.ts";
 import type { CoreSettings } from "./settings.ts";
 import { isUuid } from "./tokens.ts";
 import type { RequestLimits } from "./request-limits.ts";
+import { newId } from "./ids.ts";
 
 /** How long an error shown to a browser stays readable at the error page. */
 export const ERROR_RETENTION_MS = 24 * 3_600_000;
@@ -41,7 +41,7 @@ export class Flows {
     await this.limits.admit("flow", options.ip ?? null);
     const now = this.clock.now();
     const flow: Flow = {
-      id: randomUUID(),
+      id: newId(),
       type,
       kind,
       issuedAt: now,
@@ -92,7 +92,7 @@ export class Flows {
   /** Keeps an error for a browser sent to the error page; returns its id. RATE_LIMITED past the address's share (SEC-101). */
   async recordError(error: unknown, ip: string | null = null): Promise<string> {
     await this.limits.admit("stored-error", ip);
-    const stored: StoredError = { id: randomUUID(), createdAt: this.clock.now(), error };
+    const stored: StoredError = { id: newId(), createdAt: this.clock.now(), error };
     await this.store.insertError(stored).catch((e: unknown) => {
       throw asStoreFailure(e);
     });

@@ -6,13 +6,14 @@
  * hash kept (D1), and dies with its session: the logout engine's one write revokes them
  * (docs/adr/0019-single-sign-on-provider.md).
  */
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { asStoreFailure } from "./errors.ts";
 import type { AuthenticatedSession, AuthorizationRequest, GrantToken, Participant, RelyingApp } from "./model.ts";
 import type { Clock, Store } from "./ports.ts";
 import type { Proofs } from "./proofs.ts";
 import type { Sessions } from "./sessions.ts";
 import { constantTimeEqual, mintSessionToken, parseSessionToken, secretMatches } from "./tokens.ts";
+import { newId } from "./ids.ts";
 
 /** RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED"; ours is one. */
 export const CODE_LIFESPAN_MS = 60_000;
@@ -65,7 +66,7 @@ export class Grants {
   async holdRequest(clientId: string, params: unknown): Promise<AuthorizationRequest> {
     const now = this.clock.now();
     const request: AuthorizationRequest = {
-      id: randomUUID(),
+      id: newId(),
       clientId,
       issuedAt: now,
       expiresAt: new Date(now.getTime() + this.requestLifespanMs),
@@ -99,7 +100,7 @@ export class Grants {
    */
   async issueCode(app: RelyingApp, auth: AuthenticatedSession, request: CodeRequest): Promise<string | null> {
     const now = this.clock.now();
-    const id = randomUUID();
+    const id = newId();
     const { token, secretHash } = mintSessionToken(id);
     const participant: Participant = { sessionId: auth.session.id, clientId: app.clientId, sid: this.sidOf(auth.session.id), joinedAt: now };
     const stored = await this.store
@@ -147,7 +148,7 @@ export class Grants {
     if (!pkceMatches(c.codeChallenge, codeVerifier)) return null;
     const auth = await this.#liveSession(c.sessionId);
     if (!auth) return null;
-    const familyId = randomUUID();
+    const familyId = newId();
     return this.#issue(app, auth, c.scope, c.nonce, { codeId: c.id, familyId }, now);
   }
 
@@ -265,7 +266,7 @@ export class Grants {
   ): { rows: GrantToken[]; issued: Omit<Issued, "nonce"> } {
     const sessionEnd = auth.session.expiresAt.getTime();
     const row = (kind: GrantToken["kind"], expiresAt: number): { row: GrantToken; token: string } => {
-      const id = randomUUID();
+      const id = newId();
       const { token, secretHash } = mintSessionToken(id);
       return {
         token,

@@ -2,13 +2,13 @@
  * Identities (D9, D10): one schema, `default`, with `email` (required) and `username`
  * (optional), both unique and matched case-insensitively, stored as given.
  */
-import { randomUUID } from "node:crypto";
 import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure } from "./errors.ts";
 import type { LogoutEngine } from "./logout.ts";
 import type { Actor, Identity, IdentityRecord, IdentityState, Page, Traits } from "./model.ts";
 import type { Clock, IdentityQuery, PasswordHasher, Store } from "./ports.ts";
 import { passwordDigest } from "./tokens.ts";
+import { newId } from "./ids.ts";
 
 export const SCHEMA_ID = "default";
 
@@ -106,7 +106,7 @@ export class Identities {
       : [null, null];
     const now = this.clock.now();
     const record: IdentityRecord = {
-      id: randomUUID(),
+      id: newId(),
       schemaId: SCHEMA_ID,
       traits,
       state: input.state ?? "active",

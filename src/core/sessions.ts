@@ -22,6 +22,7 @@ import type {
 import type { Clock, PasswordHasher, SessionQuery, Store } from "./ports.ts";
 import type { CoreSettings } from "./settings.ts";
 import { mintSessionToken, parseSessionToken, passwordDigest, secretMatches } from "./tokens.ts";
+import { newId } from "./ids.ts";
 
 /** Unused for its door's idle timeout or longer at `now` (D5): over for its holder. */
 export function pastIdleTimeout(policies: CoreSettings["sessions"], session: Pick<Session, "door" | "lastSeenAt">, now: Date): boolean {
@@ -132,7 +133,7 @@ export class Sessions {
   /** Starts a new session for an identity that has just proved who it is. Always a new token (SEC-12). */
   async begin(identity: Identity, origin: RequestOrigin): Promise<SignedIn> {
     const now = this.clock.now();
-    const id = randomUUID();
+    const id = newId();
     const { token, secretHash } = mintSessionToken(id);
     const device: Device = { ipAddress: origin.ipAddress, userAgent: origin.userAgent };
     const session: Session = {

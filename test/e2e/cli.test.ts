@@ -117,7 +117,7 @@ describe("curfew CLI", () => {
   it("migrate creates the database, names what it applied, and says where", async () => {
     const r = await curfew(["migrate"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /applied 6 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text, 0004_oidc, 0005_nodes, 0006_node_leases/);
+    assert.match(r.stdout, /applied 7 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text, 0004_oidc, 0005_nodes, 0006_node_leases, 0007_partial_revoked_index/);
     assert.match(r.stderr, new RegExp(`database .*x\\.sqlite \\(new\\)`), "it says which file it created");
     assert.ok(existsSync(join(dir, "x.sqlite")));
     // Idempotent, and it says so.

@@ -204,6 +204,16 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("nodes").addColumn("lease_until", "bigint").execute();
     },
   },
+  "0007_partial_revoked_index": {
+    async up(db: Kysely<unknown>) {
+      // Only ended sessions in the index the purge reads (`revoked_at < cutoff` implies NOT NULL,
+      // so both SQLite and PostgreSQL still use it). A logout then adds one entry at the index's
+      // right edge instead of also moving one out of the NULLs, where it sat on a random page
+      // among the live sessions: one page less written per logout (docs/adr/0022-sqlite-writer.md).
+      await db.schema.dropIndex("sessions_revoked").execute();
+      await db.schema.createIndex("sessions_revoked").on("sessions").column("revoked_at").where(sql.ref("revoked_at"), "is not", null).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

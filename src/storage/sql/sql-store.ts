@@ -40,6 +40,7 @@ import { toNumber } from "./schema.ts";
 import { PostgresCluster } from "./cluster.ts";
 import { WalSync } from "./wal-sync.ts";
 import { type CachedSession, SessionCache } from "./session-cache.ts";
+import { newId } from "../../core/ids.ts";
 
 export interface SqlStoreOptions {
   /** Run migrations on open (the server does; `curfew migrate` does it explicitly). */
@@ -883,7 +884,7 @@ async function queueBackchannel(trx: Transaction<Database>, ended: readonly { re
           queued[e.i]!++;
           const at = e.record.at.getTime();
           return {
-            id: randomUUID(),
+            id: newId(),
             session_id: o.session_id,
             identity_id: e.session.identityId,
             client_id: o.client_id,
