@@ -35,12 +35,18 @@
  *      a slow app holds up the others; when it answers again, the rate at which the backlog
  *      drains is Curfew's delivery rate with every slot busy.
  *
- * Knobs (environment): BENCH_ONLY (comma-separated scenarios: whoami, logout, code, fanout, postgres; or
+ *   6. Scale (bench: `scale`): whoami on a file of 10,000 live sessions and on one of 1,000,000
+ *      (BENCH_SCALE_SESSIONS), both seeded through the store, Curfew and R1 each on its own copy;
+ *      on the large file every token in turn (the database path) and a hot set of 10,000; peak RSS
+ *      (VmHWM) of each server.
+ *
+ * Knobs (environment): BENCH_ONLY (comma-separated scenarios: whoami, logout, code, fanout, postgres, scale; or
  * `oidc` for code and fanout, `sessions` for whoami and logout; default all), BENCH_CONNECTIONS
  * (64), BENCH_WARMUP_S (2), BENCH_MEASURE_S (8), BENCH_FANOUT_LOGOUTS (300 per fan-out run),
  * BENCH_FANOUT_RATE (25 logouts/s, 250 notices/s), BENCH_LOADGEN=autocannon (use the fallback even
  * with wrk installed), BENCH_KEEP=1 (keep the temporary directory), BENCH_CPU_PROF=1 (Curfew runs
- * with --cpu-prof; the profile is kept in the temporary directory's profile/). Loopback only.
+ * with --cpu-prof; the profile is kept in the temporary directory's profile/), BENCH_SCALE_SESSIONS
+ * (1,000,000: the large file of the scale scenario). Loopback only.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -113,7 +119,7 @@ const FANOUT = {
   waitMs: 10_000,
 };
 
-const SCENARIOS = ["whoami", "logout", "code", "fanout", "postgres"] as const;
+const SCENARIOS = ["whoami", "logout", "code", "fanout", "postgres", "scale"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SCENARIO_GROUPS: Record<string, readonly Scenario[]> = { oidc: ["code", "fanout"], sessions: ["whoami", "logout"] };
 
@@ -447,9 +453,9 @@ const load = haveWrk ? wrk : autocannonRun;
 
 /** Warm-up, then the measured run. Whoami first presents every token once (bounded), so the
  * measurement sees the steady state of a server whose sessions are all in use. */
-async function measure(label: string, url: string, pid: number, mode: Mode, warmFile: string, file: string): Promise<LoadResult> {
+async function measure(label: string, url: string, pid: number, mode: Mode, warmFile: string, file: string, options: { prime?: boolean } = {}): Promise<LoadResult> {
   process.stdout.write(`  ${label}: `);
-  if (mode === "whoami") {
+  if (mode === "whoami" && (options.prime ?? true)) {
     const primed = await load(url, "whoami-once", file, 30);
     process.stdout.write(`primed ${fmtInt(primed.handed)} sessions in ${primed.window.toFixed(1)} s, `);
   }
@@ -974,6 +980,151 @@ function ratioRow(op: string, c: LoadResult, refName: string, r: LoadResult, tar
   ];
 }
 
+/** `curfew serve` in production mode on `databaseUrl`, pinned to CPU 0, once it answers; with --cpu-prof into `profileDir`. */
+async function curfewServer(name: string, databaseUrl: string, signingJwks: string, profileDir?: string): Promise<{ child: ChildProcess; url: string }> {
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const child = start(name, process.execPath, [...profile, "--import", "tsx", "src/cli/main.ts", "serve"], {
+    ...process.env,
+    NODE_ENV: "production",
+    CURFEW_DATABASE_URL: databaseUrl,
+    CURFEW_SECRET: SECRET,
+    CURFEW_PUBLIC_PORT: String(port),
+    CURFEW_ADMIN_PORT: String(adminPort),
+    CURFEW_SERVE__PUBLIC__HOST: "127.0.0.1",
+    CURFEW_SERVE__ADMIN__HOST: "127.0.0.1",
+    CURFEW_BASE_URL: `http://127.0.0.1:${port}/`,
+    CURFEW_LOG__LEVEL: "silent",
+    CURFEW_OIDC_SIGNING_KEYS: signingJwks,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url, child, name);
+  return { child, url };
+}
+
+/** A process's peak resident set (VmHWM), in bytes; NaN where /proc does not say. */
+function peakRss(pid: number): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? NaN : Number(kb) * 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+function fmtMiB(bytes: number): string {
+  return Number.isFinite(bytes) ? `${(bytes / 1048576).toFixed(0)} MiB` : "n/a";
+}
+
+// ---- Scale: whoami at 10k and at 1M live sessions ----------------------------------------------
+
+const SCALE = { small: WHOAMI_SESSIONS, large: envInt("BENCH_SCALE_SESSIONS", 1_000_000), hot: 10_000 };
+/** Issue 9: whoami at 1M live sessions ≥ 0.9× Curfew's at 10k, peak RSS under 200 MB. */
+const SCALE_TARGET = { ratio: 0.9, rssBytes: 200 * 1000 * 1000 };
+
+interface ScaleOutcome {
+  rows: string[][];
+  missed: boolean;
+  checks: boolean[];
+}
+
+/**
+ * Whoami as the number of live sessions grows: one file with SCALE.small sessions, one with
+ * SCALE.large (both seeded through the store, D20). On the large file two access patterns: every
+ * token in turn (each request a session not asked for since it began: the cache, bounded by
+ * `session.cache_max_bytes`, cannot hold them, so this is the database path), and a hot set of
+ * SCALE.hot tokens drawn from it (most sessions idle, as usual). R1 runs on a copy of each file.
+ * The large file is measured first, straight after its seeding, so that no session's last use is
+ * a minute old yet (a whoami would then also write it: LAST_SEEN_GRANULARITY_MS).
+ */
+async function scaleScenario(dir: string): Promise<ScaleOutcome> {
+  const signingJwks = JSON.stringify({ keys: [await SigningKeys.generate()] });
+  const started: ChildProcess[] = [];
+  const tokensFile = (name: string, lines: readonly string[]) => {
+    const path = join(dir, `scale-${name}.tokens`);
+    writeFileSync(path, lines.join("\n") + "\n");
+    return path;
+  };
+  const seeded = async (name: string, count: number) => {
+    const path = join(dir, `scale-${name}.sqlite`);
+    process.stdout.write(`Scale: seeding ${fmtInt(count)} live sessions through SqlStore … `);
+    const r = await seedSessions(`sqlite:${path}`, [{ count, door: "kratos" }], { secret: SECRET });
+    console.log(`${(r.ms / 1000).toFixed(1)} s`);
+    copyFileSync(path, join(dir, `scale-${name}-ref.sqlite`));
+    return { path, refPath: join(dir, `scale-${name}-ref.sqlite`), tokens: r.tokens[0]! };
+  };
+  const bare = async (path: string) => {
+    const port = await freePort();
+    const child = start("reference-scale", process.execPath, ["--import", "tsx", "bench/reference-server.ts", path, String(port)], { ...process.env, CURFEW_SECRET: SECRET });
+    started.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, child, "reference-scale");
+    return { child, url };
+  };
+  try {
+    const large = await seeded("large", SCALE.large);
+    // Every SCALE.large/SCALE.hot-th token: spread over the whole file, as idle sessions would be.
+    const hot = large.tokens.filter((_, i) => i % Math.floor(SCALE.large / SCALE.hot) === 0).slice(0, SCALE.hot);
+    const allFile = tokensFile("large-all", large.tokens);
+    const hotFile = tokensFile("large-hot", hot);
+    console.log(`whoami, ${fmtInt(SCALE.large)} live sessions`);
+    const profileDir = process.env.BENCH_CPU_PROF === "1" ? join(dir, "profile") : undefined;
+    const c1 = await curfewServer("curfew-scale-large", `sqlite:${large.path}`, signingJwks, profileDir);
+    started.push(c1.child);
+    const curfewAll = await measure("Curfew, every token in turn (cache misses)", c1.url, c1.child.pid!, "whoami", allFile, allFile, { prime: false });
+    const curfewHot = await measure(`Curfew, ${fmtInt(SCALE.hot)} hot tokens`, c1.url, c1.child.pid!, "whoami", hotFile, hotFile);
+    const rssLarge = peakRss(c1.child.pid!);
+    await stop(c1.child);
+    const r1 = await bare(large.refPath);
+    const refAll = await measure("R1, every token in turn", r1.url, r1.child.pid!, "whoami", allFile, allFile, { prime: false });
+    const refHot = await measure(`R1, ${fmtInt(SCALE.hot)} hot tokens`, r1.url, r1.child.pid!, "whoami", hotFile, hotFile);
+    const rssRefLarge = peakRss(r1.child.pid!);
+    await stop(r1.child);
+
+    const small = await seeded("small", SCALE.small);
+    const smallFile = tokensFile("small", small.tokens);
+    console.log(`whoami, ${fmtInt(SCALE.small)} live sessions`);
+    const c2 = await curfewServer("curfew-scale-small", `sqlite:${small.path}`, signingJwks);
+    started.push(c2.child);
+    const curfewSmall = await measure("Curfew", c2.url, c2.child.pid!, "whoami", smallFile, smallFile);
+    const rssSmall = peakRss(c2.child.pid!);
+    await stop(c2.child);
+    const r2 = await bare(small.refPath);
+    const refSmall = await measure("R1", r2.url, r2.child.pid!, "whoami", smallFile, smallFile);
+    const rssRefSmall = peakRss(r2.child.pid!);
+    await stop(r2.child);
+
+    const row = (label: string, c: LoadResult, rss: number, r: LoadResult, refRss: number, against: LoadResult | null) => {
+      const vs = against ? c.rps / against.rps : NaN;
+      const met = against ? vs >= SCALE_TARGET.ratio && rss < SCALE_TARGET.rssBytes : null;
+      return [
+        label,
+        fmtInt(c.rps),
+        fmtMs(c.p99Ms),
+        fmtUs(c.cpuPerRequestUs),
+        fmtMiB(rss),
+        fmtInt(r.rps),
+        fmtMs(r.p99Ms),
+        fmtMiB(refRss),
+        `${(c.rps / r.rps).toFixed(2)}×`,
+        against ? `${vs.toFixed(2)}×` : "",
+        met === null ? "" : met ? "yes" : "NO",
+      ];
+    };
+    const rows = [
+      ["whoami by live sessions", "Curfew req/s", "p99", "CPU/req", "peak RSS", "R1 req/s", "p99", "R1 peak RSS", "vs R1", "vs Curfew at 10k", "met (≥ 0.9×, < 200 MB)"],
+      row(`${fmtInt(SCALE.small)}`, curfewSmall, rssSmall, refSmall, rssRefSmall, null),
+      row(`${fmtInt(SCALE.large)}, ${fmtInt(SCALE.hot)} hot`, curfewHot, rssLarge, refHot, rssRefLarge, curfewSmall),
+      row(`${fmtInt(SCALE.large)}, every token in turn`, curfewAll, rssLarge, refAll, rssRefLarge, curfewSmall),
+    ];
+    const missed = rows.slice(2).some((r) => r.at(-1) === "NO");
+    const checks = [curfewAll, curfewHot, curfewSmall, refAll, refHot, refSmall].map((r) => r.non2xx === 0 && r.errors === 0);
+    return { rows, missed, checks };
+  } finally {
+    for (const child of started) child.kill("SIGKILL");
+  }
+}
+
 // ---- PostgreSQL: one node, and three (ADR 0021) ------------------------------------------------
 
 const PG_POOLS = { warm: 5_000, measure: 40_000 };
@@ -1033,24 +1184,9 @@ async function postgresScenario(): Promise<PostgresOutcome | null> {
     const signingJwks = JSON.stringify({ keys: [await SigningKeys.generate()] });
     const node = process.execPath;
     const curfewNode = async (name: string) => {
-      const [port, adminPort] = [await freePort(), await freePort()];
-      const child = start(`curfew-pg-${name}`, node, ["--import", "tsx", "src/cli/main.ts", "serve"], {
-        ...process.env,
-        NODE_ENV: "production",
-        CURFEW_DATABASE_URL: urlOf(name),
-        CURFEW_SECRET: SECRET,
-        CURFEW_PUBLIC_PORT: String(port),
-        CURFEW_ADMIN_PORT: String(adminPort),
-        CURFEW_SERVE__PUBLIC__HOST: "127.0.0.1",
-        CURFEW_SERVE__ADMIN__HOST: "127.0.0.1",
-        CURFEW_BASE_URL: `http://127.0.0.1:${port}/`,
-        CURFEW_LOG__LEVEL: "silent",
-        CURFEW_OIDC_SIGNING_KEYS: signingJwks,
-      });
-      started.push(child);
-      const url = `http://127.0.0.1:${port}`;
-      await waitReady(url, child, `curfew-pg-${name}`);
-      return { child, url };
+      const server = await curfewServer(`curfew-pg-${name}`, urlOf(name), signingJwks);
+      started.push(server.child);
+      return server;
     };
     const a = await curfewNode("a");
     const refPort = await freePort();
@@ -1337,6 +1473,8 @@ async function main(): Promise<void> {
     if (fan) console.log(`  Curfew outbox at stop (rows by status): ${JSON.stringify(outboxRows(curfewDb))}`);
     const onPostgres = run.has("postgres") ? await postgresScenario() : null;
     if (onPostgres) checks.push(...onPostgres.checks);
+    const onScale = run.has("scale") ? await scaleScenario(dir) : null;
+    if (onScale) checks.push(...onScale.checks);
 
     const row = ratioRow;
     const rows = [
@@ -1409,6 +1547,14 @@ async function main(): Promise<void> {
           `Stale accepts: B and C were asked for a sample of A's logged-out tokens afterwards (Correctness above); test/e2e/cross-node-revocation.test.ts hammers them during the logouts.`,
       );
     }
+    if (onScale) {
+      console.log("");
+      console.log(table(onScale.rows));
+      console.log(
+        `Peak RSS is the server process's VmHWM (tsx included); the session cache is bounded by session.cache_max_bytes (64 MiB), so "every token in turn" reads the database for each request.\n` +
+          `${fmtInt(SCALE.hot)} hot tokens are every ${fmtInt(Math.floor(SCALE.large / SCALE.hot))}th session of the large file, primed once before the warm-up like the 10k row.`,
+      );
+    }
     let fanMissed = false;
     if (fan) {
       const p99Notice = percentile(fan.atOnce.noticeMs, 99);
@@ -1466,6 +1612,7 @@ async function main(): Promise<void> {
       logouts.some((l) => l.curfew.rps / l.ref.rps < TARGETS.logout || (l.refGc !== null && l.curfew.rps / l.refGc.rps < TARGETS.logoutGroupCommit)) ||
       (code !== null && code.curfew.rps / code.ref.rps < TARGETS.code) ||
       (onPostgres?.missed ?? false) ||
+      (onScale?.missed ?? false) ||
       fanMissed;
     if (missed) console.log("Target missed (reported only; benchmarks do not gate CI, D20).");
   } finally {

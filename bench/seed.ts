@@ -15,7 +15,8 @@
  * (`store.syncConfigApps`, what Curfew does at start), so the reference's copy of the file has
  * the client rows it authenticates against.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { newId } from "../src/core/ids.ts";
 import { auditEvent } from "../src/core/audit.ts";
 import type { AuthorizationCode, Door, IdentityRecord, Participant, RelyingApp, Session } from "../src/core/model.ts";
 import { Proofs } from "../src/core/proofs.ts";
@@ -64,7 +65,7 @@ export async function seedSessions(databaseUrl: string, groups: readonly SeedGro
   try {
     const now = new Date();
     if (options.apps && options.apps.length > 0) await store.syncConfigApps(options.apps);
-    const identityId = randomUUID();
+    const identityId = newId();
     const identity: IdentityRecord = {
       id: identityId,
       schemaId: "default",
@@ -99,7 +100,7 @@ export async function seedSessions(databaseUrl: string, groups: readonly SeedGro
         const writes: Promise<void>[] = [];
         const codeWrites: (() => Promise<boolean>)[] = [];
         for (let i = start; i < Math.min(count, start + IN_FLIGHT); i++) {
-          const id = randomUUID();
+          const id = newId();
           const { token, secretHash } = mintSessionToken(id);
           group[i] = token;
           const session: Session = {
@@ -120,7 +121,7 @@ export async function seedSessions(databaseUrl: string, groups: readonly SeedGro
           if (!sso) continue;
           const sid = proofs!.mint("sid", id);
           groupCodes[i] = sso.clientIds.map((clientId) => {
-            const codeId = randomUUID();
+            const codeId = newId();
             const minted = mintSessionToken(codeId);
             const verifier = randomBytes(32).toString("base64url");
             const code: AuthorizationCode = {
