@@ -26,7 +26,7 @@ if (!haveStrace && process.env.CI) throw new Error("strace is not installed: .ci
 
 describe("the trace checker (test/support/strace.ts)", () => {
   const log = (pid: number, call: string) => `${pid} ${call}`;
-  const wal = "7</tmp/x/curfew.sqlite-wal>";
+  const wal = "7<data/curfew.sqlite-wal>";
   const socket = "21<TCP:[127.0.0.1:4433->127.0.0.1:50000]>";
 
   it("passes an answer sent after the fdatasync that covers its log write", () => {

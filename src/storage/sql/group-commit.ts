@@ -80,7 +80,7 @@ export class GroupCommit<DB> {
   #queue: Pending<DB>[] = [];
   #scheduled = false;
   #running: Promise<void> = Promise.resolve();
-  /** Committed writes still waiting for the other nodes' acknowledgements. */
+  /** Committed batches still waiting to be durable or for the other nodes' acknowledgements. */
   readonly #settling = new Set<Promise<void>>();
 
   readonly #announcer: EvictionAnnouncer<DB> | null;
@@ -155,6 +155,7 @@ export class GroupCommit<DB> {
     const evictions = batch.map(() => new EvictionList());
     // Assigned inside the callback, where control flow analysis cannot see it.
     let announcement = null as { value: unknown } | null;
+    let union = null as EvictionList | null;
     try {
       await this.db.transaction().execute(async (trx) => {
         for (let i = 0; i < batch.length; ) {
@@ -171,7 +172,7 @@ export class GroupCommit<DB> {
           results.push(...(await lane.write(trx, batch.slice(i, j).map((p) => p.lane!.item), evictions.slice(i, j))));
           i = j;
         }
-        const union = unionOf(evictions);
+        union = unionOf(evictions);
         if (this.#announcer && !union.empty) announcement = { value: await this.#announcer.announce(trx, union) };
       });
     } catch (error) {
@@ -185,10 +186,7 @@ export class GroupCommit<DB> {
       for (const item of batch) await this.#commit([item]);
       return;
     }
-    if (this.#evictLocally) {
-      const union = unionOf(evictions);
-      if (!union.empty) this.#evictLocally(union);
-    }
+    if (this.#evictLocally && !union!.empty) this.#evictLocally(union!);
     // Committed, and to be answered once durable (INV-1): a write that evicted nothing then, one
     // that did once the other nodes have acted on it too (INV-2). The next batch does not wait.
     const durable = this.#durable?.() ?? null;
