@@ -13,7 +13,8 @@
  *      `backchannel_logout_uri` take part. Curfew and the reference each run on their own copy of
  *      the file, so they share the pools.
  *   2. Starts, each as its own child process on CPU 0 (taskset), on its own copy of that SQLite file:
- *        Curfew    `node --import tsx src/cli/main.ts serve`, its apps in CURFEW_OIDC_CLIENTS and
+ *        Curfew    `node dist/cli/main.js serve` (built by `npm run build` first: the compiled
+ *                  JavaScript production runs, docs/adr/0023-compiled-build.md), its apps in CURFEW_OIDC_CLIENTS and
  *                  a signing key generated for the run in CURFEW_OIDC_SIGNING_KEYS
  *        R1/R2/R3  bench/reference-server.ts (bare node:http + better-sqlite3; R2 speaks each
  *                  door's logout wire, with one synchronous=FULL commit per logout; R3 exchanges
@@ -67,6 +68,8 @@ import pg from "pg";
 import { BENCH_USERNAME, type SeedGroup, type SeededCode, seedSessions } from "./seed.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** What production runs: the build `main` makes first (`npm run build`). */
+const CURFEW_MAIN = join(ROOT, "dist", "cli", "main.js");
 const WHOAMI_SESSIONS = 10_000;
 /**
  * Logout pools, per door: warm-up and measurement each use tokens of their own, never used
@@ -984,7 +987,7 @@ function ratioRow(op: string, c: LoadResult, refName: string, r: LoadResult, tar
 async function curfewServer(name: string, databaseUrl: string, signingJwks: string, profileDir?: string): Promise<{ child: ChildProcess; url: string }> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
-  const child = start(name, process.execPath, [...profile, "--import", "tsx", "src/cli/main.ts", "serve"], {
+  const child = start(name, process.execPath, [...profile, CURFEW_MAIN, "serve"], {
     ...process.env,
     NODE_ENV: "production",
     CURFEW_DATABASE_URL: databaseUrl,
@@ -1233,8 +1236,17 @@ async function postgresScenario(): Promise<PostgresOutcome | null> {
   }
 }
 
+/** `npm run build`, so that Curfew is measured as production runs it, with no TypeScript loader. */
+function buildCurfew(): void {
+  const started = Date.now();
+  const built = spawnSync("npm", ["run", "--silent", "build"], { cwd: ROOT, encoding: "utf8" });
+  if (built.status !== 0) throw new Error(`npm run build failed:\n${built.stdout}${built.stderr}`);
+  console.log(`Built dist/ (npm run build) in ${((Date.now() - started) / 1000).toFixed(1)} s: Curfew runs as compiled JavaScript.`);
+}
+
 async function main(): Promise<void> {
   const run = scenarios();
+  buildCurfew();
   if (!haveWrk && process.env.BENCH_LOADGEN !== "autocannon") {
     console.log("wrk not found: install it for the reference figures (`apt-get install wrk`); falling back to autocannon.");
   }
@@ -1324,7 +1336,7 @@ async function main(): Promise<void> {
     const node = process.execPath;
     const signingJwks = { keys: [await SigningKeys.generate()] };
     const profile = process.env.BENCH_CPU_PROF === "1" ? ["--cpu-prof", `--cpu-prof-dir=${join(dir, "profile")}`] : [];
-    const curfew = start("curfew", node, [...profile, "--import", "tsx", "src/cli/main.ts", "serve"], {
+    const curfew = start("curfew", node, [...profile, CURFEW_MAIN, "serve"], {
       ...process.env,
       NODE_ENV: "production",
       CURFEW_DATABASE_URL: `sqlite:${curfewDb}`,

@@ -1,12 +1,12 @@
 /**
  * "Two commands": `npm install && npm start` gives a working server. This spawns what `npm start`
- * runs — `node --import tsx src/cli/main.ts serve --config curfew.demo.yaml` — as a real process in a fresh, empty working
+ * runs — `node bin/curfew.js serve --config curfew.demo.yaml` — as a real process in a fresh, empty working
  * directory, with nothing configured but the two ports, and checks what an operator sees: health,
  * the OpenAPI document, the SQLite file, the generated secret (D3) and a clean SIGTERM. Then the
  * other half of the promise: a wrong setting stops start-up with the key named (D17).
  *
- * `--import tsx` is given as the resolved URL of this package's tsx: a bare `tsx` resolves from the
- * working directory, and the point here is that the working directory holds nothing of ours.
+ * bin/curfew.js runs the build in dist/ when it is current, else the sources through tsx, which it
+ * resolves from its own directory: the point here is that the working directory holds nothing of ours.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -21,10 +21,9 @@ import { freePort } from "../support/ports.ts";
 import { START_DEADLINE_MS, type Running, children, cleanEnv, stop, track, waitUntilServing } from "../support/processes.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const BIN = fileURLToPath(new URL("../../bin/curfew.js", import.meta.url));
 /** The demo configuration `npm start` passes (package.json). */
 const DEMO_CONFIG = fileURLToPath(new URL("../../curfew.demo.yaml", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 
 const dirs: string[] = [];
 
@@ -50,7 +49,7 @@ function freshDir(): string {
 }
 
 function start(cwd: string, env: Record<string, string>, args: string[] = ["serve", "--config", DEMO_CONFIG]): Running {
-  return track(spawn(process.execPath, ["--import", TSX, MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] }));
+  return track(spawn(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 /** `npm …` in the project, as an operator or a supervisor runs it. */
