@@ -1563,7 +1563,7 @@ async function main(): Promise<void> {
       console.log("");
       console.log(table(onScale.rows));
       console.log(
-        `Peak RSS is the server process's VmHWM (tsx included); the session cache is bounded by session.cache_max_bytes (64 MiB), so "every token in turn" reads the database for each request.\n` +
+        `Peak RSS is the server process's VmHWM (the compiled server; about 150 MB idle); the session cache is bounded by session.cache_max_bytes (default 64 MiB), so "every token in turn" reads the database for each request.\n` +
           `${fmtInt(SCALE.hot)} hot tokens are every ${fmtInt(Math.floor(SCALE.large / SCALE.hot))}th session of the large file, primed once before the warm-up like the 10k row.`,
       );
     }
