@@ -18,7 +18,11 @@ import { kratosAdmin, kratosMalformedRequest, kratosPublic, type KratosDoorOptio
 import { webPages } from "./dialects/kratos/ui/pages.ts";
 import { type AssetsDoorOptions, SERVICES_PREFIX, assetsRedirectLogout, assetsServices } from "./dialects/assets/index.ts";
 import { PREFIX as FIRSTOCK_PREFIX, firstockDoor } from "./dialects/firstock/index.ts";
-import { type HttpApp, createHttpApp } from "./http/app.ts";
+import { type HttpApp, createHttpApp, forDoor } from "./http/app.ts";
+import { Metrics } from "./http/metrics.ts";
+import { metricsRoutes } from "./http/metrics-routes.ts";
+import { logCoreEvent, logLogout, logoutChannel } from "./http/security-log.ts";
+import { observedStore } from "./storage/observed-store.ts";
 import { appCors, cors } from "./http/cors.ts";
 import { APP_CALLED_PATHS, OIDC_ROUTES, oidcAdmin, oidcDoor } from "./dialects/oidc/index.ts";
 import { KRATOS_ROUTES } from "./dialects/kratos/index.ts";
@@ -44,6 +48,8 @@ export interface CoreOptions {
   serving?: boolean;
   /** Where the composition says what it did (a generated secret); default stderr. */
   say?: (message: string) => void;
+  /** Told of failed store calls and of each group commit (the server's metrics). */
+  observe?: Pick<Metrics, "storeError" | "groupCommit">;
 }
 
 export interface OpenedCore {
@@ -73,9 +79,11 @@ export async function openCore(config: Config, options: CoreOptions = {}): Promi
       cluster: { leaseMs: config.leaseMs, serving: options.serving ?? false },
       cache: config.cacheMaxBytes > 0,
       cacheBytes: config.cacheMaxBytes,
+      ...(options.observe ? { observeCommits: (size: number, seconds: number) => options.observe!.groupCommit(size, seconds) } : {}),
     }));
+  const observe = options.observe;
   const core = createCore({
-    store,
+    store: observe ? observedStore(store, (operation) => observe.storeError(operation)) : store,
     hasher: options.hasher ?? argon2Hasher(config.argon2),
     clock: options.clock ?? systemClock,
     settings: { ...config.core, secret },
@@ -118,7 +126,8 @@ export interface CurfewServer {
 
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<CurfewServer> {
   const dataDir = options.dataDir ?? DATA_DIR;
-  const { core, store } = await openCore(config, { ...options, secret: "create", serving: true });
+  const metrics = new Metrics();
+  const { core, store } = await openCore(config, { ...options, secret: "create", serving: true, observe: metrics });
   await core.apps.syncConfig(config.oidc.apps);
   const baseUrl = config.baseUrl.href.replace(/\/$/, "");
   const door: KratosDoorOptions = {
@@ -145,21 +154,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     baseUrl: config.baseUrl,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
+    metrics,
+    door: "none",
     core,
     malformedRequest: kratosMalformedRequest,
   });
   // The Kratos door's CORS (credentials, listed origins); the endpoints apps call have their own policy.
   cors(publicApp, config.corsOrigins, APP_CALLED_PATHS);
   appCors(publicApp, APP_CALLED_PATHS, async () => new Set((await core.apps.list()).flatMap((a) => a.webOrigins)));
-  await publicApp.register(kratosPublic, door);
-  await publicApp.register(webPages, door);
-  await publicApp.register(firstockDoor, {
+  await publicApp.register(forDoor("kratos", kratosPublic), door);
+  await publicApp.register(forDoor("kratos", webPages), door);
+  await publicApp.register(forDoor("firstock", firstockDoor), {
     prefix: FIRSTOCK_PREFIX,
     core,
     vendors: config.firstock.vendors,
     timeZone: config.raw.session.doors.firstock.timezone,
   });
-  await publicApp.register(oidcDoor, {
+  await publicApp.register(forDoor("oidc", oidcDoor), {
     core,
     issuer: `${baseUrl}/`,
     signInUrl: baseUrl + KRATOS_ROUTES.createBrowserLoginFlow,
@@ -178,8 +190,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     secureCookies: door.secureCookies,
     ownOrigins: door.ownOrigins,
   };
-  await publicApp.register(assetsServices, { prefix: SERVICES_PREFIX, ...assets });
-  await publicApp.register(assetsRedirectLogout, assets);
+  await publicApp.register(forDoor("assets", assetsServices), { prefix: SERVICES_PREFIX, ...assets });
+  await publicApp.register(forDoor("assets", assetsRedirectLogout), assets);
 
   const adminBase = new URL(`http://${formatHost(config.adminListen.host)}:${config.adminListen.port}`);
   const adminApp = await createHttpApp({
@@ -188,13 +200,27 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     baseUrl: adminBase,
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
+    metrics,
+    door: "admin",
     core,
     malformedRequest: kratosMalformedRequest,
     // Kratos's admin port adds the /admin prefix when it is missing.
-    rewriteUrl: (url) => (/^\/(admin|health|docs)(\/|$|\?)/.test(url) ? url : `/admin${url}`),
+    rewriteUrl: (url) => (/^\/(admin|health|docs|metrics|version)(\/|$|\?)/.test(url) ? url : `/admin${url}`),
   });
   await adminApp.register(kratosAdmin, door);
   await adminApp.register(oidcAdmin, { core, adminKey: config.adminKey });
+  await adminApp.register(metricsRoutes, { metrics, adminKey: config.adminKey });
+
+  // What the core did, counted and logged (docs/adr/0024-metrics-and-logs.md).
+  core.onEvent((event) => {
+    metrics.coreEvent(event);
+    logCoreEvent(publicApp.log, event);
+  });
+  core.afterLogout((outcome, reason, by) => {
+    metrics.logout(logoutChannel(by), reason, outcome.ended);
+    logLogout(publicApp.log, outcome, reason, by);
+  });
 
   const jobs = new BackgroundJobs((job, error) => publicApp.log.warn({ err: error, job }, "background job failed"));
   jobs.add({ name: "purge", everyMs: config.purgeIntervalMs, run: () => core.purge() });
@@ -207,6 +233,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     httpBackchannelTransport(config.oidc.backchannel),
     `${baseUrl}/`,
     (error) => publicApp.log.warn({ err: error, job: "backchannel" }, "background job failed"),
+    (status) => metrics.delivery(status),
   );
   core.afterLogout((_outcome, _reason, _by, queued) => {
     if (queued > 0) propagation.wake();
@@ -214,6 +241,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   jobs.add({ name: "backchannel", everyMs: 1_000, run: () => propagation.poll() });
   // Sessions that end by time, not by a request, are told to their apps too (reason `expired`).
   jobs.add({ name: "expiry-sweep", everyMs: 60_000, run: () => core.logout({ kind: "expired", limit: 500 }, "expired", SYSTEM) });
+  // The live-session gauge: a count every minute, not per scrape (a scrape must stay cheap).
+  const countLive = async () => metrics.liveSessions(await core.sessions.count({ active: true }));
+  jobs.add({ name: "live-sessions", everyMs: 60_000, run: countLive });
 
   return {
     config,
@@ -225,6 +255,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       await publicApp.listen({ host: config.publicListen.host, port: config.publicListen.port });
       await adminApp.listen({ host: config.adminListen.host, port: config.adminListen.port });
       jobs.start();
+      await countLive().catch((error: unknown) => publicApp.log.warn({ err: error, job: "live-sessions" }, "background job failed"));
       const address = (app: HttpApp) => app.server.address() as AddressInfo;
       const bound = (a: AddressInfo) => `${formatHost(a.address)}:${a.port}`;
       return {

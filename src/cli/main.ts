@@ -22,6 +22,7 @@ import { DATA_DIR, SIGNING_KEYS_FILE, readSigningKeys, writeSigningKeys } from "
 import { SigningKeys } from "../core/signing-keys.ts";
 import { describeDatabaseUrl } from "../storage/sql/connect.ts";
 import { SqlStore } from "../storage/sql/sql-store.ts";
+import { VERSION } from "../version.ts";
 
 const CLI: Actor = { actor: "cli", door: null };
 
@@ -35,6 +36,7 @@ class Refused extends Error {}
 const program = new Command()
   .name("curfew")
   .description("Curfew: a self-hosted session server where logout means logged out.")
+  .version(VERSION, "-V, --version", "print the version and exit")
   .addOption(new Option("-c, --config <file>", "YAML configuration file").env("CURFEW_CONFIG"))
   .showHelpAfterError()
   .exitOverride();

@@ -68,6 +68,7 @@ export interface Config {
   purgeIntervalMs: number;
   bodyLimit: number;
   logLevel: ConfigFile["log"]["level"];
+  logFormat: ConfigFile["log"]["format"];
 }
 
 export interface OidcConfig {
@@ -298,6 +299,7 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     purgeIntervalMs: duration("session.purge_interval", raw.session.purge_interval),
     bodyLimit: raw.limits.body_bytes,
     logLevel: raw.log.level,
+    logFormat: raw.log.format,
   };
   // A renewal every third of a lease must fit in it with room to spare; past a minute a frozen
   // node would hold every logout too long.

@@ -264,8 +264,12 @@ export const ConfigSchema = Obj({
   log: Obj({
     level: Type.Union(
       [Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("silent")],
-      { default: "info", description: "Log level. Tokens, passwords and cookies are redacted at every level (SEC-06)." },
+      { default: "info", description: "Log level. At `info`: one line per request and one per security event (sign-ins, lockouts, logouts, refusals). Tokens, passwords and cookies are redacted at every level (SEC-06)." },
     ),
+    format: Type.Union([Type.Literal("json"), Type.Literal("pretty")], {
+      default: "json",
+      description: "`json`: one JSON object per line on stdout (pino), for a log collector. `pretty`: coloured lines for people, through pino-pretty, a development dependency: not installed by `npm ci --omit=dev`.",
+    }),
   }),
 });
 

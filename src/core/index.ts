@@ -1,5 +1,6 @@
 /** The session core every door shares. No HTTP, no SQL: only ports (docs/architecture.md). */
 import { asStoreFailure } from "./errors.ts";
+import { CoreEvents, type CoreListener } from "./events.ts";
 import { Flows } from "./flows.ts";
 import { Grants } from "./grants.ts";
 import { Identities } from "./identities.ts";
@@ -48,6 +49,8 @@ export interface Core {
   logout(target: LogoutTarget, reason: RevocationReason, by: Actor): Promise<LogoutOutcome>;
   /** Adds a listener told of every committed logout, after its commit. */
   afterLogout(listener: AfterCommit): void;
+  /** Adds a listener told of sign-ins, lockouts and validations (core/events.ts). */
+  onEvent(listener: CoreListener): void;
   /** Resolves when the store answers; throws STORE_UNAVAILABLE otherwise. */
   ready(): Promise<void>;
   /** One pass of housekeeping: purge ended sessions past retention, expired flows, codes and tokens. */
@@ -59,7 +62,8 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
   // The throttle's and the limits' windows: the store's shared ones (PostgreSQL), else memory.
   const windows: WindowsFactory = (name, max, windowMs) => store.sharedWindows(name, max, windowMs) ?? new MemoryWindows(max, windowMs, clock);
   const limits = new RequestLimits(settings.requestLimits, windows);
-  const sessions = new Sessions(store, hasher, clock, settings, windows);
+  const events = new CoreEvents();
+  const sessions = new Sessions(store, hasher, clock, settings, windows, events);
   const flows = new Flows(store, clock, settings.flows, limits);
   const proofs = new Proofs(settings.secret);
   const grants = new Grants(store, clock, sessions, proofs, settings.flows.lifespanMs.login);
@@ -87,12 +91,14 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
     },
     logout: (target, reason, by) => engine.logout(target, reason, by),
     afterLogout: (listener) => engine.afterCommit(listener),
+    onEvent: (listener) => events.on(listener),
     ready: () => readiness.check(),
     purge: async () => ({ sessions: await sessions.purge(), flows: await flows.purge(), grants: await grants.purge() }),
   };
 }
 
 export { CoreError, isCoreError, type CoreErrorCode } from "./errors.ts";
+export type { CoreEvent, SignInOutcome } from "./events.ts";
 export type { EndedSession, LogoutOutcome, LogoutTarget } from "./logout.ts";
 export type * from "./model.ts";
 export type { Clock, PasswordHasher, Store } from "./ports.ts";

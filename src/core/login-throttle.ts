@@ -90,8 +90,10 @@ export class LoginThrottle {
     if (wait > 0) throw limited(wait);
   }
 
-  async failed(identifier: string): Promise<void> {
+  /** Counts a failure; answers how long the account is now refused for (0: not locked). */
+  async failed(identifier: string): Promise<number> {
     await this.#byIdentifier.hit(identifier).catch(throwAsStoreFailure);
+    return this.#byIdentifier.blockedFor(identifier).catch(throwAsStoreFailure);
   }
 
   async succeeded(identifier: string): Promise<void> {

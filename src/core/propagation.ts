@@ -57,6 +57,8 @@ export class Propagation {
     private readonly issuer: string,
     /** Told of an attempt that failed to run at all (a store fault); delivery goes on at the next poll. */
     private readonly failed: (error: unknown) => void = () => {},
+    /** Told what became of each notice attempted (metrics), once recorded. */
+    private readonly attempted: (status: DeliveryOutcome["status"]) => void = () => {},
   ) {}
 
   /** Sends what is due soon, without making the caller wait (after a logout's commit, after a notice settles). */
@@ -145,13 +147,16 @@ export class Propagation {
     const now = this.clock.now();
     if (!app || app.backchannelLogoutUri === null) {
       await this.store.recordDelivery(d.id, { ...this.#settled(d, "cancelled", now), lastError: "the app no longer exists or takes no back-channel logout" });
+      this.attempted("cancelled");
       return;
     }
     const token = await this.logoutToken(d, now);
     // The app's URI now, not when the notice was queued: an app moved by the admin API is not
     // told at its old address, which may have a new owner.
     const answer = await this.transport.post(app.backchannelLogoutUri, token);
-    await this.store.recordDelivery(d.id, this.#outcome(d, answer, this.clock.now()));
+    const outcome = this.#outcome(d, answer, this.clock.now());
+    await this.store.recordDelivery(d.id, outcome);
+    this.attempted(outcome.status);
   }
 
   /** §2.4: `typ: logout+jwt`, a fresh `jti`, two minutes, `sid` and `sub`, the one event, never `nonce`. */

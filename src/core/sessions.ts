@@ -8,6 +8,7 @@ import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure, sessionInactive } from "./errors.ts";
 import { identifierKey, publicIdentity } from "./identities.ts";
 import { nextCutoff } from "./daily-cutoff.ts";
+import { CoreEvents, VALIDATION } from "./events.ts";
 import { LoginThrottle, type WindowsFactory } from "./login-throttle.ts";
 import { DOORS } from "./model.ts";
 import type {
@@ -68,6 +69,7 @@ export class Sessions {
     private readonly clock: Clock,
     private readonly settings: CoreSettings,
     windows: WindowsFactory,
+    private readonly events: CoreEvents = new CoreEvents(),
   ) {
     this.#throttle = new LoginThrottle(settings.throttle, windows);
   }
@@ -101,25 +103,40 @@ export class Sessions {
 
   /** The identity an identifier and password proof name, or CREDENTIALS_INVALID / RATE_LIMITED. */
   async #verify(identifier: string, proof: PasswordProof, origin: RequestOrigin): Promise<Identity> {
+    const { door } = origin;
     const key = identifierKey(identifier);
-    await this.#throttle.admit(key, origin.ipAddress);
+    await this.#throttled(door, null, () => this.#throttle.admit(key, origin.ipAddress));
     const record = await this.store.findIdentityByIdentifier(key).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
+    const identityId = record?.id ?? null;
     // SEC-60: failures count against the account, whichever of its identifiers was typed;
     // unknown identifiers count against themselves.
     const account = record ? `identity:${record.id}` : key;
-    if (record) await this.#throttle.check(account);
+    if (record) await this.#throttled(door, identityId, () => this.#throttle.check(account));
     const verifier = record ? (proof.kind === "password" ? record.passwordHash : record.digestHash) : null;
     const secret = proof.kind === "password" ? proof.password : proof.digest.toLowerCase();
     const ok = verifier ? await this.hasher.verify(verifier, secret) : await this.#burnVerification(secret);
     if (!record || !ok || record.state !== "active") {
-      await this.#throttle.failed(account);
+      const lockedFor = await this.#throttle.failed(account);
+      this.events.emit({ type: "signin", door, outcome: "bad_credentials", identityId });
+      if (lockedFor > 0) this.events.emit({ type: "lockout", door, identityId, retryAfterSeconds: lockedFor });
       throw new CoreError("CREDENTIALS_INVALID", "The provided credentials are invalid.");
     }
     await this.#throttle.succeeded(account);
     if (proof.kind === "password" && record.digestHash === null) await this.#addDigestVerifier(record, proof.password);
+    this.events.emit({ type: "signin", door, outcome: "ok", identityId });
     return publicIdentity(record);
+  }
+
+  /** Runs a throttle check, telling the observers of a refusal (RATE_LIMITED) before it goes on. */
+  async #throttled(door: Door, identityId: string | null, check: () => Promise<void>): Promise<void> {
+    try {
+      await check();
+    } catch (error) {
+      if (error instanceof CoreError && error.code === "RATE_LIMITED") this.events.emit({ type: "signin", door, outcome: "throttled", identityId });
+      throw error;
+    }
   }
 
   /**
@@ -189,11 +206,17 @@ export class Sessions {
         throw asStoreFailure(e);
       });
     let found = await find(false);
+    const hit = found?.cached === true;
     // What a copy cannot get wrong is checked first: a wrong secret costs no second read.
-    if (!found || !check(found)) return null;
+    if (!found || !check(found)) {
+      this.events.emit(hit ? VALIDATION.refusedHit : VALIDATION.refusedMiss);
+      return null;
+    }
     const accepted = (f: AuthenticatedSession) => this.isLive(f.session, now) && f.identity.state === "active";
     if (!accepted(found) && found.cached) found = await find(true);
-    return found && check(found) && accepted(found) ? found : null;
+    const live = found && check(found) && accepted(found) ? found : null;
+    this.events.emit(live ? (hit ? VALIDATION.okHit : VALIDATION.okMiss) : hit ? VALIDATION.refusedHit : VALIDATION.refusedMiss);
+    return live;
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { logRefusal } from "./security-log.ts";
 
 export function adminKeyChecker(key: string): (authorization: string | undefined) => boolean {
   // Hash both sides so the comparison takes the same time whatever the presented length.
@@ -55,8 +56,12 @@ export function adminGate(
   const keyMatches = adminKey === null ? null : adminKeyChecker(adminKey);
   app.addHook("onRequest", async (request, reply) => {
     if (keyMatches === null) {
-      if (!addressedToLoopback(request.headers.host)) return refuse(request, reply, { status: 403, reason: NOT_LOOPBACK });
+      if (!addressedToLoopback(request.headers.host)) {
+        logRefusal(request, "admin.refused", "admin");
+        return refuse(request, reply, { status: 403, reason: NOT_LOOPBACK });
+      }
     } else if (!keyMatches(request.headers.authorization)) {
+      logRefusal(request, "admin.refused", "admin");
       reply.header("www-authenticate", 'Bearer realm="curfew-admin"');
       return refuse(request, reply, { status: 401, reason: "The admin API requires Authorization: Bearer <admin key>." });
     }

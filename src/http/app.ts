@@ -8,11 +8,21 @@ import formbody from "@fastify/formbody";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyPluginOptions,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import { Type } from "typebox";
-import type { Core } from "../core/index.ts";
+import { type Core, isCoreError } from "../core/index.ts";
 import { assertIdentityEncoding, assertUtf8, decodeUtf8, parseStrictJson } from "./json-body.ts";
+import type { DoorLabel, Metrics } from "./metrics.ts";
 import { securityHeaders } from "./security-headers.ts";
+import { VERSION } from "../version.ts";
+import { logRefusal } from "./security-log.ts";
 
 export interface HttpAppOptions {
   title: string;
@@ -28,6 +38,32 @@ export interface HttpAppOptions {
    * Security headers are already set on the reply.
    */
   malformedRequest: (request: FastifyRequest, reply: FastifyReply) => void;
+  /** `log.format`: `pretty` for people (pino-pretty, a development dependency). */
+  logFormat?: "json" | "pretty";
+  /** Where requests are counted; none in tests that do not look. */
+  metrics?: Metrics | null;
+  /** The door of a route no door plugin tagged (`forDoor`): `admin` on the admin listener, else `none`. */
+  door: DoorLabel;
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Set on every route of a door plugin by `forDoor`: the door label of its metrics and log lines. */
+    door?: DoorLabel;
+  }
+}
+
+/**
+ * Registers a door's plugin so that every route it declares carries the door's label (route
+ * config, set once per route: nothing is added to a request's path).
+ */
+export function forDoor<O extends FastifyPluginOptions>(door: DoorLabel, plugin: FastifyPluginAsync<O>): FastifyPluginAsync<O> {
+  return async (app, options) => {
+    app.addHook("onRoute", (route) => {
+      route.config = { ...(route.config ?? {}), door } as typeof route.config;
+    });
+    await plugin(app, options);
+  };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,9 +76,11 @@ export async function createHttpApp(options: HttpAppOptions) {
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 5_000,
-    logController: new LogController({ disableRequestLogging: options.logLevel !== "debug" }),
+    // Fastify's own pair of lines per request gives way to the one line below (onResponse).
+    logController: new LogController({ disableRequestLogging: true }),
     logger: {
       level: options.logLevel,
+      ...(options.logFormat === "pretty" ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l" } } } : {}),
       // SEC-06: tokens, cookies and passwords never reach a log line.
       redact: {
         paths: [
@@ -75,6 +113,23 @@ export async function createHttpApp(options: HttpAppOptions) {
     ...(options.rewriteUrl ? { rewriteUrl: (req: import("node:http").IncomingMessage) => options.rewriteUrl!(req.url ?? "/") } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // One line per request (request id, method, route pattern, status, duration, door) and its
+  // metrics. The route's pattern, never its path: a path can hold ids and tokens (SEC-06).
+  const metrics = options.metrics ?? null;
+  app.addHook("onResponse", (request, reply, done) => {
+    const door = request.routeOptions.config.door ?? options.door;
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics?.request(door, route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, door }, "request");
+    done();
+  });
+  // A redirect target the gate refused (SEC-31..35), whichever door's route threw it.
+  app.addHook("onError", async (request, _reply, error) => {
+    if (isCoreError(error, "RETURN_TO_NOT_ALLOWED") || isCoreError(error, "RETURN_TO_INVALID")) {
+      logRefusal(request, "redirect.refused", request.routeOptions.config.door ?? options.door);
+    }
+  });
+
   // Before any body is read, whichever door's route it is (its error handler words the refusal).
   app.addHook("preParsing", async (request, _reply, payload) => {
     assertIdentityEncoding(request.headers["content-encoding"]);
@@ -102,11 +157,25 @@ export async function createHttpApp(options: HttpAppOptions) {
   await app.register(swagger, {
     openapi: {
       openapi: "3.0.3",
-      info: { title: options.title, description: options.description, version: "0.1.0" },
+      info: { title: options.title, description: options.description, version: VERSION },
       servers: [{ url: options.baseUrl.href.replace(/\/$/, "") }],
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  // Kratos's GET /version, on both listeners: what a deployment check or a support request asks first.
+  app.get(
+    "/version",
+    {
+      schema: {
+        operationId: "getVersion",
+        tags: ["metadata"],
+        summary: "The running server's version",
+        response: { 200: Type.Object({ version: Type.String() }) },
+      },
+    },
+    async (_request, reply) => reply.send({ version: VERSION }),
+  );
 
   const Status = Type.Object({ status: Type.String() });
   app.get(

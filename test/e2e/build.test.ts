@@ -42,9 +42,18 @@ describe("BUILD-01: npm run build gives a server that runs without TypeScript at
   let out: string;
 
   before(() => {
-    out = scratchDir("build-");
+    // A package of its own, as dist/ sits in this one: package.json beside the output directory.
+    const pkg = scratchDir("build-");
+    copyFileSync(join(ROOT, "package.json"), join(pkg, "package.json"));
+    out = join(pkg, "dist");
     const built = spawnSync("npm", ["run", "--silent", "build", "--", "--outDir", out], { cwd: ROOT, encoding: "utf8" });
     assert.equal(built.status, 0, `npm run build failed:\n${built.stdout}\n${built.stderr}`);
+  });
+
+  it("the compiled CLI says its version, package.json's", () => {
+    const r = spawnSync(process.execPath, [join(out, "cli", "main.js"), "--version"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version);
   });
 
   it("compiles every module of src/ but the tests, and every relative import names a .js file", () => {
@@ -80,6 +89,8 @@ describe("BUILD-01: npm run build gives a server that runs without TypeScript at
     await waitUntilServing(running, `http://127.0.0.1:${env.CURFEW_PUBLIC_PORT}/health/ready`);
     const res = await fetch(`http://127.0.0.1:${env.CURFEW_PUBLIC_PORT}/health/ready`);
     assert.equal(res.status, 200, await res.text());
+    const version = await fetch(`http://127.0.0.1:${env.CURFEW_ADMIN_PORT}/version`);
+    assert.deepEqual(await version.json(), { version: (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version });
     assert.deepEqual(await stop(running), { code: 0, signal: null });
   });
 });

@@ -8,6 +8,7 @@ import type { AuthenticatedSession } from "../../core/model.ts";
 import type { AuthenticateOptions } from "../../core/sessions.ts";
 import { COOKIE_NAMES, readCookie, serializeCookie } from "../../http/cookies.ts";
 import { isCrossSite } from "../../http/same-site.ts";
+import { logRefusal } from "../../http/security-log.ts";
 import type { AssetsDoorOptions } from "./index.ts";
 import { AssetsWireError, INVALID_CSRF, NOT_LOGGED_IN } from "./wire-errors.ts";
 
@@ -47,6 +48,7 @@ export function sessionReader(door: AssetsDoorOptions) {
     requireCsrf(request: FastifyRequest, current: Current, presented: unknown): void {
       const token = typeof presented === "string" ? presented : undefined;
       if (isCrossSite(request.headers, door.ownOrigins) || !core.proofs.verify("csrf", current.auth.session.id, token)) {
+        logRefusal(request, "csrf.refused", "assets");
         throw new AssetsWireError(INVALID_CSRF);
       }
     },

@@ -16,6 +16,7 @@ import type { DoorApp } from "../../http/app.ts";
 import { COOKIE_NAMES, serializeCookie } from "../../http/cookies.ts";
 import { requestOrigin } from "../../http/request-context.ts";
 import { isCrossSite } from "../../http/same-site.ts";
+import { logRefusal } from "../../http/security-log.ts";
 import { sessionReader } from "./credentials.ts";
 import { redirectLogoutRoutes, servicesLogoutRoutes } from "./logout.ts";
 import { ROUTES, SERVICES_PREFIX } from "./routes.ts";
@@ -88,7 +89,10 @@ export async function assetsServices(app: DoorApp, door: AssetsDoorOptions): Pro
 
   app.post(ROUTES.login, { schema: { operationId: "assetsLogin", summary: "Sign in a browser session (authToken cookie + csrfToken)", ...LoginDoc } }, async (request, reply) => {
     // SEC-65: a page of another site must not sign this browser in (login CSRF).
-    if (isCrossSite(request.headers, door.ownOrigins)) return sendAssetsError(reply, INVALID_CSRF, door.statusOkOnError);
+    if (isCrossSite(request.headers, door.ownOrigins)) {
+      logRefusal(request, "csrf.refused", "assets");
+      return sendAssetsError(reply, INVALID_CSRF, door.statusOkOnError);
+    }
     const p = paramsOf(request);
     try {
       const signed = await signIn(request, p);

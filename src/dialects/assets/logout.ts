@@ -8,13 +8,14 @@
  * redirect gate (no open redirect), and a cross-site GET /logout asks for confirmation instead of
  * logging out silently.
  */
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { isCoreError } from "../../core/errors.ts";
 import type { Actor } from "../../core/model.ts";
 import { resolveRedirect } from "../../core/redirect-gate.ts";
 import type { DoorApp } from "../../http/app.ts";
 import { COOKIE_NAMES, cookieValues, readCookie } from "../../http/cookies.ts";
 import { contentSecurityPolicy, html, page } from "../../http/html.ts";
+import { logRefusal } from "../../http/security-log.ts";
 import type { SessionReader } from "./credentials.ts";
 import type { AssetsDoorOptions } from "./index.ts";
 import { ROUTES } from "./routes.ts";
@@ -56,12 +57,15 @@ export function redirectLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
   const landing = new URL(door.landingPage);
 
   /** A relative path or an allowed absolute URL; anything else quietly becomes the landing page. */
-  function target(raw: string | undefined): string {
+  function target(request: FastifyRequest, raw: string | undefined): string {
     if (!raw) return landing.href;
     try {
       return resolveRedirect(raw, { allowed: door.redirect.allowed, defaultUrl: new URL(door.baseUrl + "/") }).href;
     } catch (error) {
-      if (isCoreError(error, "RETURN_TO_NOT_ALLOWED") || isCoreError(error, "RETURN_TO_INVALID")) return landing.href;
+      if (isCoreError(error, "RETURN_TO_NOT_ALLOWED") || isCoreError(error, "RETURN_TO_INVALID")) {
+        logRefusal(request, "redirect.refused", "assets");
+        return landing.href;
+      }
       throw error;
     }
   }
@@ -78,7 +82,7 @@ export function redirectLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
     },
     handler: async (request, reply) => {
       const p = paramsOf(request);
-      const next = target(p.logoutSuccessUrl);
+      const next = target(request, p.logoutSuccessUrl);
       const current = await session.find(request, { recordActivity: false });
       if (!current) {
         // "Signed out" only when nothing this request carries names a live session (INV-1).

@@ -12,6 +12,7 @@ import type { SignedIn } from "../../core/sessions.ts";
 import { acceptsJson, isJsonRequest } from "../../http/negotiate.ts";
 import { requestOrigin } from "../../http/request-context.ts";
 import { isCrossSite } from "../../http/same-site.ts";
+import { logRefusal } from "../../http/security-log.ts";
 import { BrowserCookies, forward, seeOther, withQuery } from "./browser.ts";
 import { presentedToken } from "./credentials.ts";
 import { type KratosApp, type KratosDoorOptions, ownSessionView } from "./door.ts";
@@ -192,6 +193,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
       async (request, reply) => {
         const flow = await core.flows.get(request.query.id, type);
         if (flow.kind === "browser" && !cookies.csrfValid(request, flow.csrfToken ?? undefined)) {
+          logRefusal(request, "csrf.refused", "kratos");
           return sendKratosError(request, reply, CSRF_VIOLATION);
         }
         return reply.send(flowJson(flow, baseUrl, (flow.view as FlowView | null) ?? {}));
@@ -293,6 +295,7 @@ export function flowRoutes(app: KratosApp, door: KratosDoorOptions): void {
     // no second layer against a sibling sub-domain, which can both toss a CSRF cookie of its own
     // (SEC-10) and post same-site with it (login CSRF, SEC-65).
     if (flow.kind === "browser" && (isCrossSite(request.headers, door.ownOrigins) || !cookies.csrfValid(request, body.csrf_token))) {
+      logRefusal(request, "csrf.refused", "kratos");
       await answer.refused(CSRF_VIOLATION);
       return true;
     }

@@ -4,6 +4,7 @@
  * (D13, SEC-60, SEC-61), and what never leaks (SEC-06, SEC-11).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import {
   ALICE,
@@ -639,5 +640,16 @@ describe("What never leaks (SEC-06, SEC-11)", () => {
       await pub.inject({ method: "GET", url: "/schemas/default" }),
     ];
     for (const res of responses) assertNoStore(res);
+  });
+});
+
+describe("GET /version (Kratos's metadata API)", () => {
+  it("answers package.json's version on both listeners, and the admin one without the /admin prefix", async (t) => {
+    const { pub, adm } = await withAlice(t);
+    const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const res of [await pub.inject({ method: "GET", url: "/version" }), await adm.inject({ method: "GET", url: "/version" })]) {
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.json(), { version });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { Type } from "typebox";
 import type { AuthenticatedSession } from "../../core/model.ts";
 import { isUuid } from "../../core/tokens.ts";
 import { isCrossSite } from "../../http/same-site.ts";
+import { logRefusal } from "../../http/security-log.ts";
 import { presentedToken, type PresentedToken } from "./credentials.ts";
 import { type FastifyRequest, type KratosApp, type KratosDoorOptions, ownSessionView, pageSizeOf, paginate, SELF } from "./door.ts";
 import { CANNOT_REVOKE_CURRENT_SESSION, CORE_ERRORS, CSRF_VIOLATION, type KratosError, KratosWireError, sendKratosError } from "./wire-errors.ts";
@@ -48,6 +49,7 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
    */
   function refuseCrossSite(request: FastifyRequest, token: PresentedToken): void {
     if (token.source === "cookie" && isCrossSite(request.headers, door.ownOrigins)) {
+      logRefusal(request, "csrf.refused", "kratos");
       throw new KratosWireError(CSRF_VIOLATION);
     }
   }

@@ -19,6 +19,7 @@ import { constantTimeEqual } from "../../core/tokens.ts";
 import { COOKIE_NAMES, cookieValues, serializeCookie } from "../../http/cookies.ts";
 import { html, page } from "../../http/html.ts";
 import { isCrossSite } from "../../http/same-site.ts";
+import { logRefusal } from "../../http/security-log.ts";
 import { type OidcApp, type OidcDoorOptions, endpoint, providerSession } from "./door.ts";
 import { leaveSignedOut } from "./front-channel.ts";
 import { OAuthParams } from "./params.ts";
@@ -255,6 +256,7 @@ export function endSessionRoutes(app: OidcApp, door: OidcDoorOptions): void {
       const token = new OAuthParams(request.body).get("csrf_token");
       // House rule 9: the session-bound proof and a same-site request, both.
       if (isCrossSite(request.headers, door.ownOrigins) || (current !== null && !core.proofs.verify("csrf", current.session.id, token))) {
+        logRefusal(request, "csrf.refused", "oidc");
         if (current) await core.sessions.recordActivity(current);
         return sendErrorPage(reply, { status: 403, error: "access_denied", description: "This sign-out form did not come from this browser's page." });
       }

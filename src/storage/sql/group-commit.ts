@@ -86,6 +86,7 @@ export class GroupCommit<DB> {
   readonly #announcer: EvictionAnnouncer<DB> | null;
   readonly #evictLocally: ((evicted: EvictionList) => void) | null;
   readonly #durable: (() => Promise<void>) | null;
+  readonly #observe: ((size: number, seconds: number) => void) | null;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -103,11 +104,14 @@ export class GroupCommit<DB> {
        * Starting it does not hold up the next batch, whose commit can run meanwhile.
        */
       durable?: (() => Promise<void>) | null;
+      /** Told of each batch once it is durable: how many writes, and the seconds since its BEGIN (metrics). */
+      observe?: ((size: number, seconds: number) => void) | null;
     } = {},
   ) {
     this.#announcer = options.announcer ?? null;
     this.#evictLocally = options.evictLocally ?? null;
     this.#durable = options.durable ?? null;
+    this.#observe = options.observe ?? null;
   }
 
   run<T>(write: Write<DB, T>): Promise<T> {
@@ -151,6 +155,7 @@ export class GroupCommit<DB> {
   }
 
   async #commit(batch: Pending<DB>[]): Promise<void> {
+    const began = performance.now();
     const results: unknown[] = [];
     const evictions = batch.map(() => new EvictionList());
     // Assigned inside the callback, where control flow analysis cannot see it.
@@ -192,14 +197,22 @@ export class GroupCommit<DB> {
     const durable = this.#durable?.() ?? null;
     const settled = announcement === null ? null : this.#announcer!.settled(announcement.value);
     if (durable === null && settled === null) {
+      this.#observe?.(batch.length, (performance.now() - began) / 1000);
       batch.forEach((item, i) => item.resolve(results[i]));
       return;
     }
-    const done = this.#answer(batch, results, evictions, durable, settled).finally(() => this.#settling.delete(done));
+    const done = this.#answer(batch, results, evictions, durable, settled, began).finally(() => this.#settling.delete(done));
     this.#settling.add(done);
   }
 
-  async #answer(batch: Pending<DB>[], results: unknown[], evictions: EvictionList[], durable: Promise<void> | null, settled: Promise<void> | null): Promise<void> {
+  async #answer(
+    batch: Pending<DB>[],
+    results: unknown[],
+    evictions: EvictionList[],
+    durable: Promise<void> | null,
+    settled: Promise<void> | null,
+    began: number,
+  ): Promise<void> {
     try {
       await durable;
     } catch (error) {
@@ -207,6 +220,7 @@ export class GroupCommit<DB> {
       for (const item of batch) item.reject(error);
       return;
     }
+    this.#observe?.(batch.length, (performance.now() - began) / 1000);
     const waiting: number[] = [];
     batch.forEach((item, i) => {
       if (settled && !evictions[i]!.empty) waiting.push(i);

@@ -52,6 +52,8 @@ export interface SqlStoreOptions {
   cache?: boolean;
   /** The cache's bound in (estimated) bytes: `session.cache_max_bytes`. */
   cacheBytes?: number;
+  /** Told of each group-commit batch once durable: its size and seconds (the server's metrics). */
+  observeCommits?: (size: number, seconds: number) => void;
   /**
    * Several nodes on PostgreSQL (ADR 0021): `serving` holds a lease and keeps a cache, as `curfew
    * serve` does; without it (the CLI) the store only announces what it ends and waits for the
@@ -83,11 +85,13 @@ export class SqlStore implements Store {
     readonly nodeId: string,
     /** SQLite's durability (INV-1); absent where a COMMIT is durable when it returns. */
     private readonly walSync: WalSync | null,
+    observeCommits: ((size: number, seconds: number) => void) | null,
   ) {
     this.#writes = new GroupCommit(db, {
       announcer: cluster,
       evictLocally: cache && ((evicted) => (evicted.everything ? cache.clear() : evicted.ids.forEach((id) => cache.delete(id)))),
       durable: walSync && (() => walSync.sync()),
+      observe: observeCommits,
     });
     this.#cache = cache;
     this.#cluster = cluster;
@@ -154,7 +158,7 @@ export class SqlStore implements Store {
       }
       cluster = shared;
     }
-    return new SqlStore(db, dialect, cache, cluster, postgres, nodeId, walSync);
+    return new SqlStore(db, dialect, cache, cluster, postgres, nodeId, walSync, options.observeCommits ?? null);
   }
 
   /** Brings the schema up to date; returns the names of the migrations it applied (`curfew migrate`). */

@@ -11,6 +11,7 @@ import { isCoreError } from "../../../core/errors.ts";
 import type { AuthenticatedSession, Flow, FlowType, Session } from "../../../core/model.ts";
 import { type Html, contentSecurityPolicy, html, page } from "../../../http/html.ts";
 import { isCrossSite } from "../../../http/same-site.ts";
+import { logRefusal } from "../../../http/security-log.ts";
 import { BrowserCookies } from "../browser.ts";
 import { presentedToken } from "../credentials.ts";
 import { type KratosApp, type KratosDoorOptions, SELF } from "../door.ts";
@@ -221,6 +222,7 @@ ${others.length > 0 ? html`<form method="post" action="${baseUrl}${PAGES.revokeO
     if (!current) return reply.code(303).header("location", `${baseUrl}${ROUTES.createBrowserLoginFlow}`).send();
     const body = request.body ?? {};
     if (isCrossSite(request.headers, door.ownOrigins) || !core.proofs.verify("csrf", current.session.id, body.csrf_token)) {
+      logRefusal(request, "csrf.refused", "kratos");
       return send(reply, "Not allowed", html`<ul class="messages"><li class="error">This request did not come from your sessions page, so nothing was changed.</li></ul><p><a href="${baseUrl}/">Back to your sessions</a></p>`, 403);
     }
     await act(current, body);
