@@ -12,11 +12,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ConfigError, loadConfig, type Config } from "../config/load.ts";
 import { configurationReference } from "../config/reference.ts";
 import { type Core, isCoreError } from "../core/index.ts";
-import type { Actor, Identity, Session } from "../core/model.ts";
+import { AUDIT_EVENT_TYPES, type Actor, type AuditEvent, type AuditEventType, DOORS, type Door, type Identity, type Session } from "../core/model.ts";
+import type { AuditQuery } from "../core/ports.ts";
 import { isUuid } from "../core/tokens.ts";
 import { sessionView } from "../dialects/kratos/door.ts";
 import { clientJson, deliveryJson } from "../dialects/oidc/admin.ts";
 import { identityJson } from "../dialects/kratos/serialize.ts";
+import { auditEventJson, rfc3339 } from "../dialects/kratos/audit.ts";
 import { type CurfewServer, createServer, openCore } from "../server.ts";
 import { DATA_DIR, SIGNING_KEYS_FILE, readSigningKeys, writeSigningKeys } from "../data-dir.ts";
 import { SigningKeys } from "../core/signing-keys.ts";
@@ -281,6 +283,75 @@ sessions
       console.log(ended.length > 0 ? `revoked 1 session(s): ${session.id}` : `revoked 0 session(s): ${session.id} had already ended`);
     });
   });
+
+const audit = program.command("audit").description("the audit trail: sign-ins, failed sign-ins, lockouts, session ends, identity changes");
+audit
+  .command("list")
+  .description("list audit events, newest first, as GET /admin/audit answers; with --follow, then each new one as it is written")
+  .addOption(new Option("--identity <identity-id>", "only this identity's events").argParser(uuidArgument("an identity")))
+  .addOption(new Option("--session <session-id>", "only this session's events").argParser(uuidArgument("a session")))
+  .addOption(new Option("--type <type>", "only events of this type").choices(AUDIT_EVENT_TYPES))
+  .addOption(new Option("--door <door>", "only events through this door").choices(DOORS))
+  .option("--since <date-time>", "events at or after this instant (RFC 3339)", instantOption)
+  .option("--until <date-time>", "events before this instant (RFC 3339)", instantOption)
+  .option("--limit <n>", "how many (1 to 1000)", limitOption, 100)
+  .option("--follow", "keep running: print the newest events oldest first, then each new one, one JSON object per line, until interrupted")
+  .action(async (o: { identity?: string; session?: string; type?: AuditEventType; door?: Door; since?: Date; until?: Date; limit: number; follow?: boolean }) => {
+    const query: AuditQuery = {
+      limit: o.limit,
+      ...(o.identity ? { identityId: o.identity } : {}),
+      ...(o.session ? { sessionId: o.session } : {}),
+      ...(o.type ? { type: o.type } : {}),
+      ...(o.door ? { door: o.door } : {}),
+      ...(o.since ? { since: o.since } : {}),
+      ...(o.until ? { until: o.until } : {}),
+    };
+    await withCore(async (core) => {
+      const first = await core.audit.list(query);
+      if (!o.follow) return print(first.items.map(auditEventJson));
+      await followAudit(core, query, first.items);
+    });
+  });
+
+/**
+ * `audit list --follow`: what was there, oldest first, then each new event once a second, until
+ * SIGINT or SIGTERM. Events of one millisecond are told apart by id, so none is printed twice.
+ */
+async function followAudit(core: Core, query: AuditQuery, newest: AuditEvent[]): Promise<void> {
+  let stopped = false;
+  const stop = () => (stopped = true);
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const emit = (events: AuditEvent[]) => {
+    for (const e of events) process.stdout.write(JSON.stringify(auditEventJson(e)) + "\n");
+  };
+  emit([...newest].reverse());
+  let since = newest[0]?.at ?? query.since ?? new Date();
+  let seen = new Set(newest.filter((e) => e.at.getTime() === since.getTime()).map((e) => e.id));
+  while (!stopped) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    if (stopped) break;
+    const fresh: AuditEvent[] = [];
+    for (let cursor: string | null | undefined; ; ) {
+      const page = await core.audit.list({ ...query, since, limit: 1000, ...(cursor ? { cursor } : {}) });
+      fresh.push(...page.items.filter((e) => !seen.has(e.id)));
+      if (!page.next) break;
+      cursor = page.next;
+    }
+    if (fresh.length === 0) continue;
+    fresh.reverse();
+    emit(fresh);
+    const last = fresh.at(-1)!.at;
+    seen = new Set([...(last.getTime() === since.getTime() ? seen : []), ...fresh.filter((e) => e.at.getTime() === last.getTime()).map((e) => e.id)]);
+    since = last;
+  }
+}
+
+function instantOption(value: string): Date {
+  const at = rfc3339(value);
+  if (at === null) throw new InvalidArgumentError("an RFC 3339 date-time, e.g. 2026-12-01T00:00:00Z.");
+  return at;
+}
 
 const deliveries = program.command("deliveries").description("the back-channel logout notices owed to apps (the outbox)");
 const DELIVERY_STATUSES = ["pending", "delivered", "failed", "cancelled"] as const;

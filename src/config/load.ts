@@ -253,6 +253,7 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     core: {
       sessions,
       purgeAfterMs: duration("session.purge_after", raw.session.purge_after),
+      auditRetentionMs: duration("audit.retention", raw.audit.retention),
       flows: {
         lifespanMs: {
           login: duration("selfservice.flows.login.lifespan", raw.selfservice.flows.login.lifespan),

@@ -261,6 +261,9 @@ export const ConfigSchema = Obj({
       ),
     }),
   }),
+  audit: Obj({
+    retention: Duration("2160h", "Audit events (sign-ins, failed sign-ins, lockouts, session ends, identity changes) are kept this long (default 90 days), then the purge job deletes them."),
+  }),
   log: Obj({
     level: Type.Union(
       [Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("silent")],

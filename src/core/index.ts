@@ -1,4 +1,5 @@
 /** The session core every door shares. No HTTP, no SQL: only ports (docs/architecture.md). */
+import { AuditTrail } from "./audit.ts";
 import { asStoreFailure } from "./errors.ts";
 import { CoreEvents, type CoreListener } from "./events.ts";
 import { Flows } from "./flows.ts";
@@ -51,10 +52,12 @@ export interface Core {
   afterLogout(listener: AfterCommit): void;
   /** Adds a listener told of sign-ins, lockouts and validations (core/events.ts). */
   onEvent(listener: CoreListener): void;
+  /** The audit trail, newest first (docs/adr/0025-audit-trail.md). */
+  readonly audit: Pick<AuditTrail, "list">;
   /** Resolves when the store answers; throws STORE_UNAVAILABLE otherwise. */
   ready(): Promise<void>;
-  /** One pass of housekeeping: purge ended sessions past retention, expired flows, codes and tokens. */
-  purge(): Promise<{ sessions: number; flows: number; grants: number }>;
+  /** One pass of housekeeping: purge ended sessions past retention, expired flows, codes and tokens, old audit events. */
+  purge(): Promise<{ sessions: number; flows: number; grants: number; audit: number }>;
 }
 
 export function createCore({ store, hasher, clock, settings, signingKeys }: CoreDeps): Core {
@@ -68,6 +71,7 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
   const proofs = new Proofs(settings.secret);
   const grants = new Grants(store, clock, sessions, proofs, settings.flows.lifespanMs.login);
   const readiness = new Readiness(store, clock);
+  const audit = new AuditTrail(store, clock, settings.auditRetentionMs);
   return {
     clock,
     settings,
@@ -93,7 +97,8 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
     afterLogout: (listener) => engine.afterCommit(listener),
     onEvent: (listener) => events.on(listener),
     ready: () => readiness.check(),
-    purge: async () => ({ sessions: await sessions.purge(), flows: await flows.purge(), grants: await grants.purge() }),
+    audit,
+    purge: async () => ({ sessions: await sessions.purge(), flows: await flows.purge(), grants: await grants.purge(), audit: await audit.purge() }),
   };
 }
 
@@ -101,6 +106,6 @@ export { CoreError, isCoreError, type CoreErrorCode } from "./errors.ts";
 export type { CoreEvent, SignInOutcome } from "./events.ts";
 export type { EndedSession, LogoutOutcome, LogoutTarget } from "./logout.ts";
 export type * from "./model.ts";
-export type { Clock, PasswordHasher, Store } from "./ports.ts";
+export type { AuditQuery, Clock, PasswordHasher, Store } from "./ports.ts";
 export type { ProofPurpose } from "./proofs.ts";
 export type { CoreSettings } from "./settings.ts";

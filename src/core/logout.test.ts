@@ -181,7 +181,7 @@ describe("logout targets", () => {
     assert.equal(await live(core, s), false);
     await rejectsWith(core.identities.get(alice.id), "IDENTITY_NOT_FOUND");
     assert.equal((await sql.findSession(s.session.id))?.revokedReason, "identity_deleted", "the row stays, revoked (D6)");
-    const events = await sql.listAuditEvents({ identityId: alice.id, limit: 10 });
+    const events = (await sql.listAuditEvents({ identityId: alice.id, limit: 10 })).items;
     assert.deepEqual(events.map((e) => e.type).sort(), ["identity.created", "identity.deleted", "session.begun", "session.ended"]);
     await rejectsWith(core.identities.delete(alice.id, ADMIN), "IDENTITY_NOT_FOUND");
   });
@@ -193,7 +193,7 @@ describe("the audit trail of a logout", () => {
     const s = await begin(alice, "assets");
     clock.advance(MINUTE);
     await core.logout({ kind: "session", sessionId: s.session.id }, "logout", { actor: "self", door: "firstock" });
-    const [ended] = await sql.listAuditEvents({ sessionId: s.session.id, limit: 1 });
+    const [ended] = (await sql.listAuditEvents({ sessionId: s.session.id, limit: 1 })).items;
     assert.equal(ended?.type, "session.ended");
     assert.equal(ended?.reason, "logout");
     assert.equal(ended?.actor, "self");

@@ -67,20 +67,25 @@ export interface AuthenticatedSession {
   identity: Identity;
 }
 
-export type AuditEventType = "session.begun" | "session.ended" | "identity.created" | "identity.deleted";
+export const AUDIT_EVENT_TYPES = ["session.begun", "session.ended", "identity.created", "identity.deleted", "signin.failed", "signin.locked"] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** One line of the audit trail: who, when, through which door, why. */
 export interface AuditEvent {
   id: string;
   at: Date;
   type: AuditEventType;
-  identityId: string;
+  /** Null only for a failed sign-in that named no known account (what was typed is not kept). */
+  identityId: string | null;
   sessionId: string | null;
   door: Door | null;
   /** For session.ended: the RevocationReason. */
   reason: string | null;
   /** Who asked: "self", "admin", "cli", or a door name. */
   actor: string;
+  /** The client of a sign-in attempt (signin.failed, signin.locked); null elsewhere. */
+  ipAddress: string | null;
+  userAgent: string | null;
 }
 
 export type FlowType = "login" | "registration";

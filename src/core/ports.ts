@@ -4,6 +4,7 @@
  */
 import type {
   AuditEvent,
+  AuditEventType,
   BackchannelDelivery,
   DeliveryStatus,
   AuthorizationCode,
@@ -27,6 +28,18 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/** The audit trail's filters (`GET /admin/audit`, `curfew audit list`); `since` inclusive, `until` exclusive. */
+export interface AuditQuery {
+  identityId?: string;
+  sessionId?: string;
+  type?: AuditEventType;
+  door?: Door;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  cursor?: string;
+}
 
 export interface SessionQuery {
   identityId?: string;
@@ -191,7 +204,12 @@ export interface Store {
   recordDelivery(id: string, outcome: DeliveryOutcome): Promise<void>;
   listDeliveries(query: { sessionId?: string; clientId?: string; status?: DeliveryStatus; limit: number }): Promise<BackchannelDelivery[]>;
 
-  listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]>;
+  /** Newest first; `next` continues where this page ended. */
+  listAuditEvents(query: AuditQuery): Promise<Page<AuditEvent>>;
+  /** Audit events of sign-in attempts that created nothing else, written through the group commit. */
+  insertAuditEvents(events: readonly AuditEvent[]): Promise<void>;
+  /** Deletes audit events from before `before` (`audit.retention`); answers how many. */
+  purgeAuditEvents(before: Date): Promise<number>;
 
   close(): Promise<void>;
 }

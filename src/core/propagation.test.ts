@@ -21,9 +21,9 @@ async function setup(t: TestContext, answers: ({ status: number } | { error: str
   const now = clock.now();
   await store.syncConfigApps([{ ...appDefinition("rp"), source: "config", createdAt: now, updatedAt: now }]);
   const identity = identityRecord(now);
-  await store.insertIdentity(identity, { id: crypto.randomUUID(), at: now, type: "identity.created", identityId: identity.id, sessionId: null, door: null, reason: null, actor: "test" });
+  await store.insertIdentity(identity, { id: crypto.randomUUID(), at: now, type: "identity.created", identityId: identity.id, sessionId: null, door: null, reason: null, actor: "test", ipAddress: null, userAgent: null });
   const session = sessionRecord(identity.id, now, { expiresAt: new Date(now.getTime() + 3_600_000) });
-  await store.insertSession(session, { id: crypto.randomUUID(), at: now, type: "session.begun", identityId: identity.id, sessionId: session.id, door: "kratos", reason: null, actor: "kratos" });
+  await store.insertSession(session, { id: crypto.randomUUID(), at: now, type: "session.begun", identityId: identity.id, sessionId: session.id, door: "kratos", reason: null, actor: "kratos", ipAddress: null, userAgent: null });
   const code = { id: crypto.randomUUID(), secretHash: "x", clientId: "rp", sessionId: session.id, identityId: identity.id, redirectUri: "https://rp.example/cb", scope: "openid", nonce: null, codeChallenge: null, issuedAt: now, expiresAt: now, usedAt: null };
   await store.insertCode(code, { sessionId: session.id, clientId: "rp", sid: "sid-1", joinedAt: now });
   await store.revokeSessions({ target: { kind: "session", sessionId: session.id }, reason: "logout", at: now, by: { actor: "self", door: "kratos" }, deleteIdentity: false });
@@ -105,11 +105,11 @@ describe("Propagation", () => {
     const apps = ["slow", "fast"].map((id) => ({ ...appDefinition(id, { backchannelLogoutUri: `https://${id}.example/bc` }), source: "config" as const, createdAt: now, updatedAt: now }));
     await store.syncConfigApps(apps);
     const identity = identityRecord(now);
-    await store.insertIdentity(identity, { id: crypto.randomUUID(), at: now, type: "identity.created", identityId: identity.id, sessionId: null, door: null, reason: null, actor: "test" });
+    await store.insertIdentity(identity, { id: crypto.randomUUID(), at: now, type: "identity.created", identityId: identity.id, sessionId: null, door: null, reason: null, actor: "test", ipAddress: null, userAgent: null });
     const SESSIONS = 40;
     for (let i = 0; i < SESSIONS; i++) {
       const session = sessionRecord(identity.id, now, { expiresAt: new Date(now.getTime() + 3_600_000) });
-      await store.insertSession(session, { id: crypto.randomUUID(), at: now, type: "session.begun", identityId: identity.id, sessionId: session.id, door: "kratos", reason: null, actor: "kratos" });
+      await store.insertSession(session, { id: crypto.randomUUID(), at: now, type: "session.begun", identityId: identity.id, sessionId: session.id, door: "kratos", reason: null, actor: "kratos", ipAddress: null, userAgent: null });
       for (const app of apps) {
         const code = { id: crypto.randomUUID(), secretHash: "x", clientId: app.clientId, sessionId: session.id, identityId: identity.id, redirectUri: "https://rp.example/cb", scope: "openid", nonce: null, codeChallenge: null, issuedAt: now, expiresAt: now, usedAt: null };
         await store.insertCode(code, { sessionId: session.id, clientId: app.clientId, sid: `sid-${i}`, joinedAt: now });

@@ -415,3 +415,43 @@ describe("INV-3 fail closed: a store that throws is STORE_UNAVAILABLE", () => {
     );
   });
 });
+
+describe("the audit trail of sign-in attempts (docs/adr/0025-audit-trail.md)", () => {
+  test("a failed sign-in is in the trail, with its door and client, before the answer", async (t) => {
+    const { core, sql } = await setup(t);
+    const alice = await createAlice(core);
+    await rejectsWith(core.sessions.signIn(EMAIL, { kind: "password", password: "wrong" }, ORIGIN), "CREDENTIALS_INVALID");
+    const [failed] = (await sql.listAuditEvents({ type: "signin.failed", limit: 10 })).items;
+    assert.deepEqual({ ...failed!, id: "" }, {
+      id: "",
+      at: new Date(Date.UTC(2026, 0, 1, 8, 0, 0)),
+      type: "signin.failed",
+      identityId: alice.id,
+      sessionId: null,
+      door: "kratos",
+      reason: null,
+      actor: "self",
+      ipAddress: "192.0.2.10",
+      userAgent: "node:test",
+    });
+  });
+
+  test("INV-3: a store that cannot keep the attempt makes the answer STORE_UNAVAILABLE, not a plain no", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    await rejectsWith(env.failingCore(["insertAuditEvents"]).sessions.signIn(EMAIL, { kind: "password", password: "wrong" }, ORIGIN), "STORE_UNAVAILABLE");
+  });
+
+  test("the purge deletes audit events older than audit.retention, and keeps the rest", async (t) => {
+    const { core, sql, clock } = await setup(t);
+    await createAlice(core); // identity.created now
+    clock.advance(settings.auditRetentionMs - 1);
+    await rejectsWith(core.sessions.signIn(EMAIL, { kind: "password", password: "wrong" }, ORIGIN), "CREDENTIALS_INVALID");
+    clock.advance(2);
+    assert.equal((await core.purge()).audit, 1);
+    assert.deepEqual(
+      (await sql.listAuditEvents({ limit: 10 })).items.map((e) => e.type),
+      ["signin.failed"],
+    );
+  });
+});

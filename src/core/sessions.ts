@@ -119,6 +119,16 @@ export class Sessions {
     const ok = verifier ? await this.hasher.verify(verifier, secret) : await this.#burnVerification(secret);
     if (!record || !ok || record.state !== "active") {
       const lockedFor = await this.#throttle.failed(account);
+      // The trail keeps the attempt and its client, never what was typed (docs/adr/0025-audit-trail.md).
+      // Written before the answer, as every write: the no is the same either way, and an attacker's
+      // flood of attempts is bounded by the throttle, which refuses before this.
+      const now = this.clock.now();
+      const fields = { identityId, door, actor: "self", ipAddress: origin.ipAddress, userAgent: origin.userAgent };
+      const trail = [auditEvent("signin.failed", now, fields)];
+      if (lockedFor > 0) trail.push(auditEvent("signin.locked", now, fields));
+      await this.store.insertAuditEvents(trail).catch((e: unknown) => {
+        throw asStoreFailure(e);
+      });
       this.events.emit({ type: "signin", door, outcome: "bad_credentials", identityId });
       if (lockedFor > 0) this.events.emit({ type: "lockout", door, identityId, retryAfterSeconds: lockedFor });
       throw new CoreError("CREDENTIALS_INVALID", "The provided credentials are invalid.");

@@ -25,6 +25,8 @@ export interface CoreSettings {
   sessions: Record<Door, SessionPolicy>;
   /** How long ended sessions stay (revoked, with their reason) before the purge job deletes them. */
   purgeAfterMs: number;
+  /** How long audit events stay before the purge job deletes them (`audit.retention`). */
+  auditRetentionMs: number;
   flows: { lifespanMs: Record<"login" | "registration", number>; registrationEnabled: boolean };
   throttle: ThrottleSettings;
   /** Per-IP limits on unauthenticated writes (SEC-101). */

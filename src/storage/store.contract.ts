@@ -105,6 +105,8 @@ function auditEvent(
     door: fields.door ?? null,
     reason: fields.reason ?? null,
     actor: fields.actor ?? "self",
+    ipAddress: null,
+    userAgent: null,
   };
 }
 
@@ -229,7 +231,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it("an inserted identity is found by id exactly as given, and its creation is audited", async () => {
         const identity = await givenIdentity();
         assert.deepStrictEqual(await store().findIdentity(identity.id), identity);
-        const events = await store().listAuditEvents({ identityId: identity.id, limit: 10 });
+        const events = (await store().listAuditEvents({ identityId: identity.id, limit: 10 })).items;
         assert.equal(events.length, 1);
         assert.equal(events[0]!.type, "identity.created");
         assert.equal(events[0]!.actor, "admin");
@@ -266,7 +268,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           isIdentifierTaken,
         );
         assert.equal(await store().findIdentity(clash.id), null);
-        assert.deepStrictEqual(await store().listAuditEvents({ identityId: clash.id, limit: 10 }), []);
+        assert.deepStrictEqual((await store().listAuditEvents({ identityId: clash.id, limit: 10 })).items, []);
         assert.deepStrictEqual(await store().findIdentity(first.id), first);
       });
 
@@ -392,7 +394,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         assert.deepStrictEqual(await store().findSession(othersSession.id), othersSession);
         assert.ok(await store().findIdentity(other.id));
 
-        const events = await store().listAuditEvents({ identityId: identity.id, limit: 100 });
+        const events = (await store().listAuditEvents({ identityId: identity.id, limit: 100 })).items;
         const types = events.map((e) => e.type);
         assert.equal(types.filter((t) => t === "identity.deleted").length, 1, "the deletion is audited and the trail survives it");
         const ended = events.filter((e) => e.type === "session.ended");
@@ -417,7 +419,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           assert.ok(e instanceof CoreError && e.code === "IDENTITY_NOT_FOUND");
           return true;
         });
-        assert.deepStrictEqual(await store().listAuditEvents({ identityId: id, limit: 10 }), []);
+        assert.deepStrictEqual((await store().listAuditEvents({ identityId: id, limit: 10 })).items, []);
       });
 
       it("D6: only an identity target deletes the identity; a session target ignores deleteIdentity", async () => {
@@ -440,7 +442,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           device: { ipAddress: "2001:db8::1", userAgent: null },
         });
         assert.deepStrictEqual(await store().findSession(session.id), session);
-        const events = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
+        const events = (await store().listAuditEvents({ sessionId: session.id, limit: 10 })).items;
         assert.equal(events.length, 1);
         assert.deepStrictEqual(
           { type: events[0]!.type, identityId: events[0]!.identityId, door: events[0]!.door, actor: events[0]!.actor },
@@ -644,7 +646,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           assert.deepStrictEqual(result, { revoked: [{ id: session.id, identityId: identity.id, door: "firstock", lastSeenAt: session.lastSeenAt }], queued: 0 });
           assert.deepStrictEqual(await store().findSession(session.id), { ...session, revokedAt: when, revokedReason: "logout" });
 
-          const events = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
+          const events = (await store().listAuditEvents({ sessionId: session.id, limit: 10 })).items;
           assert.equal(events.length, 2);
           const endedEvent = events[0]!;
           assert.equal(endedEvent.type, "session.ended", "newest first");
@@ -664,7 +666,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const row = await store().findSession(session.id);
           assert.equal(row?.revokedAt?.getTime(), T + HOUR);
           assert.equal(row?.revokedReason, "logout");
-          assert.equal((await store().listAuditEvents({ sessionId: session.id, limit: 10 })).length, 2);
+          assert.equal((await store().listAuditEvents({ sessionId: session.id, limit: 10 })).items.length, 2);
         });
 
         it("an expired session is not revoked and not counted", async () => {
@@ -673,7 +675,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const result = await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR));
           assert.deepStrictEqual(result, { revoked: [], queued: 0 });
           assert.deepStrictEqual(await store().findSession(session.id), session);
-          assert.equal((await store().listAuditEvents({ sessionId: session.id, limit: 10 })).length, 1, "no session.ended for it");
+          assert.equal((await store().listAuditEvents({ sessionId: session.id, limit: 10 })).items.length, 1, "no session.ended for it");
         });
 
         it("revoking an unknown session counts nothing", async () => {
@@ -714,7 +716,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           assert.deepStrictEqual(await store().findSession(b.id), b);
           assert.deepStrictEqual(await store().findSession(c.id), { ...c, revokedAt: at(T + HOUR + 2), revokedReason: "revoked_by_user" });
           assert.equal((await store().findSession(d.id))?.revokedAt?.getTime(), T + MINUTE);
-          const ended = async (id: string) => (await store().listAuditEvents({ sessionId: id, limit: 10 })).filter((e) => e.type === "session.ended");
+          const ended = async (id: string) => (await store().listAuditEvents({ sessionId: id, limit: 10 })).items.filter((e) => e.type === "session.ended");
           assert.deepStrictEqual((await ended(a.id)).map((e) => [e.reason, e.actor, e.at.getTime()]), [["logout", "self", T + HOUR]]);
           assert.deepStrictEqual((await ended(b.id)).length, 0);
           assert.deepStrictEqual((await ended(c.id)).map((e) => [e.reason, e.at.getTime()]), [["revoked_by_user", T + HOUR + 2]]);
@@ -750,7 +752,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           assert.deepStrictEqual(await store().findSession(othersSession.id), othersSession);
           assert.equal(await store().countSessions({ identityId: identity.id, active: true, now: when }), 1);
 
-          const ended = (await store().listAuditEvents({ identityId: identity.id, limit: 100 })).filter((e) => e.type === "session.ended");
+          const ended = (await store().listAuditEvents({ identityId: identity.id, limit: 100 })).items.filter((e) => e.type === "session.ended");
           assert.deepStrictEqual(new Set(ended.map((e) => e.sessionId)), new Set([liveA.id, liveB.id]));
           for (const e of ended) assert.equal(e.reason, "revoked_by_user");
         });
@@ -1230,7 +1232,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const session = await givenSession(identity.id, { issuedAt: at(T + 1), door: "oidc" }); // session.begun at T + 1
         const otherSession = await givenSession(identity.id, { issuedAt: at(T + 2) });
         await revoke({ kind: "session", sessionId: session.id }, "logout", at(T + HOUR), { actor: "self", door: "oidc" });
-        const endedEvent = (await store().listAuditEvents({ sessionId: session.id, limit: 1 }))[0]!;
+        const endedEvent = (await store().listAuditEvents({ sessionId: session.id, limit: 1 })).items[0]!;
         assert.deepStrictEqual({ ...endedEvent, id: "" }, {
           id: "",
           at: at(T + HOUR),
@@ -1240,15 +1242,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           door: "oidc",
           reason: "logout",
           actor: "self",
+          ipAddress: null,
+          userAgent: null,
         });
 
-        const bySession = await store().listAuditEvents({ sessionId: session.id, limit: 10 });
+        const bySession = (await store().listAuditEvents({ sessionId: session.id, limit: 10 })).items;
         assert.deepStrictEqual(bySession.map((e) => e.type), ["session.ended", "session.begun"]);
         assert.deepStrictEqual(bySession[0], endedEvent);
 
-        assert.deepStrictEqual(await store().listAuditEvents({ sessionId: session.id, limit: 1 }), [endedEvent]);
+        assert.deepStrictEqual((await store().listAuditEvents({ sessionId: session.id, limit: 1 })).items, [endedEvent]);
 
-        const byIdentity = await store().listAuditEvents({ identityId: identity.id, limit: 10 });
+        const byIdentity = (await store().listAuditEvents({ identityId: identity.id, limit: 10 })).items;
         assert.deepStrictEqual(byIdentity.map((e) => [e.type, e.sessionId]), [
           ["session.ended", session.id],
           ["session.begun", otherSession.id],
@@ -1257,11 +1261,64 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ]);
         for (let i = 1; i < byIdentity.length; i++) assert.ok(byIdentity[i - 1]!.at.getTime() >= byIdentity[i]!.at.getTime());
 
-        const both = await store().listAuditEvents({ identityId: identity.id, sessionId: otherSession.id, limit: 10 });
+        const both = (await store().listAuditEvents({ identityId: identity.id, sessionId: otherSession.id, limit: 10 })).items;
         assert.deepStrictEqual(both.map((e) => e.type), ["session.begun"]);
 
-        const any = await store().listAuditEvents({ limit: 3 });
+        const any = (await store().listAuditEvents({ limit: 3 })).items;
         assert.equal(any.length, 3);
+      });
+
+      it("insertAuditEvents keeps sign-in attempts with their client, with or without a known identity", async () => {
+        // A window of its own, a month after the rest of the suite's events.
+        const start = T + 30 * 24 * HOUR;
+        const window = { since: at(start), until: at(start + HOUR) };
+        const identity = identityRecord();
+        await store().insertIdentity(identity, auditEvent("identity.created", at(T), { identityId: identity.id }));
+        const failed = { ...auditEvent("signin.failed", at(start + MINUTE), { identityId: identity.id, door: "firstock" }), ipAddress: "198.51.100.7", userAgent: "contract/2.0" };
+        const locked = { ...failed, id: randomUUID(), type: "signin.locked" as const };
+        const stranger = { ...auditEvent("signin.failed", at(start + 2 * MINUTE), { identityId: identity.id, door: "kratos" }), identityId: null, ipAddress: "2001:db8::1", userAgent: null };
+        await store().insertAuditEvents([failed, locked]);
+        await store().insertAuditEvents([stranger]);
+        const all = (await store().listAuditEvents({ ...window, limit: 10 })).items;
+        assert.deepStrictEqual(all.map((e) => e.id).sort(), [failed.id, locked.id, stranger.id].sort());
+        assert.deepStrictEqual(all.find((e) => e.id === stranger.id), stranger);
+        assert.deepStrictEqual((await store().listAuditEvents({ ...window, type: "signin.locked", limit: 10 })).items, [locked]);
+        assert.deepStrictEqual((await store().listAuditEvents({ ...window, door: "firstock", limit: 10 })).items.map((e) => e.type).sort(), ["signin.failed", "signin.locked"]);
+      });
+
+      it("listAuditEvents: since is inclusive, until exclusive, and pages newest first without a gap or a repeat", async () => {
+        const identity = identityRecord();
+        const start = T + 40 * 24 * HOUR;
+        await store().insertIdentity(identity, auditEvent("identity.created", at(start), { identityId: identity.id }));
+        // Seven more, two of them in one millisecond: the page boundary must fall between them too.
+        const events = [1, 2, 3, 3, 4, 5, 6].map((m) => auditEvent("signin.failed", at(start + m * MINUTE), { identityId: identity.id, door: "kratos" }));
+        await store().insertAuditEvents(events);
+        const window = { identityId: identity.id, since: at(start + MINUTE), until: at(start + 6 * MINUTE) };
+        const seen: AuditEvent[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await store().listAuditEvents({ ...window, limit: 2, ...(cursor ? { cursor } : {}) });
+          seen.push(...page.items);
+          if (!page.next) break;
+          cursor = page.next;
+        }
+        const expected = events.filter((e) => e.at.getTime() < start + 6 * MINUTE);
+        assert.deepStrictEqual(seen.map((e) => e.id).sort(), expected.map((e) => e.id).sort(), "every event of the window once");
+        for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1]!.at.getTime() >= seen[i]!.at.getTime(), "newest first");
+      });
+
+      it("purgeAuditEvents deletes what is older than its instant, and only that", async () => {
+        const identity = identityRecord();
+        await store().insertIdentity(identity, auditEvent("identity.created", at(T), { identityId: identity.id }));
+        // Before the suite's clock (T), so the purge takes nothing any test after this one looks for.
+        const old = auditEvent("signin.failed", new Date(Date.UTC(2001, 0, 1)), { identityId: identity.id });
+        const kept = auditEvent("signin.failed", new Date(Date.UTC(2001, 0, 2)), { identityId: identity.id });
+        await store().insertAuditEvents([old, kept]);
+        assert.ok((await store().purgeAuditEvents(kept.at)) >= 1, "the old attempt, and whatever else the suite wrote before it");
+        assert.deepStrictEqual((await store().listAuditEvents({ identityId: identity.id, limit: 10 })).items.map((e) => e.id), [
+          (await store().listAuditEvents({ identityId: identity.id, type: "identity.created", limit: 1 })).items[0]!.id,
+          kept.id,
+        ]);
       });
     });
 

@@ -117,7 +117,7 @@ describe("curfew CLI", () => {
   it("migrate creates the database, names what it applied, and says where", async () => {
     const r = await curfew(["migrate"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /applied 7 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text, 0004_oidc, 0005_nodes, 0006_node_leases, 0007_partial_revoked_index/);
+    assert.match(r.stdout, /applied 8 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text, 0004_oidc, 0005_nodes, 0006_node_leases, 0007_partial_revoked_index, 0008_audit_sign_in_attempts/);
     assert.match(r.stderr, new RegExp(`database .*x\\.sqlite \\(new\\)`), "it says which file it created");
     assert.ok(existsSync(join(dir, "x.sqlite")));
     // Idempotent, and it says so.
@@ -314,6 +314,40 @@ describe("curfew CLI", () => {
     assert.deepEqual(await jwks(), [first], "nothing changes before SIGHUP");
     serve.kill("SIGHUP");
     assert.deepEqual(await until((kids) => kids?.length === 2), [fresh, first]);
+  });
+
+  it("audit list prints the trail as GET /admin/audit answers; its filters are checked; --follow prints each new event as it is written", async () => {
+    const audited = JSON.parse(await ok(["identities", "create", "--email", "audited@example.com", "--no-password"])) as { id: string };
+    const created = JSON.parse(await ok(["audit", "list", "--type", "identity.created"])) as { type: string; identity_id: string; actor: string }[];
+    assert.ok(created.every((e) => e.type === "identity.created"));
+    assert.deepEqual(created[0], { ...created[0], identity_id: audited.id, actor: "cli" }, "newest first");
+    assert.equal((await curfew(["audit", "list", "--since", "yesterday"])).code, 2);
+    assert.equal((await curfew(["audit", "list", "--type", "session.stolen"])).code, 2);
+    assert.equal((await curfew(["audit", "list", "--identity", "ada"])).code, 2);
+
+    const follow = spawn(process.execPath, [BIN, "audit", "list", "--follow", "--type", "identity.created", "--limit", "1"], {
+      cwd: ROOT,
+      env: cliEnv({}),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    follow.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+    const lines = () => out.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as { type: string; identity_id: string });
+    const until = async (done: () => boolean) => {
+      for (const deadline = Date.now() + 20_000; !done(); ) {
+        assert.ok(Date.now() < deadline, `no such output from audit list --follow:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await until(() => lines().length === 1);
+      const fresh = JSON.parse(await ok(["identities", "create", "--email", "followed@example.com", "--no-password"])) as { id: string };
+      await until(() => lines().length === 2);
+      assert.equal(lines()[1]!.identity_id, fresh.id, "the new event, once, after the old one");
+    } finally {
+      follow.kill("SIGINT");
+    }
+    assert.equal(await new Promise((r) => follow.once("close", r)), 0, "an interrupted --follow exits 0");
   });
 
   it("--limit takes a whole number from 1 to 1000; anything else is a usage error, not a store failure", async () => {

@@ -392,7 +392,7 @@ const ENDS: readonly End[] = [
 const BYSTANDER_OF: Record<BeginDoor, BeginDoor> = { kratos: "firstock", firstock: "assets", assets: "assets-api", "assets-api": "kratos" };
 
 async function auditTrail(identityId: string): Promise<AuditEvent[]> {
-  return server.server.store.listAuditEvents({ identityId, limit: 100 });
+  return (await server.server.store.listAuditEvents({ identityId, limit: 100 })).items;
 }
 
 function assertBegun(events: AuditEvent[], s: Held): void {

@@ -25,7 +25,7 @@ import type {
   Session,
   StoredError,
 } from "../../src/core/model.ts";
-import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store, WindowCounters } from "../../src/core/ports.ts";
+import type { AuditQuery, DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store, WindowCounters } from "../../src/core/ports.ts";
 import { SqlStore } from "../../src/storage/sql/sql-store.ts";
 
 /** Every Store method a test can switch to fail (closing is never faulted). */
@@ -217,8 +217,14 @@ export class FailingStore implements Store {
   listDeliveries(query: { sessionId?: string; clientId?: string; status?: DeliveryStatus; limit: number }): Promise<BackchannelDelivery[]> {
     return this.#run("listDeliveries", () => this.inner.listDeliveries(query));
   }
-  listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
+  listAuditEvents(query: AuditQuery): Promise<Page<AuditEvent>> {
     return this.#run("listAuditEvents", () => this.inner.listAuditEvents(query));
+  }
+  insertAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    return this.#run("insertAuditEvents", () => this.inner.insertAuditEvents(events));
+  }
+  purgeAuditEvents(before: Date): Promise<number> {
+    return this.#run("purgeAuditEvents", () => this.inner.purgeAuditEvents(before));
   }
   close(): Promise<void> {
     return this.inner.close();

@@ -67,9 +67,12 @@ export function paginate(
   pageSize: number,
   next: string | null,
   total?: number,
+  /** Filters the other pages keep (the audit trail's); the page token alone does not carry them. */
+  filters: Record<string, string | undefined> = {},
 ): void {
   const url = (token: string | null) => {
     const q = new URLSearchParams({ page_size: String(pageSize) });
+    for (const [k, v] of Object.entries(filters)) if (v !== undefined) q.set(k, v);
     if (token) q.set("page_token", token);
     return `${door.baseUrl}${path}?${q.toString()}`;
   };

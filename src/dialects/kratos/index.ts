@@ -6,6 +6,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { adminGate } from "../../http/admin-key.ts";
 import { logRequestFailure } from "../../http/request-failure.ts";
 import { adminRoutes } from "./admin.ts";
+import { auditRoutes } from "./audit.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
 import { sendKratosError, toKratosError } from "./wire-errors.ts";
 import { schemaRoutes } from "./identity-schema.ts";
@@ -43,6 +44,7 @@ export async function kratosAdmin(app: KratosApp, door: KratosDoorOptions): Prom
   app.setNotFoundHandler(notFoundFor(app));
   adminGate(app, door.adminKey, (request, reply, refusal) => sendKratosError(request, reply, { code: refusal.status, reason: refusal.reason }));
   adminRoutes(app, door);
+  auditRoutes(app, door);
 }
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;

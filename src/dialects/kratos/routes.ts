@@ -26,6 +26,8 @@ export const ROUTES = {
   listIdentitySessions: "/admin/identities/:id/sessions",
   deleteIdentitySessions: "/admin/identities/:id/sessions",
   listSessions: "/admin/sessions",
+  // Curfew's own, beside Kratos's admin API (docs/adr/0025-audit-trail.md)
+  listAuditEvents: "/admin/audit",
   getSession: "/admin/sessions/:id",
   disableSession: "/admin/sessions/:id",
   extendSession: "/admin/sessions/:id/extend",

@@ -214,12 +214,43 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("sessions_revoked").on("sessions").column("revoked_at").where(sql.ref("revoked_at"), "is not", null).execute();
     },
   },
+  "0008_audit_sign_in_attempts": {
+    async up(db: Kysely<unknown>) {
+      // Failed sign-ins and lockouts join the trail (docs/adr/0025-audit-trail.md): an attempt on no
+      // known account has no identity, and every attempt has a client. SQLite cannot drop a NOT NULL,
+      // so the table is rebuilt, the same way on both engines; its indexes go with the old table.
+      await db.schema
+        .createTable("audit_events_v8")
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("at", "bigint", (c) => c.notNull())
+        .addColumn("type", "varchar(32)", (c) => c.notNull())
+        .addColumn("identity_id", "varchar(36)")
+        .addColumn("session_id", "varchar(36)")
+        .addColumn("door", "varchar(16)")
+        .addColumn("reason", "varchar(32)")
+        .addColumn("actor", "varchar(32)", (c) => c.notNull())
+        .addColumn("ip_address", "varchar(64)")
+        .addColumn("user_agent", "varchar(512)")
+        .execute();
+      await sql`insert into audit_events_v8 (id, at, type, identity_id, session_id, door, reason, actor)
+        select id, at, type, identity_id, session_id, door, reason, actor from audit_events`.execute(db);
+      await db.schema.dropTable("audit_events").execute();
+      await db.schema.alterTable("audit_events_v8").renameTo("audit_events").execute();
+      await db.schema.createIndex("audit_identity").on("audit_events").columns(["identity_id", "at"]).execute();
+      await db.schema.createIndex("audit_session").on("audit_events").column("session_id").execute();
+      // The trail's own order (newest first, by instant then id) and its retention purge.
+      await db.schema.createIndex("audit_at").on("audit_events").columns(["at", "id"]).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Brings the schema up to date; returns the names of the migrations it applied. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+/**
+ * Brings the schema up to date, or with `upTo` to that migration (a test of a later one's upgrade
+ * starts there); returns the names of the migrations it applied.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, upTo?: string): Promise<string[]> {
   // Kysely's Migrator looks for its own tables in every schema unless told which one, so on
   // PostgreSQL a second Curfew schema in the same database (one per test run, or a staging
   // copy) would make it skip creating them here. Name the schema the tables will live in.
@@ -234,7 +265,7 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
     migrationLockTableName: "curfew_migrations_lock",
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }

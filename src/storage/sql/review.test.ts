@@ -17,7 +17,7 @@ const T = Date.UTC(2031, 0, 1, 12, 0, 0);
 const MINUTE = 60_000;
 
 function event(type: AuditEvent["type"], identityId: string, sessionId: string | null = null): AuditEvent {
-  return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self" };
+  return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self", ipAddress: null, userAgent: null };
 }
 
 async function seeded(store: SqlStore): Promise<{ identity: IdentityRecord; session: Session }> {

@@ -59,11 +59,13 @@ export interface AuditEventsTable {
   id: string;
   at: number | string;
   type: string;
-  identity_id: string;
+  identity_id: string | null;
   session_id: string | null;
   door: string | null;
   reason: string | null;
   actor: string;
+  ip_address: string | null;
+  user_agent: string | null;
 }
 
 export interface OidcClientsTable {

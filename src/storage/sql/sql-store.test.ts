@@ -16,7 +16,9 @@ import { describeStoreContract } from "../store.contract.ts";
 import { type TestSchema, postgresSchema } from "../../../test/support/postgres.ts";
 import { identityRecord, sessionRecord } from "../../../test/support/records.ts";
 import { SqlStore } from "./sql-store.ts";
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
+import { openDatabase } from "./connect.ts";
+import { migrateToLatest } from "./migrations.ts";
 
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
 
@@ -70,7 +72,7 @@ if (POSTGRES_URL) {
 // ---- what only the SQL store promises --------------------------------------------------------
 
 function event(type: AuditEvent["type"], identityId: string, sessionId: string | null = null, extra: Partial<AuditEvent> = {}): AuditEvent {
-  return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self", ...extra };
+  return { id: randomUUID(), at: new Date(T), type, identityId, sessionId, door: null, reason: null, actor: "self", ipAddress: null, userAgent: null, ...extra };
 }
 
 /** One revocation record, as the logout engine writes it. */
@@ -143,7 +145,7 @@ describe("SqlStore on a SQLite file", () => {
         const row = await reopened.findSession(s.id);
         assert.equal(row?.revokedAt?.getTime(), T + HOUR);
         assert.equal(row?.revokedReason, "logout");
-        assert.equal((await reopened.listAuditEvents({ sessionId: s.id, limit: 10 }))[0]?.type, "session.ended");
+        assert.equal((await reopened.listAuditEvents({ sessionId: s.id, limit: 10 })).items[0]?.type, "session.ended");
       }
       assert.equal(await reopened.countSessions({ identityId: identity.id, active: true, now: new Date(T) }), 0);
     } finally {
@@ -243,7 +245,7 @@ describe("SqlStore on a SQLite file", () => {
       }
       for (const s of [kept, other]) {
         assert.equal((await store.findSession(s.id))?.revokedAt, null, "nothing was revoked");
-        assert.equal((await store.listAuditEvents({ sessionId: s.id, limit: 10 })).length, 1, "only session.begun");
+        assert.equal((await store.listAuditEvents({ sessionId: s.id, limit: 10 })).items.length, 1, "only session.begun");
       }
     } finally {
       await store.close();
@@ -516,3 +518,43 @@ if (POSTGRES_URL) {
     });
   });
 }
+
+describe("migration 0008 (audit sign-in attempts) on a SQLite file of 0007", () => {
+  it("keeps every audit row, and afterwards takes rows without an identity and with a client", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "curfew-m8-"));
+    const url = `sqlite:${join(dir, "curfew.sqlite")}`;
+    try {
+      const { db } = openDatabase(url);
+      await migrateToLatest(db as Kysely<unknown>, "0007_partial_revoked_index");
+      const row = { id: randomUUID(), at: T, type: "session.ended", identity_id: randomUUID(), session_id: randomUUID(), door: "kratos", reason: "logout", actor: "self" };
+      await sql`insert into audit_events (id, at, type, identity_id, session_id, door, reason, actor)
+        values (${row.id}, ${row.at}, ${row.type}, ${row.identity_id}, ${row.session_id}, ${row.door}, ${row.reason}, ${row.actor})`.execute(db);
+      assert.deepEqual(await migrateToLatest(db as Kysely<unknown>), ["0008_audit_sign_in_attempts"]);
+      await db.destroy();
+
+      const store = await SqlStore.open(url);
+      try {
+        const [kept] = (await store.listAuditEvents({ limit: 10 })).items;
+        assert.deepEqual(kept, {
+          id: row.id,
+          at: new Date(T),
+          type: "session.ended",
+          identityId: row.identity_id,
+          sessionId: row.session_id,
+          door: "kratos",
+          reason: "logout",
+          actor: "self",
+          ipAddress: null,
+          userAgent: null,
+        });
+        const attempt = { ...event("signin.failed", randomUUID()), identityId: null, ipAddress: "192.0.2.1", userAgent: "curl/8.1" };
+        await store.insertAuditEvents([attempt]);
+        assert.deepEqual((await store.listAuditEvents({ type: "signin.failed", limit: 10 })).items, [attempt]);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -30,7 +30,7 @@ import type {
   Session,
   StoredError,
 } from "../../core/model.ts";
-import type { DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store, WindowCounters } from "../../core/ports.ts";
+import type { AuditQuery, DeliveryOutcome, IdentityQuery, RevocationResult, SessionQuery, Store, WindowCounters } from "../../core/ports.ts";
 import { PostgresWindows } from "./postgres-windows.ts";
 import { openDatabase, type OpenDatabase, type PostgresOptions } from "./connect.ts";
 import { GroupCommit, type Lane } from "./group-commit.ts";
@@ -817,21 +817,47 @@ export class SqlStore implements Store {
 
   // ---- audit ------------------------------------------------------------------------------
 
-  async listAuditEvents(query: { identityId?: string; sessionId?: string; limit: number }): Promise<AuditEvent[]> {
-    let q = this.db.selectFrom("audit_events").selectAll().orderBy("at", "desc").orderBy("id").limit(query.limit);
+  async listAuditEvents(query: AuditQuery): Promise<Page<AuditEvent>> {
+    let q = this.db
+      .selectFrom("audit_events")
+      .selectAll()
+      .orderBy("at", "desc")
+      .orderBy("id", "desc")
+      .limit(query.limit + 1);
     if (query.identityId !== undefined) q = q.where("identity_id", "=", query.identityId);
     if (query.sessionId !== undefined) q = q.where("session_id", "=", query.sessionId);
+    if (query.type !== undefined) q = q.where("type", "=", query.type);
+    if (query.door !== undefined) q = q.where("door", "=", query.door);
+    if (query.since !== undefined) q = q.where("at", ">=", query.since.getTime());
+    if (query.until !== undefined) q = q.where("at", "<", query.until.getTime());
+    const cursor = query.cursor ? decodeCursor(query.cursor) : null;
+    if (cursor) q = q.where((eb) => eb.or([eb("at", "<", cursor.issuedAt), eb.and([eb("at", "=", cursor.issuedAt), eb("id", "<", cursor.id)])]));
     const rows = await q.execute();
-    return rows.map((r) => ({
-      id: r.id,
-      at: new Date(toNumber(r.at)),
-      type: r.type as AuditEvent["type"],
-      identityId: r.identity_id,
-      sessionId: r.session_id,
-      door: r.door as Door | null,
-      reason: r.reason,
-      actor: r.actor,
-    }));
+    const items = rows.slice(0, query.limit).map(
+      (r): AuditEvent => ({
+        id: r.id,
+        at: new Date(toNumber(r.at)),
+        type: r.type as AuditEvent["type"],
+        identityId: r.identity_id,
+        sessionId: r.session_id,
+        door: r.door as Door | null,
+        reason: r.reason,
+        actor: r.actor,
+        ipAddress: r.ip_address,
+        userAgent: r.user_agent,
+      }),
+    );
+    const last = items.at(-1);
+    return { items, next: rows.length > query.limit && last ? encodeKey(last.at.getTime(), last.id) : null };
+  }
+
+  async insertAuditEvents(events: readonly AuditEvent[]): Promise<void> {
+    if (events.length > 0) await this.#writes.run((trx) => insertAudits(trx, events));
+  }
+
+  async purgeAuditEvents(before: Date): Promise<number> {
+    const result = await this.#writes.run((trx) => trx.deleteFrom("audit_events").where("at", "<", before.getTime()).executeTakeFirst());
+    return Number(result.numDeletedRows);
   }
 }
 
@@ -1147,7 +1173,18 @@ async function insertAudits(trx: Transaction<Database>, events: readonly AuditEv
 }
 
 function auditRow(e: AuditEvent): Insertable<Database["audit_events"]> {
-  return { id: e.id, at: e.at.getTime(), type: e.type, identity_id: e.identityId, session_id: e.sessionId, door: e.door, reason: e.reason, actor: e.actor };
+  return {
+    id: e.id,
+    at: e.at.getTime(),
+    type: e.type,
+    identity_id: e.identityId,
+    session_id: e.sessionId,
+    door: e.door,
+    reason: e.reason,
+    actor: e.actor,
+    ip_address: e.ipAddress,
+    user_agent: e.userAgent,
+  };
 }
 
 async function insertAudit(trx: Transaction<Database>, e: AuditEvent): Promise<void> {
@@ -1225,7 +1262,12 @@ function sessionFromRow(r: Selectable<SessionsTable>): Session {
 }
 
 function encodeCursor(s: Session): string {
-  return Buffer.from(JSON.stringify([s.issuedAt.getTime(), s.id])).toString("base64url");
+  return encodeKey(s.issuedAt.getTime(), s.id);
+}
+
+/** A page's cursor: the (instant, id) of its last row, which the next page starts after. */
+function encodeKey(at: number, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString("base64url");
 }
 
 /**
