@@ -68,6 +68,11 @@ export function forDoor<O extends FastifyPluginOptions>(door: DoorLabel, plugin:
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The documentation page's corner: Curfew's name, in the page's own font. */
+const WORDMARK = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" width="110" height="32" viewBox="0 0 110 32"><text x="0" y="24" font-family="sans-serif" font-size="24" font-weight="700" fill="#ffffff">Curfew</text></svg>',
+);
+
 export async function createHttpApp(options: HttpAppOptions) {
   let headers: Record<string, string> = {};
   const app = Fastify({
@@ -155,13 +160,17 @@ export async function createHttpApp(options: HttpAppOptions) {
   headers = securityHeaders(app, options.baseUrl.protocol === "https:");
 
   await app.register(swagger, {
+    // A route that answers several methods shares one schema, and so one operationId: each
+    // method after the first gets its own (`toSession` → `toSessionPost`), as OpenAPI requires.
+    transformObject: (documentObject) => uniqueOperationIds((documentObject as { openapiObject: OpenApiPaths }).openapiObject),
     openapi: {
       openapi: "3.0.3",
       info: { title: options.title, description: options.description, version: VERSION },
       servers: [{ url: options.baseUrl.href.replace(/\/$/, "") }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  // Curfew's own page: its name in the tab, no framework logo in the corner.
+  await app.register(swaggerUi, { routePrefix: "/docs", logo: { type: "image/svg+xml", content: WORDMARK }, theme: { title: options.title } });
 
   // Kratos's GET /version, on both listeners: what a deployment check or a support request asks first.
   app.get(
@@ -225,4 +234,20 @@ export type { FastifyInstance };
  */
 function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|session_token|jKey|csrfToken|password|cred|authcred)=)[^&]*/gi, "$1[redacted]");
+}
+
+type OpenApiPaths = { paths?: Record<string, Record<string, { operationId?: string }>> };
+
+function uniqueOperationIds<T extends OpenApiPaths>(doc: T): T {
+  const seen = new Set<string>();
+  for (const methods of Object.values(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries(methods)) {
+      if (!op.operationId) continue;
+      // The methods of one route share one operation object: the renamed one gets a copy.
+      const id = seen.has(op.operationId) ? `${op.operationId}${method[0]!.toUpperCase()}${method.slice(1)}` : op.operationId;
+      if (id !== op.operationId) methods[method] = { ...op, operationId: id };
+      seen.add(id);
+    }
+  }
+  return doc;
 }

@@ -20,7 +20,7 @@ import { logRefusal } from "../../http/security-log.ts";
 import { sessionReader } from "./credentials.ts";
 import { redirectLogoutRoutes, servicesLogoutRoutes } from "./logout.ts";
 import { ROUTES, SERVICES_PREFIX } from "./routes.ts";
-import { type Params, acceptFormsOnly, paramsOf, profileOf, sendJson } from "./wire.ts";
+import { ASSETS_ERRORS, LoginJson, type Params, ProfileJson, acceptFormsOnly, paramsOf, profileOf, sendJson } from "./wire.ts";
 import { INVALID_CSRF, NOT_FOUND, installErrorHandling, methodNotAllowed, sendAssetsError } from "./wire-errors.ts";
 
 export { ROUTES, SERVICES_PREFIX } from "./routes.ts";
@@ -84,6 +84,7 @@ export async function assetsServices(app: DoorApp, door: AssetsDoorOptions): Pro
   const LoginDoc = {
     tags: ["assets"],
     querystring: Type.Object({}, { additionalProperties: true }),
+    response: { 200: LoginJson, ...ASSETS_ERRORS },
     description: "Parameters in the query string or a form body: `username` and `password`, or `cred` (base64 of username:password).",
   };
 
@@ -121,7 +122,13 @@ export async function assetsServices(app: DoorApp, door: AssetsDoorOptions): Pro
   app.route({
     method: ["GET", "POST"],
     url: ROUTES.profile,
-    schema: { operationId: "assetsProfile", tags: ["assets"], summary: "The profile of the current session", description: "A POST from a cookie session needs X-CSRF-TOKEN." },
+    schema: {
+      operationId: "assetsProfile",
+      tags: ["assets"],
+      summary: "The profile of the current session",
+      description: "A POST from a cookie session needs X-CSRF-TOKEN.",
+      response: { 200: ProfileJson, ...ASSETS_ERRORS },
+    },
     handler: async (request, reply) => {
       const current = await session.require(request);
       if (request.method === "POST" && current.via === "cookie") session.requireCsrf(request, current, request.headers["x-csrf-token"]);

@@ -19,7 +19,8 @@ import { logRefusal } from "../../http/security-log.ts";
 import type { SessionReader } from "./credentials.ts";
 import type { AssetsDoorOptions } from "./index.ts";
 import { ROUTES } from "./routes.ts";
-import { type Params, paramsOf, sendJson } from "./wire.ts";
+import { ASSETS_ERRORS, LogoutJson, type Params, paramsOf, sendJson } from "./wire.ts";
+import { htmlPage, redirectAnswer } from "../../http/openapi.ts";
 import { AMBIGUOUS_COOKIE, AMBIGUOUS_CREDENTIALS, AssetsWireError, NOT_LOGGED_IN, methodNotAllowed, sendAssetsError } from "./wire-errors.ts";
 
 const SELF: Actor = { actor: "self", door: "assets" };
@@ -37,6 +38,7 @@ export function servicesLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
         tags: ["assets"],
         summary: "End the session (AJAX)",
         description: "A cookie session needs X-CSRF-TOKEN equal to its csrfToken and a same-site request; a bearer session needs neither. Revoked durably before {\"logoutSuccess\":true} (INV-1).",
+        response: { 200: LogoutJson, ...ASSETS_ERRORS },
       },
     },
     async (request, reply) => {
@@ -79,6 +81,11 @@ export function redirectLogoutRoutes(app: DoorApp, door: AssetsDoorOptions, sess
       summary: "End the session and redirect (302)",
       description:
         "A same-origin, same-site or typed-in GET ends the session in one step; a cross-site GET, or one that says nothing of its origin, gets a confirmation page whose button POSTs with the CSRF token. A POST needs the token (X-CSRF-TOKEN or form field csrfToken). logoutSuccessUrl: a relative path or an allowed absolute URL, else the landing page.",
+      response: {
+        200: htmlPage("The confirmation page (a cross-site GET): its button POSTs with the CSRF token"),
+        302: redirectAnswer("Signed out (or not signed in): to logoutSuccessUrl, or the landing page"),
+        ...ASSETS_ERRORS,
+      },
     },
     handler: async (request, reply) => {
       const p = paramsOf(request);

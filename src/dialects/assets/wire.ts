@@ -2,6 +2,7 @@
  * The Assets Server wire (WoodWing's Assets Server REST documentation): parameters from the query
  * string or a form, JSON answers, the user profile. The error JSON is in wire-errors.ts.
  */
+import { Type } from "typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Identity } from "../../core/model.ts";
 import type { DoorApp } from "../../http/app.ts";
@@ -47,3 +48,31 @@ export function profileOf(identity: Identity): Record<string, unknown> {
   const { email, username } = identity.traits;
   return { username: username ?? email, fullName: username ?? email, email, userZone: "", groups: [], authorities: ["ROLE_USER"] };
 }
+
+// ---- what the Assets operations answer, for the OpenAPI document ----------------------------
+
+export const AssetsErrorJson = Type.Object(
+  { errorcode: Type.Integer(), errorname: Type.Optional(Type.String()), message: Type.String() },
+  { description: "An Assets Server error: the HTTP status in `errorcode` (and as the status, unless assets.status_ok_on_error)" },
+);
+export const ProfileJson = Type.Object({
+  username: Type.String(),
+  fullName: Type.String(),
+  email: Type.String(),
+  userZone: Type.String(),
+  groups: Type.Array(Type.String()),
+  authorities: Type.Array(Type.String()),
+});
+export const LoginJson = Type.Object(
+  {
+    loginSuccess: Type.Boolean(),
+    serverVersion: Type.String(),
+    csrfToken: Type.Optional(Type.String({ description: "Browser login: send it as X-CSRF-TOKEN with each state-changing call" })),
+    authToken: Type.Optional(Type.String({ description: "API login: send it as Authorization: Bearer" })),
+    userProfile: Type.Optional(ProfileJson),
+    loginFaultMessage: Type.Optional(Type.String({ description: "When loginSuccess is false" })),
+  },
+  { description: "Success, or a refused sign-in (loginSuccess false, with the reason)" },
+);
+export const LogoutJson = Type.Object({ logoutSuccess: Type.Literal(true) });
+export const ASSETS_ERRORS = { 400: AssetsErrorJson, 401: AssetsErrorJson, 403: AssetsErrorJson, 405: AssetsErrorJson, 429: AssetsErrorJson, 503: AssetsErrorJson };

@@ -2,6 +2,7 @@
  * The identity schema, served where Kratos serves it (D9): `/schemas/default` and
  * `/schemas/ZGVmYXVsdA` (base64url of the id), and listed at `/schemas`.
  */
+import * as W from "./wire.ts";
 import { Type } from "typebox";
 import type { KratosApp } from "./door.ts";
 import { sendKratosError } from "./wire-errors.ts";
@@ -37,10 +38,20 @@ export const IDENTITY_SCHEMA = {
   },
 } as const;
 
+/** A JSON Schema document, as the OpenAPI document describes it (its keys are the schema's own). */
+const JsonSchemaDocument = Type.Object({}, { additionalProperties: true, description: "The identity schema (JSON Schema draft 7, with Kratos's ory.sh/kratos extension)" });
+
 export function schemaRoutes(app: KratosApp): void {
   app.get(
     ROUTES.listIdentitySchemas,
-    { schema: { operationId: "listIdentitySchemas", tags: ["identity"], summary: "List identity schemas" } },
+    {
+      schema: {
+        operationId: "listIdentitySchemas",
+        tags: ["identity"],
+        summary: "List identity schemas",
+        response: { 200: Type.Array(Type.Object({ id: Type.String(), schema: JsonSchemaDocument })) },
+      },
+    },
     async (_request, reply) => reply.send([{ id: "default", schema: IDENTITY_SCHEMA }]),
   );
   app.get(
@@ -51,6 +62,7 @@ export function schemaRoutes(app: KratosApp): void {
         tags: ["identity"],
         summary: "Get the identity schema",
         params: Type.Object({ id: Type.String() }),
+        response: { 200: JsonSchemaDocument, 404: W.GenericError },
       },
     },
     async (request, reply) => {

@@ -137,7 +137,8 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
   );
 
   // Extending is an admin operation; Kratos answers 404 here, and not a CSRF error (K-47).
-  app.patch(ROUTES.publicExtendSession, async (request, reply) =>
+  // Not in the OpenAPI document: it does nothing but refuse, and is here only so that the refusal is Kratos's.
+  app.patch(ROUTES.publicExtendSession, { schema: { hide: true } }, async (request, reply) =>
     sendKratosError(request, reply, CORE_ERRORS.SESSION_NOT_FOUND()),
   );
 }

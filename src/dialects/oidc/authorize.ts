@@ -6,6 +6,7 @@
  * `max_age` ask for a fresh sign-in) the request is held and the browser signs in on the built-in
  * pages, returning to `/authorize/resume`. No consent screen: apps are configured by the operator.
  */
+import { htmlPage, redirectAnswer } from "../../http/openapi.ts";
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
@@ -17,6 +18,12 @@ import { type OidcApp, type OidcDoorOptions, endpoint, providerSession } from ".
 import { OAuthParams } from "./params.ts";
 import { Params } from "./wire.ts";
 import { ROUTES } from "./routes.ts";
+
+/** What /authorize and its resume answer: a redirect to the app or the sign-in page, or an error page. */
+const AUTHORIZE_ANSWERS = {
+  303: redirectAnswer("To the app's redirect_uri (code, state, iss; or an OAuth error), or to the sign-in page first"),
+  400: htmlPage("An unknown client or an unregistered redirect_uri: a page, never a redirect"),
+};
 import { type OAuthErrorCode, invalidRequest, sendErrorPage } from "./wire-errors.ts";
 
 /** The parameters this endpoint reads; any other is ignored (auth0-spa-js sends `auth0Client`). */
@@ -182,6 +189,7 @@ export function authorizeRoutes(app: OidcApp, door: OidcDoorOptions): void {
     summary,
     description:
       "OpenID Connect authorization code flow with PKCE S256. Redirects (303) to the app's redirect_uri with code, state and iss, or to the sign-in page first. An unknown client or an unregistered redirect_uri is a 400 page, never a redirect.",
+    response: AUTHORIZE_ANSWERS,
   });
 
   app.get(ROUTES.authorize, { config: { page: true }, schema: { ...schema("authorize", "Start a sign-in for an app"), querystring: Params } }, (request, reply) =>
@@ -200,6 +208,7 @@ export function authorizeRoutes(app: OidcApp, door: OidcDoorOptions): void {
         tags: ["oidc"],
         summary: "Where the sign-in page returns a held authorization request",
         querystring: Type.Object({ request: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: true }),
+        response: AUTHORIZE_ANSWERS,
       },
     },
     async (request, reply) => {

@@ -10,6 +10,7 @@
  * `<img>`, `<iframe>` or `fetch` makes (`Sec-Fetch-Dest` other than `document`) is refused, so a
  * page cannot sign its visitors out from inside itself (SEC-27).
  */
+import { htmlPage, redirectAnswer } from "../../http/openapi.ts";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { decodeJwt } from "jose";
 import { isCoreError } from "../../core/errors.ts";
@@ -25,6 +26,14 @@ import { leaveSignedOut } from "./front-channel.ts";
 import { OAuthParams } from "./params.ts";
 import { ROUTES } from "./routes.ts";
 import { Params } from "./wire.ts";
+
+/** What RP-Initiated Logout answers: a confirmation page, a redirect once signed out, or a refusal page. */
+const END_SESSION_ANSWERS = {
+  200: htmlPage("The confirmation page (or, with no post_logout_redirect_uri, the signed-out page framing the apps' front-channel URIs)"),
+  303: redirectAnswer("Signed out: to the registered post_logout_redirect_uri, with state"),
+  400: htmlPage("A refused request: nothing ended"),
+  403: htmlPage("The confirmation did not come from this browser's page: nothing ended"),
+};
 import { type OAuthFailure, invalidRequest, sendErrorPage } from "./wire-errors.ts";
 
 const SELF: Actor = { actor: "self", door: "oidc" };
@@ -47,6 +56,11 @@ export function logoutRoutes(app: OidcApp, door: OidcDoorOptions): void {
         description:
           "`returnTo` must match the app's Allowed Logout URLs (`client_id` given) or the tenant's (`oidc.allowed_logout_urls`); scheme and host case-insensitively, the path exactly, its query not compared. Without returnTo: the app's first Allowed Logout URL, else the signed-out page. A refused returnTo or an unknown client is a 400 page and ends nothing.",
         querystring: Params,
+        response: {
+          302: redirectAnswer("Signed out: to returnTo, the app's first Allowed Logout URL, or the signed-out page"),
+          400: htmlPage("A refused returnTo, an unknown client or a repeated parameter: nothing ended"),
+          403: htmlPage("Not a top-level navigation: nothing ended"),
+        },
       },
     },
     async (request, reply) => {
@@ -235,6 +249,7 @@ export function endSessionRoutes(app: OidcApp, door: OidcDoorOptions): void {
     summary,
     description:
       "RP-Initiated Logout 1.0. Without an id_token_hint (or client_id + logout_hint) naming the current session, a confirmation page first. post_logout_redirect_uri must be registered exactly by the named app; state is returned with it. Refusals are 400 pages and end nothing.",
+    response: END_SESSION_ANSWERS,
   });
   app.get(ROUTES.endSession, { config: { page: true }, schema: { ...schema("oidcEndSession", "End the session (RP-Initiated Logout)"), querystring: Params } }, (request, reply) =>
     endSession(request, reply, request.query, false),
@@ -247,7 +262,7 @@ export function endSessionRoutes(app: OidcApp, door: OidcDoorOptions): void {
     ROUTES.confirmEndSession,
     {
       config: { page: true },
-      schema: { operationId: "confirmOidcEndSession", tags: ["oidc"], summary: "The confirmation page's form: end the session", body: Params },
+      schema: { operationId: "confirmOidcEndSession", tags: ["oidc"], summary: "The confirmation page's form: end the session", body: Params, response: END_SESSION_ANSWERS },
     },
     async (request, reply) => {
       const checked = await validate(request.body);
