@@ -157,6 +157,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logFormat: config.logFormat,
     metrics,
     door: "none",
+    trustProxy: config.trustProxy,
     core,
     malformedRequest: kratosMalformedRequest,
   });

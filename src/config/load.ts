@@ -4,6 +4,7 @@
  * start-up with a ConfigError that names the key (and the environment variable it came from).
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { Value } from "typebox/value";
 import { parse as parseYaml } from "yaml";
 import { type AllowedTarget, type LogoutUrlPattern, type RedirectPolicy, parseAllowedTarget, parseLogoutUrlPattern } from "../core/redirect-gate.ts";
@@ -43,6 +44,8 @@ export interface Config {
   raw: ConfigFile;
   production: boolean;
   publicListen: { host: string; port: number };
+  /** `serve.public.trust_proxy`: Fastify's trustProxy, checked (empty: trust no proxy). */
+  trustProxy: string[];
   adminListen: { host: string; port: number };
   adminKey: string | null;
   baseUrl: URL;
@@ -238,6 +241,11 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     raw,
     production,
     publicListen: { host: raw.serve.public.host, port: raw.serve.public.port },
+    trustProxy: raw.serve.public.trust_proxy.filter((entry) => {
+      if (isProxyEntry(entry)) return true;
+      problems.push(`${key("serve.public.trust_proxy")}: "${entry}" is not an IP address, a CIDR range, or loopback, linklocal, uniquelocal`);
+      return false;
+    }),
     adminListen: { host: raw.serve.admin.host, port: raw.serve.admin.port },
     adminKey,
     baseUrl,
@@ -414,4 +422,14 @@ function splitList(value: string): string[] {
 
 function dedupe(items: string[]): string[] {
   return [...new Set(items)];
+}
+
+/** An entry of serve.public.trust_proxy: an address, a CIDR range, or one of proxy-addr's named ranges. */
+function isProxyEntry(entry: string): boolean {
+  if (entry === "loopback" || entry === "linklocal" || entry === "uniquelocal") return true;
+  const [address, prefix, ...rest] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }

@@ -73,6 +73,12 @@ export const ConfigSchema = Obj({
         description:
           "The public URL clients use; unset, `http://localhost:` followed by serve.public.port. Every URL Curfew generates is built from it, never from the Host header (SEC-72); https turns on Secure cookies. Env alias CURFEW_BASE_URL.",
       }),
+      trust_proxy: Type.Array(Type.String({ maxLength: 64 }), {
+        default: [],
+        maxItems: 64,
+        description:
+          "Reverse proxies in front of the public API, as addresses, CIDR ranges or `loopback`, `linklocal`, `uniquelocal`. A request from one of them is taken to come from the address its `X-Forwarded-For` names (the nearest untrusted hop): the address the per-IP limits count, the audit trail and the sessions' devices record. Empty: the TCP peer is the client, and `X-Forwarded-For` is ignored (anyone can send it).",
+      }),
       cors: Obj({
         allowed_origins: Type.Array(Type.String(), {
           default: [],

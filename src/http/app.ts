@@ -44,6 +44,8 @@ export interface HttpAppOptions {
   metrics?: Metrics | null;
   /** The door of a route no door plugin tagged (`forDoor`): `admin` on the admin listener, else `none`. */
   door: DoorLabel;
+  /** Proxies whose X-Forwarded-For names the client (`serve.public.trust_proxy`); none by default. */
+  trustProxy?: readonly string[];
 }
 
 declare module "fastify" {
@@ -77,6 +79,8 @@ export async function createHttpApp(options: HttpAppOptions) {
   let headers: Record<string, string> = {};
   const app = Fastify({
     bodyLimit: options.bodyLimit,
+    // Only listed proxies: X-Forwarded-For from anyone else is a client's claim about itself.
+    ...(options.trustProxy && options.trustProxy.length > 0 ? { trustProxy: [...options.trustProxy] } : {}),
     // SEC-67: bounded header and request times (slowloris), on top of Node's header size limit.
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
