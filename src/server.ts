@@ -139,6 +139,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ui: {
       login: config.ui.login.href,
       registration: config.ui.registration.href,
+      settings: config.ui.settings.href,
       error: config.ui.error.href,
       loggedOut: config.ui.loggedOut.href,
     },

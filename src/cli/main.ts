@@ -240,6 +240,46 @@ identities
     });
   });
 identities
+  .command("update")
+  .description("change an identity's email, username or state; `--state inactive` ends every session of it and refuses its sign-in")
+  .argument("<identity-id>", "the identity's id", uuidArgument("an identity"))
+  .option("--email <email>", "a new email address")
+  .option("--username <username>", "a new username")
+  .addOption(new Option("--state <state>", "active, or inactive").choices(["active", "inactive"]))
+  .action(async (id: string, o: { email?: string; username?: string; state?: "active" | "inactive" }) => {
+    if (o.email === undefined && o.username === undefined && o.state === undefined) throw new UsageError("give at least one of --email, --username, --state");
+    await withCore(async (core, cfg) => {
+      const current = await core.identities.get(id);
+      const traits = { ...current.traits, ...(o.email !== undefined ? { email: o.email } : {}), ...(o.username !== undefined ? { username: o.username } : {}) };
+      const { identity, ended } = await core.identities.update(id, { traits, ...(o.state ? { state: o.state } : {}) }, CLI);
+      if (ended > 0) console.error(`curfew: ended ${ended} session(s) of ${id}`);
+      print(identityJson(identity, { baseUrl: baseUrlOf(cfg), admin: true }));
+    });
+  });
+identities
+  .command("set-password")
+  .description("reset an identity's password, read from CURFEW_PASSWORD or standard input (never an argument); ends every session of it")
+  .argument("<identity-id>", "the identity's id", uuidArgument("an identity"))
+  .action(async (id: string) => {
+    const password = process.env.CURFEW_PASSWORD ?? (process.stdin.isTTY ? undefined : await readStdinLine());
+    if (!password) throw new UsageError("the new password comes from CURFEW_PASSWORD or standard input (one line), never from an argument");
+    await withCore(async (core) => {
+      const { ended } = await core.identities.update(id, { password }, CLI);
+      console.log(`password reset for ${id}; ended ${ended} session(s)`);
+    });
+  });
+
+/** The first line of standard input, without its line ending (a password piped in). */
+async function readStdinLine(): Promise<string> {
+  let text = "";
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes("\n") || text.length > 8192) break;
+  }
+  return text.split(/\r?\n/, 1)[0] ?? "";
+}
+
+identities
   .command("delete")
   .description("revoke every session of an identity, then delete it")
   .argument("<identity-id>", "the identity's id", uuidArgument("an identity"))

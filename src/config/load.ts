@@ -61,7 +61,7 @@ export interface Config {
   core: Omit<CoreSettings, "secret">;
   redirect: RedirectPolicy;
   /** The built-in pages' URLs, or where configuration points them (D16). */
-  ui: { login: URL; registration: URL; error: URL; loggedOut: URL };
+  ui: { login: URL; registration: URL; settings: URL; error: URL; loggedOut: URL };
   /** Origins allowed to call the public API with credentials (CORS). */
   corsOrigins: string[];
   firstock: { vendors: { vendorCode: string; apiKey: string }[] };
@@ -266,8 +266,11 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
         lifespanMs: {
           login: duration("selfservice.flows.login.lifespan", raw.selfservice.flows.login.lifespan),
           registration: duration("selfservice.flows.registration.lifespan", raw.selfservice.flows.registration.lifespan),
+          settings: duration("selfservice.flows.settings.lifespan", raw.selfservice.flows.settings.lifespan),
         },
         registrationEnabled: raw.selfservice.flows.registration.enabled,
+        privilegedSessionMaxAgeMs: duration("selfservice.flows.settings.privileged_session_max_age", raw.selfservice.flows.settings.privileged_session_max_age),
+        revokeOtherSessionsOnPasswordChange: raw.selfservice.flows.settings.revoke_other_sessions_on_password_change,
       },
       requestLimits: {
         flow: { max: raw.limits.per_ip.flows.max, windowMs: duration("limits.per_ip.flows.window", raw.limits.per_ip.flows.window) },
@@ -289,6 +292,7 @@ function resolve(raw: ConfigFile, env: NodeJS.ProcessEnv, origin: Map<string, st
     ui: {
       login: page("selfservice.flows.login.ui_url", raw.selfservice.flows.login.ui_url, "/ui/login"),
       registration: page("selfservice.flows.registration.ui_url", raw.selfservice.flows.registration.ui_url, "/ui/registration"),
+      settings: page("selfservice.flows.settings.ui_url", raw.selfservice.flows.settings.ui_url, "/ui/settings"),
       error: page("selfservice.flows.error.ui_url", raw.selfservice.flows.error.ui_url, "/ui/error"),
       loggedOut: page(
         "selfservice.flows.logout.after.default_browser_return_url",

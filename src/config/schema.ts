@@ -179,6 +179,18 @@ export const ConfigSchema = Obj({
         lifespan: Duration("1h", "How long a registration flow can be submitted."),
         ui_url: UiUrl("/ui/registration", "The registration page browsers are sent to with `?flow=<id>` (D16)."),
       }),
+      settings: Obj({
+        lifespan: Duration("1h", "How long a settings flow (a password change) can be submitted."),
+        ui_url: UiUrl("/ui/settings", "The change-password page browsers are sent to with `?flow=<id>` (D16)."),
+        privileged_session_max_age: Duration(
+          "15m",
+          "A password change needs a sign-in at most this old (Kratos's privileged_session_max_age); an older session is asked to sign in again (`refresh=true`) first.",
+        ),
+        revoke_other_sessions_on_password_change: Type.Boolean({
+          default: true,
+          description: "A password change ends every other session of the identity, at every door, before it answers; the session that changed it stays.",
+        }),
+      }),
       error: Obj({
         ui_url: UiUrl("/ui/error", "The error page browsers are sent to with `?id=<error id>` (D16)."),
       }),

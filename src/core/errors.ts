@@ -19,6 +19,8 @@ export type CoreErrorCode =
   | "FLOW_NOT_FOUND"
   | "FLOW_EXPIRED"
   | "REGISTRATION_DISABLED"
+  /** A privileged change (a new password) on a session whose sign-in is older than the window (Kratos `session_refresh_required`). */
+  | "SESSION_REFRESH_REQUIRED"
   | "STORE_UNAVAILABLE";
 
 export interface CoreErrorDetails {

@@ -32,8 +32,9 @@ export class Flows {
     requestUrl: string,
     returnTo: string | null,
     csrfToken: string | null = null,
-    options: { refresh?: boolean; ip?: string | null } = {},
+    options: { refresh?: boolean; ip?: string | null; identityId?: string } = {},
   ): Promise<Flow> {
+    if (type === "settings" && options.identityId === undefined) throw new Error("a settings flow belongs to an identity");
     if (type === "registration" && !this.settings.registrationEnabled) {
       throw new CoreError("REGISTRATION_DISABLED", "Registration is not allowed because it was disabled.");
     }
@@ -51,6 +52,7 @@ export class Flows {
       csrfToken,
       view: null,
       refresh: type === "login" && options.refresh === true,
+      identityId: type === "settings" ? options.identityId! : null,
     };
     await this.store.insertFlow(flow).catch((e: unknown) => {
       throw asStoreFailure(e);

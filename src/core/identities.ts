@@ -5,8 +5,9 @@
 import { auditEvent } from "./audit.ts";
 import { CoreError, asStoreFailure } from "./errors.ts";
 import type { LogoutEngine } from "./logout.ts";
-import type { Actor, Identity, IdentityRecord, IdentityState, Page, Traits } from "./model.ts";
+import type { Actor, AuthenticatedSession, Identity, IdentityRecord, IdentityState, Page, Traits } from "./model.ts";
 import type { Clock, IdentityQuery, PasswordHasher, Store } from "./ports.ts";
+import type { CoreSettings } from "./settings.ts";
 import { passwordDigest } from "./tokens.ts";
 import { newId } from "./ids.ts";
 
@@ -89,13 +90,50 @@ export function publicIdentity(record: IdentityRecord): Identity {
   return identity;
 }
 
+/** What an operator changes: each given field replaces the identity's; the rest stay. */
+export interface IdentityChange {
+  traits?: unknown;
+  state?: IdentityState;
+  metadataPublic?: unknown;
+  metadataAdmin?: unknown;
+  /** A new password (a reset): both verifiers are replaced, every session ends. */
+  password?: unknown;
+}
+
 export class Identities {
   constructor(
     private readonly store: Store,
     private readonly hasher: PasswordHasher,
     private readonly clock: Clock,
     private readonly logout: LogoutEngine,
+    private readonly settings: Pick<CoreSettings["flows"], "privilegedSessionMaxAgeMs" | "revokeOtherSessionsOnPasswordChange">,
   ) {}
+
+  /**
+   * A signed-in person's new password (the Kratos settings flow, docs/adr/0026-password-change.md).
+   * Only within the privileged window after a sign-in (SESSION_REFRESH_REQUIRED otherwise), under
+   * the same rules as at registration. Both verifiers are replaced (D11) before anything else, so
+   * the old password signs nobody in from then on; then every other session of the identity ends
+   * through the logout engine, at every door, before the answer (unless configured off). A store
+   * failure in either step is STORE_UNAVAILABLE, never a success: the caller may retry, and a retry
+   * that finds the password already changed still ends the other sessions.
+   */
+  async changePassword(current: AuthenticatedSession, password: unknown, by: Actor): Promise<{ ended: number }> {
+    const now = this.clock.now();
+    if (now.getTime() - current.session.authenticatedAt.getTime() > this.settings.privilegedSessionMaxAgeMs) {
+      throw new CoreError("SESSION_REFRESH_REQUIRED", "The login session is too old and thus not allowed to update these fields. Please re-authenticate.");
+    }
+    const checked = validatePassword(password);
+    const [passwordHash, digestHash] = await Promise.all([this.hasher.hash(checked), this.hasher.hash(passwordDigest(checked))]);
+    const audit = auditEvent("password.changed", now, { identityId: current.identity.id, sessionId: current.session.id, door: by.door, actor: by.actor });
+    const changed = await this.store.setPasswordHashes(current.identity.id, { passwordHash, digestHash }, now, audit).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!changed) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
+    if (!this.settings.revokeOtherSessionsOnPasswordChange) return { ended: 0 };
+    const { ended } = await this.logout.logout({ kind: "others", of: current.session }, "password_changed", by);
+    return { ended: ended.length };
+  }
 
   /** Creates an identity; the password, when given, gets both verifiers (D11). */
   async create(input: NewIdentity, actor: string): Promise<Identity> {
@@ -125,6 +163,48 @@ export class Identities {
       throw asStoreFailure(error);
     }
     return publicIdentity(record);
+  }
+
+  /**
+   * An operator's change to an identity (Kratos `PUT`/`PATCH /admin/identities/{id}`, `curfew
+   * identities update` and `set-password`): its traits, state and metadata as given, and a new
+   * password when one is given. What a change takes away ends its sessions through the logout
+   * engine before the answer: all of them when the identity becomes `inactive` (it cannot sign in
+   * at any door either) or its password is reset. A store failure at either step is
+   * STORE_UNAVAILABLE, never a success (docs/adr/0026-password-change.md).
+   */
+  async update(id: string, change: IdentityChange, by: Actor): Promise<{ identity: Identity; ended: number }> {
+    const record = await this.store.findIdentity(id).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!record) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
+    const traits = change.traits === undefined ? record.traits : validateTraits(change.traits);
+    const password = change.password === undefined ? null : validatePassword(change.password);
+    const [passwordHash, digestHash] = password
+      ? await Promise.all([this.hasher.hash(password), this.hasher.hash(passwordDigest(password))])
+      : [record.passwordHash, record.digestHash];
+    const now = this.clock.now();
+    const state = change.state ?? record.state;
+    const updated: IdentityRecord = {
+      ...record,
+      traits,
+      state,
+      stateChangedAt: state === record.state ? record.stateChangedAt : now,
+      updatedAt: now,
+      metadataPublic: change.metadataPublic === undefined ? record.metadataPublic : change.metadataPublic,
+      metadataAdmin: change.metadataAdmin === undefined ? record.metadataAdmin : change.metadataAdmin,
+      passwordHash,
+      digestHash,
+    };
+    const reason = password ? "password_changed" : state === "inactive" && record.state !== "inactive" ? "identity_deactivated" : null;
+    const audit = auditEvent(password ? "password.changed" : "identity.updated", now, { identityId: id, reason, actor: by.actor, door: by.door });
+    const found = await this.store.updateIdentity(updated, audit).catch((e: unknown) => {
+      throw asStoreFailure(e);
+    });
+    if (!found) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");
+    // A reset or a deactivation takes away what its sessions stood on: they all end, now.
+    const ended = reason === null ? 0 : (await this.logout.logout({ kind: "identity", identityId: id }, reason, by)).ended.length;
+    return { identity: publicIdentity(updated), ended };
   }
 
   async get(id: string): Promise<Identity> {

@@ -75,7 +75,7 @@ export function createCore({ store, hasher, clock, settings, signingKeys }: Core
   return {
     clock,
     settings,
-    identities: new Identities(store, hasher, clock, engine),
+    identities: new Identities(store, hasher, clock, engine, settings.flows),
     sessions,
     flows,
     proofs,

@@ -10,6 +10,10 @@ export type RevocationReason =
   | "revoked_by_user"
   | "revoked_by_admin"
   | "identity_deleted"
+  /** The sessions a password change or reset ends (docs/adr/0026-password-change.md). */
+  | "password_changed"
+  /** Every session of an identity an operator set `inactive`. */
+  | "identity_deactivated"
   /** Past its absolute expiry or idle timeout, recorded by the expiry sweep so its apps are told. */
   | "expired";
 
@@ -67,7 +71,7 @@ export interface AuthenticatedSession {
   identity: Identity;
 }
 
-export const AUDIT_EVENT_TYPES = ["session.begun", "session.ended", "identity.created", "identity.deleted", "signin.failed", "signin.locked"] as const;
+export const AUDIT_EVENT_TYPES = ["session.begun", "session.ended", "identity.created", "identity.deleted", "signin.failed", "signin.locked", "password.changed", "identity.updated"] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 /** One line of the audit trail: who, when, through which door, why. */
@@ -88,7 +92,7 @@ export interface AuditEvent {
   userAgent: string | null;
 }
 
-export type FlowType = "login" | "registration";
+export type FlowType = "login" | "registration" | "settings";
 export type FlowKind = "api" | "browser";
 
 /** A self-service login or registration flow (Kratos's flow model, kept door-neutral). */
@@ -107,6 +111,8 @@ export interface Flow {
    * Connect `prompt=login` and `max_age`): the same identity renews the same session.
    */
   refresh: boolean;
+  /** A settings flow's identity: only a session of it may read or submit the flow. Null for the others. */
+  identityId: string | null;
   /**
    * What the flow's form shows after a failed submission (values echoed back, messages), as the
    * door that owns the flow serialises it; null until then. Kept so a browser sent back to the

@@ -90,6 +90,14 @@ export interface Store {
   findIdentityByIdentifier(identifier: string): Promise<IdentityRecord | null>;
   listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>>;
   setDigestHash(identityId: string, digestHash: string): Promise<void>;
+  /**
+   * Replaces an identity's traits, state and metadata, and its verifiers when `record` carries new
+   * ones, with `audit`; IDENTIFIER_TAKEN when the traits name another identity's identifier; false
+   * for an unknown identity. Every cached session of it, on every node, is evicted before the answer.
+   */
+  updateIdentity(record: IdentityRecord, audit: AuditEvent): Promise<boolean>;
+  /** Replaces both password verifiers (D11) and writes `audit` with them; false for an unknown identity. */
+  setPasswordHashes(identityId: string, hashes: { passwordHash: string; digestHash: string }, at: Date, audit: AuditEvent): Promise<boolean>;
 
   insertSession(session: Session, audit: AuditEvent): Promise<void>;
   findSession(id: string): Promise<Session | null>;

@@ -455,3 +455,68 @@ describe("the audit trail of sign-in attempts (docs/adr/0025-audit-trail.md)", (
     );
   });
 });
+
+describe("SEC-102: a password change (docs/adr/0026-password-change.md)", () => {
+  const SELF: Actor = { actor: "self", door: "kratos" };
+  const NEW_PASSWORD = "a different long passphrase 42";
+  const signIn = (core: Core, password = PASSWORD) => core.sessions.signIn(EMAIL, { kind: "password", password }, ORIGIN);
+
+  test("replaces both verifiers, ends every other session of the identity before it answers, and keeps the current one", async (t) => {
+    const { core, sql } = await setup(t);
+    await createAlice(core);
+    const current = await signIn(core);
+    const others = [await signIn(core), await core.sessions.signIn(EMAIL, { kind: "digest", digest: passwordDigest(PASSWORD) }, { ...ORIGIN, door: "firstock" })];
+    assert.deepEqual(await core.identities.changePassword(current, NEW_PASSWORD, SELF), { ended: 2 });
+    for (const other of others) {
+      assert.equal(await core.sessions.findLive(other.token), null);
+      assert.equal((await sql.findSession(other.session.id))?.revokedReason, "password_changed");
+    }
+    assert.ok(await core.sessions.findLive(current.token), "the session that changed it stays");
+    await rejectsWith(signIn(core), "CREDENTIALS_INVALID");
+    assert.ok(await signIn(core, NEW_PASSWORD));
+    await rejectsWith(core.sessions.signIn(EMAIL, { kind: "digest", digest: passwordDigest(PASSWORD) }, { ...ORIGIN, door: "firstock" }), "CREDENTIALS_INVALID");
+    const [audit] = (await sql.listAuditEvents({ type: "password.changed", limit: 10 })).items;
+    assert.equal(audit?.sessionId, current.session.id);
+  });
+
+  test("outside the privileged window: SESSION_REFRESH_REQUIRED, and nothing changes", async (t) => {
+    const { core, clock } = await setup(t);
+    await createAlice(core);
+    const current = await signIn(core);
+    const other = await signIn(core);
+    clock.advance(settings.flows.privilegedSessionMaxAgeMs + 1);
+    await rejectsWith(core.identities.changePassword(current, NEW_PASSWORD, SELF), "SESSION_REFRESH_REQUIRED");
+    assert.ok(await core.sessions.findLive(other.token));
+    assert.ok(await signIn(core));
+  });
+
+  test("a password the rules refuse is PASSWORD_REJECTED, and nothing changes", async (t) => {
+    const { core } = await setup(t);
+    await createAlice(core);
+    const current = await signIn(core);
+    const other = await signIn(core);
+    for (const bad of ["", 42, "x".repeat(5000)]) await rejectsWith(core.identities.changePassword(current, bad, SELF), "PASSWORD_REJECTED");
+    assert.ok(await core.sessions.findLive(other.token));
+  });
+
+  test("INV-3: a store that cannot write the verifiers is STORE_UNAVAILABLE; nothing ends and the old password still works", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const current = await signIn(env.core);
+    const other = await signIn(env.core);
+    await rejectsWith(env.failingCore(["setPasswordHashes"]).identities.changePassword(current, NEW_PASSWORD, SELF), "STORE_UNAVAILABLE");
+    assert.ok(await env.core.sessions.findLive(other.token));
+    assert.ok(await signIn(env.core));
+  });
+
+  test("INV-3: a store that cannot end the other sessions is STORE_UNAVAILABLE, never a success; a retry ends them", async (t) => {
+    const env = await setup(t);
+    await createAlice(env.core);
+    const current = await signIn(env.core);
+    const other = await signIn(env.core);
+    await rejectsWith(env.failingCore(["revokeSessions"]).identities.changePassword(current, NEW_PASSWORD, SELF), "STORE_UNAVAILABLE");
+    assert.ok(await env.core.sessions.findLive(other.token), "not ended, and not said to be");
+    assert.deepEqual(await env.core.identities.changePassword(current, NEW_PASSWORD, SELF), { ended: 1 });
+    assert.equal(await env.core.sessions.findLive(other.token), null);
+  });
+});

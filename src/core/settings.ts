@@ -27,7 +27,14 @@ export interface CoreSettings {
   purgeAfterMs: number;
   /** How long audit events stay before the purge job deletes them (`audit.retention`). */
   auditRetentionMs: number;
-  flows: { lifespanMs: Record<"login" | "registration", number>; registrationEnabled: boolean };
+  flows: {
+    lifespanMs: Record<"login" | "registration" | "settings", number>;
+    registrationEnabled: boolean;
+    /** Kratos `privileged_session_max_age`: a password change needs a sign-in at most this old. */
+    privilegedSessionMaxAgeMs: number;
+    /** Whether a password change ends every other session of the identity (default on). */
+    revokeOtherSessionsOnPasswordChange: boolean;
+  };
   throttle: ThrottleSettings;
   /** Per-IP limits on unauthenticated writes (SEC-101). */
   requestLimits: RequestLimitSettings;

@@ -122,6 +122,7 @@ function flowRecord(overrides: Partial<Flow> = {}): Flow {
     csrfToken: randomBytes(32).toString("base64url"),
     view: null,
     refresh: false,
+    identityId: null,
     ...overrides,
   };
 }

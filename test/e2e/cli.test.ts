@@ -117,7 +117,7 @@ describe("curfew CLI", () => {
   it("migrate creates the database, names what it applied, and says where", async () => {
     const r = await curfew(["migrate"]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /applied 8 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text, 0004_oidc, 0005_nodes, 0006_node_leases, 0007_partial_revoked_index, 0008_audit_sign_in_attempts/);
+    assert.match(r.stdout, /applied 9 migration\(s\): 0001_initial, 0002_flow_views_and_errors, 0003_flow_csrf_token_text, 0004_oidc, 0005_nodes, 0006_node_leases, 0007_partial_revoked_index, 0008_audit_sign_in_attempts, 0009_settings_flows/);
     assert.match(r.stderr, new RegExp(`database .*x\\.sqlite \\(new\\)`), "it says which file it created");
     assert.ok(existsSync(join(dir, "x.sqlite")));
     // Idempotent, and it says so.
@@ -314,6 +314,34 @@ describe("curfew CLI", () => {
     assert.deepEqual(await jwks(), [first], "nothing changes before SIGHUP");
     serve.kill("SIGHUP");
     assert.deepEqual(await until((kids) => kids?.length === 2), [fresh, first]);
+  });
+
+  it("identities set-password reads the password from standard input, never argv, and ends every session; update --state inactive refuses sign-in", async () => {
+    server ??= await startTestServer({ listen: true, config: { "database.url": databaseUrl } });
+    const reset = JSON.parse(await ok(["identities", "create", "--email", "reset@example.com"], { CURFEW_PASSWORD: PASSWORD })) as { id: string };
+    const before = await signIn("reset@example.com");
+    assert.equal(before.status, 200);
+    const fresh = "a fresh passphrase from stdin 5";
+    const child = spawn(process.execPath, [BIN, "identities", "set-password", reset.id], { cwd: ROOT, env: cliEnv({}), stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.stdin.end(`${fresh}\n`);
+    assert.equal(await new Promise((r) => child.once("close", r)), 0, err);
+    assert.match(out, new RegExp(`password reset for ${reset.id}; ended 1 session\\(s\\)`));
+    assert.ok(!out.includes(fresh) && !err.includes(fresh), "the password is never printed");
+    assert.equal(await whoami(before.token), 401, "the running server refuses the session the reset ended");
+    assert.equal((await signIn("reset@example.com")).status, 400);
+    assert.equal((await signIn("reset@example.com", fresh)).status, 200);
+    assert.equal((await curfew(["identities", "set-password", reset.id, "--password", "in-argv"])).code, 2, "no way to give it in argv");
+
+    const deactivated = JSON.parse(await ok(["identities", "update", reset.id, "--state", "inactive"])) as { state: string };
+    assert.equal(deactivated.state, "inactive");
+    assert.equal((await signIn("reset@example.com", fresh)).status, 400);
+    await ok(["identities", "update", reset.id, "--state", "active"]);
+    assert.equal((await signIn("reset@example.com", fresh)).status, 200);
+    assert.equal((await curfew(["identities", "update", reset.id])).code, 2, "nothing to change is a usage error");
   });
 
   it("audit list prints the trail as GET /admin/audit answers; its filters are checked; --follow prints each new event as it is written", async () => {

@@ -348,3 +348,60 @@ describe("Kratos door through @ory/client-fetch over real sockets", () => {
     assert.equal(((await refused.json()) as { error: { code: number } }).error.code, 401);
   });
 });
+
+describe("Ory's SDK: the settings flow, method password (docs/adr/0026-password-change.md)", () => {
+  const NEW_PASSWORD = "a brand new passphrase for the SDK 7";
+
+  it("createNativeSettingsFlow → updateSettingsFlow: the new password works, the old does not, every other session ended before the answer", async () => {
+    const who = person();
+    const current = tokenOf(await register(frontend, who));
+    const others = [tokenOf(await signIn(frontend, who.email)), tokenOf(await signIn(bareFrontend, who.username))];
+    const flow = await frontend.createNativeSettingsFlow({ xSessionToken: current });
+    assert.equal(flow.type, "api");
+    assert.equal(flow.state, "show_form");
+    assert.equal(flow.identity.traits.email, who.email);
+    assert.ok(flow.ui.nodes.some((n) => "name" in n.attributes && n.attributes.name === "password"));
+    const fetched = await frontend.getSettingsFlow({ id: flow.id, xSessionToken: current });
+    assert.equal(fetched.id, flow.id);
+
+    const saved = await frontend.updateSettingsFlow({ flow: flow.id, xSessionToken: current, updateSettingsFlowBody: { method: "password", password: NEW_PASSWORD } });
+    assert.equal(saved.state, "success");
+    assert.equal(saved.ui.messages?.[0]?.id, 1050001);
+    for (const [i, token] of others.entries()) await assertRefused(token, `other session ${i}`);
+    await assertLive(current);
+    await rejectsWith(400, signIn(frontend, who.email));
+    tokenOf(await signIn(frontend, who.email, NEW_PASSWORD));
+  });
+
+  it("a password the rules refuse: 400 with the flow and the message on the password node; nothing ends", async () => {
+    const who = person();
+    const current = tokenOf(await register(frontend, who));
+    const other = tokenOf(await signIn(frontend, who.email));
+    const flow = await frontend.createNativeSettingsFlow({ xSessionToken: current });
+    const body = await rejectsWith<{ id: string; ui: { nodes: { attributes: { name?: string }; messages: { id: number }[] }[] } }>(
+      400,
+      frontend.updateSettingsFlow({ flow: flow.id, xSessionToken: current, updateSettingsFlowBody: { method: "password", password: "x".repeat(5000) } }),
+    );
+    assert.equal(body.id, flow.id);
+    assert.equal(body.ui.nodes.find((n) => n.attributes.name === "password")?.messages[0]?.id, 4000005);
+    await assertLive(other);
+  });
+
+  it("another identity's flow is refused (403 security_identity_mismatch); no session is refused (401); nothing changes", async () => {
+    const a = person();
+    const b = person();
+    const tokenA = tokenOf(await register(frontend, a));
+    const tokenB = tokenOf(await register(frontend, b));
+    const flowA = await frontend.createNativeSettingsFlow({ xSessionToken: tokenA });
+    const mismatch = await rejectsWith<{ error: { id: string } }>(
+      403,
+      frontend.updateSettingsFlow({ flow: flowA.id, xSessionToken: tokenB, updateSettingsFlowBody: { method: "password", password: NEW_PASSWORD } }),
+    );
+    assert.equal(mismatch.error.id, "security_identity_mismatch");
+    await rejectsWith(403, frontend.getSettingsFlow({ id: flowA.id, xSessionToken: tokenB }));
+    await rejectsWith(401, frontend.createNativeSettingsFlow({}));
+    await rejectsWith(401, frontend.updateSettingsFlow({ flow: flowA.id, updateSettingsFlowBody: { method: "password", password: NEW_PASSWORD } }));
+    tokenOf(await signIn(frontend, a.email));
+    tokenOf(await signIn(frontend, b.email));
+  });
+});

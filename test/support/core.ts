@@ -17,7 +17,12 @@ export function coreSettings(policy: SessionPolicy = DEFAULT_POLICY, perDoor: Pa
     sessions: { kratos: policy, oidc: policy, firstock: policy, assets: policy, ...perDoor },
     purgeAfterMs: 7 * 24 * HOUR,
     auditRetentionMs: 90 * 24 * 3_600_000,
-    flows: { lifespanMs: { login: HOUR, registration: HOUR }, registrationEnabled: true },
+    flows: {
+      lifespanMs: { login: HOUR, registration: HOUR, settings: HOUR },
+      registrationEnabled: true,
+      privilegedSessionMaxAgeMs: 15 * MINUTE,
+      revokeOtherSessionsOnPasswordChange: true,
+    },
     throttle: { perIdentifier: { max: 20, windowMs: 15 * MINUTE }, perIp: { max: 1_000, windowMs: 15 * MINUTE } },
     requestLimits: { flow: { max: 10_000, windowMs: 15 * MINUTE }, "stored-error": { max: 10_000, windowMs: 15 * MINUTE }, "bad-token": { max: 10_000, windowMs: 15 * MINUTE } },
   };

@@ -220,6 +220,12 @@ export class FailingStore implements Store {
   listAuditEvents(query: AuditQuery): Promise<Page<AuditEvent>> {
     return this.#run("listAuditEvents", () => this.inner.listAuditEvents(query));
   }
+  updateIdentity(record: IdentityRecord, audit: AuditEvent): Promise<boolean> {
+    return this.#run("updateIdentity", () => this.inner.updateIdentity(record, audit));
+  }
+  setPasswordHashes(identityId: string, hashes: { passwordHash: string; digestHash: string }, at: Date, audit: AuditEvent): Promise<boolean> {
+    return this.#run("setPasswordHashes", () => this.inner.setPasswordHashes(identityId, hashes, at, audit));
+  }
   insertAuditEvents(events: readonly AuditEvent[]): Promise<void> {
     return this.#run("insertAuditEvents", () => this.inner.insertAuditEvents(events));
   }

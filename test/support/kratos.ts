@@ -214,8 +214,8 @@ export function kratosFor(t: { after(fn: () => unknown): void }, options: TestSe
 }
 
 /** A server for one test in which Alice (ALICE, PASSWORD) exists. */
-export async function withAlice(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = {}): Promise<Kratos> {
-  const k = await kratosFor(t, { config });
+export async function withAlice(t: { after(fn: () => unknown): void }, config: Record<string, unknown> = {}, options: Omit<TestServerOptions, "config"> = {}): Promise<Kratos> {
+  const k = await kratosFor(t, { ...options, config });
   await createIdentity(k.adm, ALICE);
   return k;
 }

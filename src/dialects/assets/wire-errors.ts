@@ -67,6 +67,8 @@ export const CORE_ERRORS = {
   IDENTITY_NOT_FOUND: () => NOT_LOGGED_IN,
   SESSION_MISSING: () => NOT_LOGGED_IN,
   SESSION_INACTIVE: () => NOT_LOGGED_IN,
+  // Only the Kratos settings flow asks for a fresh sign-in; were another door to, it is a 403.
+  SESSION_REFRESH_REQUIRED: () => ({ errorcode: 403, errorname: "AccessDeniedException", message: "Sign in again to do this" }),
   SESSION_NOT_FOUND: () => NOT_LOGGED_IN,
   RETURN_TO_INVALID: () => badRequest("Invalid logoutSuccessUrl"),
   RETURN_TO_NOT_ALLOWED: () => badRequest("Invalid logoutSuccessUrl"),

@@ -75,6 +75,8 @@ export const CORE_ERRORS = {
   IDENTITY_NOT_FOUND: () => INVALID_JKEY,
   SESSION_MISSING: () => INVALID_JKEY,
   SESSION_INACTIVE: () => INVALID_JKEY,
+  // Only the Kratos settings flow asks for a fresh sign-in; were this door to, the client must log in again.
+  SESSION_REFRESH_REQUIRED: () => INVALID_JKEY,
   SESSION_NOT_FOUND: () => INVALID_JKEY,
   RETURN_TO_INVALID: () => badRequest("return_to", "return_to parameter is invalid"),
   RETURN_TO_NOT_ALLOWED: () => badRequest("return_to", "return_to parameter is invalid"),

@@ -18,7 +18,7 @@ export interface KratosDoorOptions {
   /** When set, every admin call needs `Authorization: Bearer <key>`. */
   adminKey: string | null;
   /** The built-in pages (D16), or where configuration points them. */
-  ui: { login: string; registration: string; error: string; loggedOut: string };
+  ui: { login: string; registration: string; settings: string; error: string; loggedOut: string };
   /** Cookies carry `Secure` when the base URL is https (D2). */
   secureCookies: boolean;
   /**

@@ -42,6 +42,7 @@ export const TEXT = {
     type: "error",
   }),
   passwordPolicy: (text: string): UiText => ({ id: 4000005, text: `The password can not be used because ${text}`, type: "error" }),
+  settingsSaved: (): UiText => ({ id: 1050001, text: "Your changes have been saved!", type: "success" }),
 };
 
 function input(
@@ -67,12 +68,22 @@ export interface FlowView {
   messages?: UiText[];
   /** Messages attached to one node, by node name. */
   nodeMessages?: Record<string, UiText[]>;
+  /** A settings flow's state: `show_form` until a change is saved, then `success`. */
+  state?: "show_form" | "success";
 }
 
 function nodesOf(flow: Flow, values: Record<string, string>): InputNode[] {
   const csrf = flow.csrfToken
     ? [input("default", "csrf_token", "hidden", null, { value: flow.csrfToken, required: true })]
     : [];
+  if (flow.type === "settings") {
+    // The password method only (ADR 0026); Kratos's profile method, which edits traits, is not offered.
+    return [
+      ...csrf,
+      input("password", "password", "password", { id: 1070001, text: "Password", type: "info" }, { required: true, autocomplete: "new-password" }),
+      input("password", "method", "submit", { id: 1070003, text: "Save", type: "info" }, { value: "password" }),
+    ];
+  }
   if (flow.type === "login") {
     return [
       input("default", "identifier", "text", { id: 1070004, text: "ID", type: "info" }, { value: values.identifier ?? "", required: true, autocomplete: "username" }),
@@ -113,7 +124,7 @@ export function flowJson(flow: Flow, baseUrl: string, view: FlowView = {}): Stat
     ui,
     created_at: flow.issuedAt.toISOString(),
     updated_at: flow.issuedAt.toISOString(),
-    state: "choose_method",
+    state: flow.type === "settings" ? (view.state ?? "show_form") : "choose_method",
   };
   if (flow.returnTo) json.return_to = flow.returnTo;
   if (flow.type === "login") {

@@ -72,6 +72,7 @@ const ERROR_RESPONSES = {
 const STRATEGY_MISSING: Record<FlowType, string> = {
   login: "Could not find a strategy to log you in with. Did you fill out the form correctly?",
   registration: "Could not find a strategy to sign you up with. Did you fill out the form correctly?",
+  settings: "Could not find a strategy to update your settings. Did you fill out the form correctly?",
 };
 
 /**

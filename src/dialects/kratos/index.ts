@@ -7,6 +7,7 @@ import { adminGate } from "../../http/admin-key.ts";
 import { logRequestFailure } from "../../http/request-failure.ts";
 import { adminRoutes } from "./admin.ts";
 import { auditRoutes } from "./audit.ts";
+import { settingsRoutes } from "./settings.ts";
 import type { KratosApp, KratosDoorOptions } from "./door.ts";
 import { sendKratosError, toKratosError } from "./wire-errors.ts";
 import { schemaRoutes } from "./identity-schema.ts";
@@ -35,6 +36,7 @@ export async function kratosPublic(app: KratosApp, door: KratosDoorOptions): Pro
   logoutRoutes(app, door);
   flowErrorRoutes(app, door);
   sessionRoutes(app, door);
+  settingsRoutes(app, door);
   schemaRoutes(app);
 }
 

@@ -140,6 +140,13 @@ export const CORE_ERRORS = {
     reason: "Registration is not allowed because it was disabled.",
     message: "registration flow disabled",
   }),
+  // The settings flow adds `redirect_browser_to` (the refresh login) where it answers this.
+  SESSION_REFRESH_REQUIRED: () => ({
+    code: 403,
+    id: "session_refresh_required",
+    reason: "The login session is too old and thus not allowed to update these fields. Please re-authenticate.",
+    message: "The requested action was forbidden",
+  }),
   // INV-3: a store that cannot confirm is an error the client may retry, never a success.
   STORE_UNAVAILABLE: () => ({
     code: 503,

@@ -242,6 +242,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("audit_at").on("audit_events").columns(["at", "id"]).execute();
     },
   },
+  "0009_settings_flows": {
+    async up(db: Kysely<unknown>) {
+      // A settings flow belongs to one identity: only its sessions may read or submit it (ADR 0026).
+      await db.schema.alterTable("flows").addColumn("identity_id", "varchar(36)").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -47,6 +47,7 @@ export interface FlowsTable {
   csrf_token: string | null;
   view: string | null;
   refresh: number;
+  identity_id: string | null;
 }
 
 export interface ErrorsTable {

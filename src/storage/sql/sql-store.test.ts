@@ -529,7 +529,7 @@ describe("migration 0008 (audit sign-in attempts) on a SQLite file of 0007", () 
       const row = { id: randomUUID(), at: T, type: "session.ended", identity_id: randomUUID(), session_id: randomUUID(), door: "kratos", reason: "logout", actor: "self" };
       await sql`insert into audit_events (id, at, type, identity_id, session_id, door, reason, actor)
         values (${row.id}, ${row.at}, ${row.type}, ${row.identity_id}, ${row.session_id}, ${row.door}, ${row.reason}, ${row.actor})`.execute(db);
-      assert.deepEqual(await migrateToLatest(db as Kysely<unknown>), ["0008_audit_sign_in_attempts"]);
+      assert.deepEqual(await migrateToLatest(db as Kysely<unknown>), ["0008_audit_sign_in_attempts", "0009_settings_flows"]);
       await db.destroy();
 
       const store = await SqlStore.open(url);

@@ -235,6 +235,42 @@ export class SqlStore implements Store {
     return { items, next: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
   }
 
+  async updateIdentity(record: IdentityRecord, audit: AuditEvent): Promise<boolean> {
+    const { id: _id, created_at: _created, ...row } = identityRow(record);
+    try {
+      return await this.#writes.run(async (trx, evict) => {
+        const updated = await trx.updateTable("identities").set(row).where("id", "=", record.id).executeTakeFirst();
+        if (Number(updated.numUpdatedRows) === 0) return false;
+        await insertAudit(trx, audit);
+        // Cached sessions carry their identity: none may answer with the old traits or state,
+        // here or on another node (no cache keeps an index by identity; an admin change is rare).
+        this.#cache?.clear();
+        evict.all();
+        return true;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new CoreError("IDENTIFIER_TAKEN", "An account with the same identifier (email, phone, username, ...) exists already.");
+      }
+      throw error;
+    }
+  }
+
+  async setPasswordHashes(identityId: string, hashes: { passwordHash: string; digestHash: string }, at: Date, audit: AuditEvent): Promise<boolean> {
+    // The cache keeps no verifier (publicIdentity), so a cached session needs no eviction here;
+    // the sessions the change ends are evicted by their revocation (ADR 0026).
+    return this.#writes.run(async (trx) => {
+      const updated = await trx
+        .updateTable("identities")
+        .set({ password_hash: hashes.passwordHash, digest_hash: hashes.digestHash, updated_at: at.getTime() })
+        .where("id", "=", identityId)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return false;
+      await insertAudit(trx, audit);
+      return true;
+    });
+  }
+
   async setDigestHash(identityId: string, digestHash: string): Promise<void> {
     await this.#writes.run((trx) =>
       trx.updateTable("identities").set({ digest_hash: digestHash }).where("id", "=", identityId).execute(),
@@ -474,6 +510,7 @@ export class SqlStore implements Store {
           csrf_token: flow.csrfToken,
           view: flow.view === null ? null : JSON.stringify(flow.view),
           refresh: flow.refresh ? 1 : 0,
+          identity_id: flow.identityId,
         })
         .execute(),
     );
@@ -493,6 +530,7 @@ export class SqlStore implements Store {
       csrfToken: row.csrf_token,
       view: row.view === null ? null : JSON.parse(row.view),
       refresh: Number(row.refresh) === 1,
+      identityId: row.identity_id,
     };
   }
 

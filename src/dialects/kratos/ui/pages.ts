@@ -24,6 +24,7 @@ export const PAGES = {
   home: "/",
   login: "/ui/login",
   registration: "/ui/registration",
+  settings: "/ui/settings",
   error: "/ui/error",
   loggedOut: "/ui/logged-out",
   revokeSession: "/ui/sessions/revoke",
@@ -84,7 +85,7 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
 
   // ---- sign-in and registration ----------------------------------------------------------
 
-  const initOf: Record<FlowType, string> = { login: ROUTES.createBrowserLoginFlow, registration: ROUTES.createBrowserRegistrationFlow };
+  const initOf: Record<Exclude<FlowType, "settings">, string> = { login: ROUTES.createBrowserLoginFlow, registration: ROUTES.createBrowserRegistrationFlow };
 
   for (const type of ["login", "registration"] as const) {
     app.get(
@@ -131,6 +132,49 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
       },
     );
   }
+
+  // ---- change password (the settings flow, docs/adr/0026-password-change.md) --------------
+
+  app.get(
+    PAGES.settings,
+    { schema: { hide: true, querystring: Type.Object({ flow: Type.Optional(Type.String({ maxLength: 64 })) }) } },
+    async (request, reply) => {
+      const restart = () => reply.code(303).header("location", `${baseUrl}${ROUTES.createBrowserSettingsFlow}`).send();
+      const current = await currentSession(request);
+      if (!current || !request.query.flow) return restart();
+      let flow: Flow;
+      try {
+        flow = await core.flows.get(request.query.flow, "settings");
+      } catch (error) {
+        if (isCoreError(error, "FLOW_NOT_FOUND") || isCoreError(error, "FLOW_EXPIRED")) return restart();
+        throw error;
+      }
+      // Only this person's own browser flow, read with the CSRF cookie it was made for.
+      if (flow.kind !== "browser" || flow.identityId !== current.identity.id || !cookies.csrfValid(request, flow.csrfToken ?? undefined)) return restart();
+      const view = (flow.view as FlowView | null) ?? {};
+      if (view.state === "success") {
+        const signedOut = core.settings.flows.revokeOtherSessionsOnPasswordChange
+          ? html`<p>Every other session of your account has been signed out, on every device and in every app. This one stays signed in.</p>`
+          : "";
+        return send(
+          reply,
+          "Password changed",
+          html`<ul class="messages" role="status"><li class="success">Your password has been changed.</li></ul>${signedOut}
+<p class="actions"><a href="${baseUrl}/">Back to your sessions</a></p>`,
+        );
+      }
+      const json = flowJson(flow, baseUrl, view);
+      const ending = core.settings.flows.revokeOtherSessionsOnPasswordChange
+        ? html`<p>Changing it signs you out everywhere else: every other device and app where you are signed in.</p>`
+        : "";
+      return send(
+        reply,
+        "Change password",
+        html`<p>Signed in as <strong>${current.identity.traits.email}</strong>.</p>${ending}${messages(json.ui.messages ?? [])}${form(json.ui.action, json.ui.nodes as Node[])}
+<p class="muted"><a href="${baseUrl}/">Back to your sessions</a></p>`,
+      );
+    },
+  );
 
   // ---- error and signed-out ----------------------------------------------------------------
 
@@ -196,7 +240,8 @@ ${[current.session, ...others].map((s) => sessionRow(s, s.id === current.session
 <div class="actions">
 ${others.length > 0 ? html`<form method="post" action="${baseUrl}${PAGES.revokeOtherSessions}"><input type="hidden" name="csrf_token" value="${csrf}"><button type="submit" class="danger">End all other sessions</button></form>` : ""}
 <form method="get" action="${baseUrl}${ROUTES.updateLogoutFlow}"><input type="hidden" name="token" value="${logoutTokenOf(core, current.session.id)}"><button type="submit">Sign out</button></form>
-</div>`,
+</div>
+<p><a href="${baseUrl}${ROUTES.createBrowserSettingsFlow}">Change password</a></p>`,
     );
   });
 
