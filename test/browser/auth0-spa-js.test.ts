@@ -188,7 +188,7 @@ async function signInWithRedirect(page: Page, cacheLocation: CacheLocation, emai
   await page.goto(pageUrl);
   await startApp(page, cacheLocation, useRefreshTokens);
   await Promise.all([page.waitForURL(`${curfew.base}/ui/login?flow=*`), app(page, "loginWithRedirect")]);
-  await page.getByLabel("ID").fill(email);
+  await page.getByLabel("Email or username").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await Promise.all([page.waitForURL(isCallback), page.getByRole("button", { name: "Sign in with password" }).click()]);
   return finishRedirect(page, cacheLocation, useRefreshTokens);

@@ -47,7 +47,7 @@ async function signedInForTheApp(context: BrowserContext): Promise<string> {
   const query = new URLSearchParams({ client_id: "fc-app", redirect_uri: `${site.origin}/cb`, response_type: "code", scope: "openid" });
   await page.goto(`${curfew.base}/authorize?${query}`);
   await page.waitForURL(`${curfew.base}/ui/login?flow=*`);
-  await page.getByLabel("ID").fill(who.email);
+  await page.getByLabel("Email or username").fill(who.email);
   await page.getByLabel("Password").fill(PASSWORD);
   await Promise.all([page.waitForURL(`${site.origin}/cb?*`), page.getByRole("button", { name: "Sign in with password" }).click()]);
   await page.close();

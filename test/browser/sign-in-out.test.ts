@@ -193,9 +193,9 @@ describe("the built-in pages in Chromium", () => {
     assert.match(page.url(), new RegExp(`^${base}/ui/login\\?flow=`));
     const alert = page.getByRole("alert");
     await alert.waitFor();
-    assert.match((await alert.textContent()) ?? "", /The provided credentials are invalid/);
+    assert.match((await alert.textContent()) ?? "", /The email, username or password is not right/);
     // The identifier is kept, the password is not.
-    assert.equal(await page.getByLabel("ID").inputValue(), who.email);
+    assert.equal(await page.getByLabel("Email or username").inputValue(), who.email);
     assert.equal(await page.getByLabel("Password").inputValue(), "");
     assert.equal(await sessionCookie(context, base), null);
     const shot = join(SHOTS, "sign-in-error.png");

@@ -103,7 +103,7 @@ export async function serveStatic(files: Record<string, StaticFile>): Promise<St
 export async function signUp(page: Page, base: string, who: { email: string; username?: string }, password = PASSWORD): Promise<void> {
   await page.goto(`${base}/self-service/registration/browser`);
   await page.waitForURL(`${base}/ui/registration?flow=*`);
-  await page.getByLabel("E-Mail").fill(who.email);
+  await page.getByLabel("Email", { exact: true }).fill(who.email);
   if (who.username) await page.getByLabel("Username").fill(who.username);
   await page.getByLabel("Password").fill(password);
   await Promise.all([page.waitForURL(`${base}/`), page.getByRole("button", { name: "Sign up" }).click()]);
@@ -113,7 +113,7 @@ export async function signUp(page: Page, base: string, who: { email: string; use
 export async function signIn(page: Page, base: string, identifier: string, password = PASSWORD): Promise<void> {
   await page.goto(`${base}/self-service/login/browser`);
   await page.waitForURL(`${base}/ui/login?flow=*`);
-  await page.getByLabel("ID").fill(identifier);
+  await page.getByLabel("Email or username").fill(identifier);
   await page.getByLabel("Password").fill(password);
   await navigation(page, () => page.getByRole("button", { name: "Sign in with password" }).click());
 }

@@ -142,7 +142,7 @@ describe("User-supplied values are escaped (SEC-71, XSS)", () => {
       assert.ok(!res.body.includes(EVIL_EMAIL) && !res.body.includes('"><script') && !res.body.includes("onerror=alert(3)>"), "no attribute break-out");
       assert.ok(res.body.includes("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;@x.example"), "the email is shown, escaped");
       assert.ok(res.body.includes("&lt;script&gt;alert(2)&lt;/script&gt;"), "the device is shown, escaped");
-      assert.match(res.body, /aria-label="End the session on &lt;script&gt;alert\(2\)&lt;\/script&gt;&quot;&gt;&lt;img/, "escaped inside an attribute too");
+      assert.match(res.body, /aria-label="End the session on API client \(&lt;script&gt;alert\(2\)&lt;\/script&gt;&quot;&gt;&lt;img/, "escaped inside an attribute too");
     }
   });
 

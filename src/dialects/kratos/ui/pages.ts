@@ -18,6 +18,7 @@ import { type KratosApp, type KratosDoorOptions, SELF } from "../door.ts";
 import { type FlowView, flowJson } from "../flow-json.ts";
 import { logoutTokenOf } from "../logout.ts";
 import { ROUTES } from "../routes.ts";
+import { NEW_PASSWORD_RULE, describeDevice, doorName, fieldLabel, localeOf, messageText, relativeTime } from "./for-people.ts";
 import { STYLESHEET } from "./style.ts";
 
 export const PAGES = {
@@ -159,7 +160,7 @@ export async function webPages(app: KratosApp, door: KratosDoorOptions): Promise
         return send(
           reply,
           "Password changed",
-          html`<ul class="messages" role="status"><li class="success">Your password has been changed.</li></ul>${signedOut}
+          html`<div role="status"><ul class="messages"><li class="success">Your password has been changed.</li></ul></div>${signedOut}
 <p class="actions"><a href="${baseUrl}/">Back to your sessions</a></p>`,
         );
       }
@@ -234,7 +235,7 @@ ${code === 401 || code === 403 ? html`<p>If you meant to sign out, you may alrea
 <caption class="muted">Every device where you are signed in. Ending a session signs that device out at once.</caption>
 <thead><tr><th scope="col">Device</th><th scope="col">Signed in through</th><th scope="col">Last seen</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
 <tbody>
-${[current.session, ...others].map((s) => sessionRow(s, s.id === current.session.id, csrf))}
+${[current.session, ...others].map((s) => sessionRow(s, s.id === current.session.id, csrf, localeOf(request.headers["accept-language"])))}
 </tbody>
 </table>
 <div class="actions">
@@ -245,11 +246,12 @@ ${others.length > 0 ? html`<form method="post" action="${baseUrl}${PAGES.revokeO
     );
   });
 
-  function sessionRow(s: Session, isCurrent: boolean, csrf: string): Html {
+  function sessionRow(s: Session, isCurrent: boolean, csrf: string, locale: string): Html {
+    const now = core.clock.now();
     return html`<tr>
 <td>${describeDevice(s.device.userAgent)}${isCurrent ? html` <strong>(this device)</strong>` : ""}<br><span class="muted">${s.device.ipAddress ?? ""}</span></td>
-<td>${s.door}<br><span class="muted">${formatTime(s.issuedAt)}</span></td>
-<td>${formatTime(s.lastSeenAt)}</td>
+<td>${doorName(s.door, s.device.userAgent)}<br><span class="muted">signed in ${time(s.issuedAt, now, locale)}</span></td>
+<td>${time(s.lastSeenAt, now, locale)}</td>
 <td>${isCurrent ? "" : html`<form method="post" action="${baseUrl}${PAGES.revokeSession}"><input type="hidden" name="csrf_token" value="${csrf}"><input type="hidden" name="session_id" value="${s.id}"><button type="submit" class="secondary" aria-label="End the session on ${describeDevice(s.device.userAgent)}">End</button></form>`}</td>
 </tr>`;
   }
@@ -288,9 +290,16 @@ ${others.length > 0 ? html`<form method="post" action="${baseUrl}${PAGES.revokeO
   );
 }
 
-function messages(list: { text: string; type: string }[]): Html {
+function messages(list: { id: number; text: string; type: string }[]): Html {
   if (list.length === 0) return html``;
-  return html`<ul class="messages" role="alert">${list.map((m) => html`<li class="${m.type}">${m.text}</li>`)}</ul>`;
+  // The live region wraps the list: a role on the <ul> itself would take its list semantics away.
+  return html`<div role="alert"><ul class="messages">${list.map((m) => html`<li class="${m.type}">${messageText(m.id, m.text)}</li>`)}</ul></div>`;
+}
+
+/** A time a person reads: relative ("5 minutes ago"), the exact instant on hover, one line always. */
+function time(at: Date, now: Date, locale: string): Html {
+  const { relative, exact } = relativeTime(at, now, locale);
+  return html`<time datetime="${at.toISOString()}" title="${exact}">${relative}</time>`;
 }
 
 function form(action: string, nodes: Node[]): Html {
@@ -301,40 +310,12 @@ function form(action: string, nodes: Node[]): Html {
     if (a.type === "submit") return html`<button type="submit" name="${a.name}" value="${value}">${node.meta.label?.text ?? "Continue"}</button>`;
     const id = `field-${a.name}`;
     const errors = node.messages.filter((m) => m.type === "error");
-    return html`<label for="${id}">${node.meta.label?.text ?? a.name}
-<input id="${id}" name="${a.name}" type="${a.type}" value="${a.type === "password" ? "" : value}"${a.required ? html` required` : ""}${a.autocomplete ? html` autocomplete="${a.autocomplete}"` : ""}${errors.length > 0 ? html` aria-invalid="true" aria-describedby="${id}-error"` : ""}>
-${errors.length > 0 ? html`<span class="field-error" id="${id}-error">${errors.map((m) => m.text).join(" ")}</span>` : ""}</label>`;
+    const isNew = a.type === "password" && a.autocomplete === "new-password";
+    const described = [isNew ? `${id}-rule` : null, errors.length > 0 ? `${id}-error` : null].filter((x) => x !== null).join(" ");
+    return html`<label for="${id}">${fieldLabel(a.name ?? "", a.autocomplete, node.meta.label?.text ?? a.name ?? "")}
+<input id="${id}" name="${a.name}" type="${a.type}" value="${a.type === "password" ? "" : value}"${a.required ? html` required` : ""}${isNew ? html` minlength="${String(NEW_PASSWORD_RULE.minLength)}"` : ""}${a.autocomplete ? html` autocomplete="${a.autocomplete}"` : ""}${errors.length > 0 ? html` aria-invalid="true"` : ""}${described ? html` aria-describedby="${described}"` : ""}>
+${isNew ? html`<span class="hint" id="${id}-rule">${NEW_PASSWORD_RULE.text}</span>` : ""}
+${errors.length > 0 ? html`<span class="field-error" id="${id}-error">${errors.map((m) => messageText(m.id, m.text)).join(" ")}</span>` : ""}</label>`;
   });
   return html`<form class="stack" method="post" action="${action}">${fields}</form>`;
-}
-
-function formatTime(date: Date): string {
-  return date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
-}
-
-/** A short name for a device from its user agent ("Firefox on Linux"), or the raw start of it. */
-export function describeDevice(userAgent: string | null): string {
-  if (!userAgent) return "Unknown device";
-  const browser = /Edg\//.test(userAgent)
-    ? "Edge"
-    : /(Chrome|Chromium)\//.test(userAgent)
-      ? "Chrome"
-      : /Firefox\//.test(userAgent)
-        ? "Firefox"
-        : /Safari\//.test(userAgent)
-          ? "Safari"
-          : null;
-  const os = /Windows/.test(userAgent)
-    ? "Windows"
-    : /Android/.test(userAgent)
-      ? "Android"
-      : /(iPhone|iPad)/.test(userAgent)
-        ? "iOS"
-        : /Mac OS X/.test(userAgent)
-          ? "macOS"
-          : /Linux/.test(userAgent)
-            ? "Linux"
-            : null;
-  if (browser && os) return `${browser} on ${os}`;
-  return userAgent.slice(0, 60);
 }

@@ -21,6 +21,9 @@ button.danger { border-color: var(--danger); background: transparent; color: var
 .messages li { padding: 0.5rem 0.75rem; border-left: 4px solid var(--accent); margin-bottom: 0.5rem; }
 .messages li.error, .field-error { border-color: var(--danger); color: var(--danger); }
 .field-error { font-weight: 400; font-size: 0.9rem; }
+.hint { font-weight: 400; font-size: 0.9rem; color: var(--muted); }
+.messages li.success { border-color: #2e7d32; }
+time { white-space: nowrap; }
 table { width: 100%; border-collapse: collapse; }
 caption { text-align: left; padding-bottom: 0.5rem; }
 th, td { text-align: left; padding: 0.5rem 0.4rem; border-bottom: 1px solid var(--line); vertical-align: top; }
