@@ -14,7 +14,12 @@ interface Operation {
   summary?: string;
   responses?: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
 }
-type OpenApi = { info: { title: string; version: string }; paths: Record<string, Record<string, Operation>> };
+type OpenApi = {
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, Operation & { security?: Record<string, string[]>[] }>>;
+  components?: { securitySchemes?: Record<string, { type: string; in?: string; name?: string; scheme?: string }> };
+  security?: Record<string, string[]>[];
+};
 
 /** Answers that carry no body by definition: no schema to ask for. */
 const BODILESS = new Set(["204", "301", "302", "303", "307", "308"]);
@@ -57,6 +62,19 @@ for (const listener of ["public", "admin"] as const) {
         }
       }
       assert.deepEqual(missing, []);
+    });
+
+    it("names how a caller proves who it is: session token, session cookie, bearer, admin key", () => {
+      const schemes = doc.components?.securitySchemes ?? {};
+      assert.deepEqual(schemes.sessionToken, { ...schemes.sessionToken, type: "apiKey", in: "header", name: "X-Session-Token" });
+      assert.deepEqual(schemes.sessionCookie, { ...schemes.sessionCookie, type: "apiKey", in: "cookie", name: "ory_kratos_session" });
+      assert.equal(schemes.adminKey?.scheme, "bearer");
+      if (listener === "admin") {
+        assert.deepEqual(doc.security, [{ adminKey: [] }, {}], "the admin key, when one is set");
+      } else {
+        assert.deepEqual(doc.paths["/sessions/whoami"]?.get?.security?.map((s) => Object.keys(s)[0]), ["sessionToken", "sessionCookie", "bearer"]);
+        assert.ok(doc.paths["/self-service/settings"]?.post?.security?.some((s) => "sessionToken" in s));
+      }
     });
 
     it("operationIds are unique", () => {

@@ -19,7 +19,8 @@ import { sessionView } from "../dialects/kratos/door.ts";
 import { clientJson, deliveryJson } from "../dialects/oidc/admin.ts";
 import { identityJson } from "../dialects/kratos/serialize.ts";
 import { auditEventJson, rfc3339 } from "../dialects/kratos/audit.ts";
-import { type CurfewServer, createServer, openCore } from "../server.ts";
+import type { CurfewServer } from "../server.ts";
+import { openCore } from "../open-core.ts";
 import { DATA_DIR, SIGNING_KEYS_FILE, readSigningKeys, writeSigningKeys } from "../data-dir.ts";
 import { SigningKeys } from "../core/signing-keys.ts";
 import { describeDatabaseUrl } from "../storage/sql/connect.ts";
@@ -136,6 +137,8 @@ program
     process.on("SIGHUP", () => {
       reloads = reloads.then(() => reloadKeys(server));
     });
+    // Only `serve` loads the HTTP doors: every other command starts without them (ADR 0023).
+    const { createServer } = await import("../server.ts");
     server = await createServer(config());
     const listening = await server.listen();
     const where = (bound: string) => (/^(0\.0\.0\.0|\[::\]):/.test(bound) ? `${bound}: every interface` : bound);

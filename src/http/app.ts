@@ -70,6 +70,21 @@ export function forDoor<O extends FastifyPluginOptions>(door: DoorLabel, plugin:
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * How a caller proves who it is, as the OpenAPI documents name it: a session by its token (Kratos's
+ * header, or a bearer), or by its cookie; the admin API by its key. Routes say which they take
+ * (`SESSION_SECURITY`); the admin listener's document requires the key throughout.
+ */
+const SECURITY_SCHEMES = {
+  sessionToken: { type: "apiKey", in: "header", name: "X-Session-Token", description: "A session token (id.secret), as native apps send it" },
+  sessionCookie: { type: "apiKey", in: "cookie", name: "ory_kratos_session", description: "The browser session cookie" },
+  bearer: { type: "http", scheme: "bearer", description: "A session token as a bearer token" },
+  adminKey: { type: "http", scheme: "bearer", description: "serve.admin.key; without one, the admin API answers only on loopback" },
+} as const;
+
+/** An operation of a signed-in caller: any one of the session's three carriers. */
+export const SESSION_SECURITY: { [scheme: string]: string[] }[] = [{ sessionToken: [] }, { sessionCookie: [] }, { bearer: [] }];
+
 /** The documentation page's corner: Curfew's name, in the page's own font. */
 const WORDMARK = Buffer.from(
   '<svg xmlns="http://www.w3.org/2000/svg" width="110" height="32" viewBox="0 0 110 32"><text x="0" y="24" font-family="sans-serif" font-size="24" font-weight="700" fill="#ffffff">Curfew</text></svg>',
@@ -171,6 +186,9 @@ export async function createHttpApp(options: HttpAppOptions) {
       openapi: "3.0.3",
       info: { title: options.title, description: options.description, version: VERSION },
       servers: [{ url: options.baseUrl.href.replace(/\/$/, "") }],
+      components: { securitySchemes: SECURITY_SCHEMES },
+      // The admin listener: every call carries the admin key when one is set (else loopback only).
+      ...(options.door === "admin" ? { security: [{ adminKey: [] }, {}] } : {}),
     },
   });
   // Curfew's own page: its name in the tab, no framework logo in the corner.

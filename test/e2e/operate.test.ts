@@ -227,3 +227,27 @@ describe("operating a server: metrics, logs and no secrets in them", () => {
     for (const secret of secrets) assert.equal(output.includes(secret), false, `the output holds ${secret.slice(0, 12)}…`);
   });
 });
+
+describe("log.format: pretty", () => {
+  it("writes lines for people (pino-pretty), not JSON", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "curfew-pretty-"));
+    try {
+      const env = cleanEnv({
+        CURFEW_DATABASE_URL: `sqlite:${join(dir, "curfew.sqlite")}`,
+        CURFEW_SECRET: SECRET,
+        CURFEW_LOG__FORMAT: "pretty",
+        CURFEW_PUBLIC_PORT: String(await freePort()),
+        CURFEW_ADMIN_PORT: String(await freePort()),
+      });
+      const running = track(spawn(process.execPath, [BIN, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] }));
+      await waitUntilServing(running, `http://127.0.0.1:${env.CURFEW_PUBLIC_PORT}/health/alive`);
+      await (await fetch(`http://127.0.0.1:${env.CURFEW_PUBLIC_PORT}/sessions/whoami`)).arrayBuffer();
+      await stop(running);
+      const out = running.stdout();
+      assert.match(out, /INFO.*request/, out.slice(0, 500));
+      assert.equal(out.split("\n").some((line) => line.startsWith("{")), false, "no JSON line");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

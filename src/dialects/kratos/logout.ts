@@ -9,6 +9,7 @@
  * exactly the session whose logout token matched is revoked, whichever carrier identified it;
  * nothing is ever reported as logged out without a revocation (INV-1).
  */
+import { SESSION_SECURITY } from "../../http/app.ts";
 import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { Core } from "../../core/index.ts";
@@ -108,7 +109,7 @@ export function logoutRoutes(app: KratosApp, door: KratosDoorOptions): void {
     {
       config: { browser: true },
       schema: {
-        operationId: "createBrowserLogoutFlow",
+        operationId: "createBrowserLogoutFlow", security: SESSION_SECURITY,
         tags: ["frontend"],
         summary: "Get a logout URL for the current browser session",
         description: "Changes nothing. `return_to` goes through the redirect gate now and again when the URL is used.",

@@ -3,6 +3,7 @@
  * (Kratos `toSession`, `listMySessions`, `disableMySession`, `disableMyOtherSessions`). Any Curfew
  * session token works here, whichever door began it.
  */
+import { SESSION_SECURITY } from "../../http/app.ts";
 import { Type } from "typebox";
 import type { AuthenticatedSession } from "../../core/model.ts";
 import { isUuid } from "../../core/tokens.ts";
@@ -58,7 +59,7 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
     method: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     url: ROUTES.toSession,
     schema: {
-      operationId: "toSession",
+      operationId: "toSession", security: SESSION_SECURITY,
       tags: ["frontend"],
       summary: "Check who the current session belongs to",
       description:
@@ -76,7 +77,7 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
     ROUTES.listMySessions,
     {
       schema: {
-        operationId: "listMySessions",
+        operationId: "listMySessions", security: SESSION_SECURITY,
         tags: ["frontend"],
         summary: "List the caller's other live sessions",
         querystring: PageQuery,
@@ -97,7 +98,7 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
     ROUTES.listMySessions,
     {
       schema: {
-        operationId: "disableMyOtherSessions",
+        operationId: "disableMyOtherSessions", security: SESSION_SECURITY,
         tags: ["frontend"],
         summary: "End every other session of the caller",
         response: { 200: Type.Object({ count: Type.Integer() }), ...ERRORS },
@@ -115,7 +116,7 @@ export function sessionRoutes(app: KratosApp, door: KratosDoorOptions): void {
     ROUTES.disableMySession,
     {
       schema: {
-        operationId: "disableMySession",
+        operationId: "disableMySession", security: SESSION_SECURITY,
         tags: ["frontend"],
         summary: "End one of the caller's other sessions",
         description: "204 whether or not the id named a session of the caller (Kratos never reveals which). The current session cannot be ended here: use logout.",

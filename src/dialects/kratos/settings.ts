@@ -84,7 +84,7 @@ export function settingsRoutes(app: KratosApp, door: KratosDoorOptions): void {
     ROUTES.createNativeSettingsFlow,
     {
       schema: {
-        operationId: "createNativeSettingsFlow",
+        operationId: "createNativeSettingsFlow", security: [{ sessionToken: [] }, { sessionCookie: [] }],
         tags: ["frontend"],
         summary: "Start a settings flow (a password change) for an API client",
         description: "Needs X-Session-Token. Not for browsers: they have no session token, and a flow of this kind has no CSRF protection.",
@@ -105,7 +105,7 @@ export function settingsRoutes(app: KratosApp, door: KratosDoorOptions): void {
     ROUTES.createBrowserSettingsFlow,
     {
       schema: {
-        operationId: "createBrowserSettingsFlow",
+        operationId: "createBrowserSettingsFlow", security: [{ sessionCookie: [] }],
         tags: ["frontend"],
         summary: "Start a settings flow (a password change) in a browser",
         description:
@@ -137,7 +137,7 @@ export function settingsRoutes(app: KratosApp, door: KratosDoorOptions): void {
     ROUTES.getSettingsFlow,
     {
       schema: {
-        operationId: "getSettingsFlow",
+        operationId: "getSettingsFlow", security: [{ sessionToken: [] }, { sessionCookie: [] }],
         tags: ["frontend"],
         summary: "Get a settings flow",
         querystring: Type.Object({ id: Type.String({ maxLength: 64 }) }),
@@ -159,7 +159,7 @@ export function settingsRoutes(app: KratosApp, door: KratosDoorOptions): void {
     ROUTES.updateSettingsFlow,
     {
       schema: {
-        operationId: "updateSettingsFlow",
+        operationId: "updateSettingsFlow", security: [{ sessionToken: [] }, { sessionCookie: [] }],
         tags: ["frontend"],
         summary: "Save a settings flow: a new password",
         description:
