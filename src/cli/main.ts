@@ -358,35 +358,43 @@ audit
 
 /**
  * `audit list --follow`: what was there, oldest first, then each new event once a second, until
- * SIGINT or SIGTERM. Events of one millisecond are told apart by id, so none is printed twice.
+ * SIGINT or SIGTERM. An event's instant is taken before its commit, and several nodes write, so
+ * an event can land behind one already printed: each poll looks back OVERLAP_MS and skips the ids
+ * it has printed (those of the last OVERLAP_MS and more are remembered), so none is missed or
+ * printed twice.
  */
+const OVERLAP_MS = 30_000;
 async function followAudit(core: Core, query: AuditQuery, newest: AuditEvent[]): Promise<void> {
   let stopped = false;
   const stop = () => (stopped = true);
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  const printed = new Map<string, number>();
   const emit = (events: AuditEvent[]) => {
-    for (const e of events) process.stdout.write(JSON.stringify(auditEventJson(e)) + "\n");
+    for (const e of events) {
+      printed.set(e.id, e.at.getTime());
+      process.stdout.write(JSON.stringify(auditEventJson(e)) + "\n");
+    }
   };
   emit([...newest].reverse());
-  let since = newest[0]?.at ?? query.since ?? new Date();
-  let seen = new Set(newest.filter((e) => e.at.getTime() === since.getTime()).map((e) => e.id));
+  let latest = newest[0]?.at.getTime() ?? query.since?.getTime() ?? Date.now();
   while (!stopped) {
     await new Promise((r) => setTimeout(r, 1_000));
     if (stopped) break;
+    const since = new Date(Math.max(latest - OVERLAP_MS, query.since?.getTime() ?? 0));
     const fresh: AuditEvent[] = [];
     for (let cursor: string | null | undefined; ; ) {
       const page = await core.audit.list({ ...query, since, limit: 1000, ...(cursor ? { cursor } : {}) });
-      fresh.push(...page.items.filter((e) => !seen.has(e.id)));
+      fresh.push(...page.items.filter((e) => !printed.has(e.id)));
       if (!page.next) break;
       cursor = page.next;
     }
-    if (fresh.length === 0) continue;
-    fresh.reverse();
-    emit(fresh);
-    const last = fresh.at(-1)!.at;
-    seen = new Set([...(last.getTime() === since.getTime() ? seen : []), ...fresh.filter((e) => e.at.getTime() === last.getTime()).map((e) => e.id)]);
-    since = last;
+    if (fresh.length > 0) {
+      emit(fresh.reverse());
+      latest = Math.max(latest, ...fresh.map((e) => e.at.getTime()));
+    }
+    // Forget what no later poll can see again.
+    for (const [id, at] of printed) if (at < latest - 2 * OVERLAP_MS) printed.delete(id);
   }
 }
 

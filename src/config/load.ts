@@ -435,5 +435,6 @@ function isProxyEntry(entry: string): boolean {
   const family = isIP(address ?? "");
   if (family === 0 || rest.length > 0) return false;
   if (prefix === undefined) return true;
-  return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  // A /0 trusts every peer, which is no proxy at all: X-Forwarded-For would be anyone's to set.
+  return /^[0-9]{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
 }

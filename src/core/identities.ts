@@ -196,9 +196,11 @@ export class Identities {
       passwordHash,
       digestHash,
     };
-    const reason = password ? "password_changed" : state === "inactive" && record.state !== "inactive" ? "identity_deactivated" : null;
+    // An inactive identity's sessions end every time, not only on the change to inactive: a retry
+    // after a logout that failed must still end them (INV-3), and ending nothing twice is harmless.
+    const reason = password ? "password_changed" : state === "inactive" ? "identity_deactivated" : null;
     const audit = auditEvent(password ? "password.changed" : "identity.updated", now, { identityId: id, reason, actor: by.actor, door: by.door });
-    const found = await this.store.updateIdentity(updated, audit).catch((e: unknown) => {
+    const found = await this.store.updateIdentity(updated, audit, { password: password !== null }).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
     if (!found) throw new CoreError("IDENTITY_NOT_FOUND", "Unable to locate the resource");

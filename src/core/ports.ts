@@ -89,13 +89,18 @@ export interface Store {
   /** Case-insensitive match on email or username (D9). */
   findIdentityByIdentifier(identifier: string): Promise<IdentityRecord | null>;
   listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>>;
-  setDigestHash(identityId: string, digestHash: string): Promise<void>;
+  /**
+   * Adds the Firstock digest verifier (D11) to an identity that has none, only while its password
+   * verifier is still `passwordHash` (the one just checked): a password changed meanwhile is not
+   * given back a digest of the old one.
+   */
+  setDigestHash(identityId: string, digestHash: string, passwordHash: string): Promise<void>;
   /**
    * Replaces an identity's traits, state and metadata, and its verifiers when `record` carries new
    * ones, with `audit`; IDENTIFIER_TAKEN when the traits name another identity's identifier; false
    * for an unknown identity. Every cached session of it, on every node, is evicted before the answer.
    */
-  updateIdentity(record: IdentityRecord, audit: AuditEvent): Promise<boolean>;
+  updateIdentity(record: IdentityRecord, audit: AuditEvent, options: { password: boolean }): Promise<boolean>;
   /** Replaces both password verifiers (D11) and writes `audit` with them; false for an unknown identity. */
   setPasswordHashes(identityId: string, hashes: { passwordHash: string; digestHash: string }, at: Date, audit: AuditEvent): Promise<boolean>;
 

@@ -509,6 +509,16 @@ describe("SEC-102: a password change (docs/adr/0026-password-change.md)", () => 
     assert.ok(await signIn(env.core));
   });
 
+  test("INV-3: an operator's deactivation whose logout failed ends the sessions when retried, though the state is inactive already", async (t) => {
+    const env = await setup(t);
+    const alice = await createAlice(env.core);
+    const session = await signIn(env.core);
+    const ADMIN: Actor = { actor: "admin", door: null };
+    await rejectsWith(env.failingCore(["revokeSessions"]).identities.update(alice.id, { state: "inactive" }, ADMIN), "STORE_UNAVAILABLE");
+    assert.deepEqual((await env.core.identities.update(alice.id, { state: "inactive" }, ADMIN)).ended, 1);
+    assert.equal((await env.sql.findSession(session.session.id))?.revokedReason, "identity_deactivated");
+  });
+
   test("INV-3: a store that cannot end the other sessions is STORE_UNAVAILABLE, never a success; a retry ends them", async (t) => {
     const env = await setup(t);
     await createAlice(env.core);

@@ -345,7 +345,7 @@ export class Sessions {
   async #addDigestVerifier(record: IdentityRecord, password: string): Promise<void> {
     // D11: an identity created before it had a digest verifier gains one at its next sign-in.
     const digestHash = await this.hasher.hash(passwordDigest(password));
-    await this.store.setDigestHash(record.id, digestHash).catch((e: unknown) => {
+    await this.store.setDigestHash(record.id, digestHash, record.passwordHash!).catch((e: unknown) => {
       throw asStoreFailure(e);
     });
   }

@@ -6,9 +6,9 @@ import type { RequestOrigin } from "../core/sessions.ts";
 const MAX_USER_AGENT = 512;
 
 /**
- * The client IP is the socket's peer, never a forwarded header: `X-Forwarded-For` from the
- * internet is attacker-chosen (SEC-61). Behind a proxy, set Fastify's trustProxy (not yet
- * configurable; docs/adr/0006-login-throttling.md).
+ * The client IP is Fastify's `request.ip`: the socket's peer, unless the peer is a proxy listed in
+ * `serve.public.trust_proxy`, whose `X-Forwarded-For` then names the client. From anyone else that
+ * header is attacker-chosen and ignored (SEC-61).
  */
 export function requestOrigin(request: FastifyRequest, door: Door): RequestOrigin {
   const ua = request.headers["user-agent"];

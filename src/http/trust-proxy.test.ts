@@ -37,7 +37,7 @@ describe("serve.public.trust_proxy", () => {
   });
 
   it("an entry that is no address, range or name stops start-up with the key named", () => {
-    for (const entry of ["10.0.0.0/33", "proxy.example", "*", "::1/129", "1.2.3.4/8/9"]) {
+    for (const entry of ["10.0.0.0/33", "proxy.example", "*", "::1/129", "1.2.3.4/8/9", "0.0.0.0/0", "::/0"]) {
       assert.throws(
         () => loadConfig({ env: {}, overrides: { "serve.public.trust_proxy": [entry] } }),
         (e: unknown) => e instanceof ConfigError && e.message.includes("serve.public.trust_proxy") && e.message.includes(entry),

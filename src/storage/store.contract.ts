@@ -349,11 +349,32 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
 
       it("D11: setDigestHash stores the digest verifier and nothing else changes", async () => {
-        const identity = await givenIdentity();
+        const identity = await givenIdentity({ digestHash: null });
         const digestHash = "$argon2id$v=19$m=19456,t=2,p=1$ZGlnZXN0c2FsdA$ZGlnZXN0aGFzaGRpZ2VzdA";
-        await store().setDigestHash(identity.id, digestHash);
+        await store().setDigestHash(identity.id, digestHash, identity.passwordHash!);
         assert.deepStrictEqual(await store().findIdentity(identity.id), { ...identity, digestHash });
         assert.deepStrictEqual(await store().findIdentityByIdentifier(identity.traits.email), { ...identity, digestHash });
+      });
+
+      it("updateIdentity without a new password keeps the stored verifiers, whatever the record it is given carries", async () => {
+        const identity = await givenIdentity();
+        const stale = { ...identity, traits: { ...identity.traits, username: "renamed" }, passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c3RhbGU$c3RhbGU", digestHash: null };
+        assert.equal(await store().updateIdentity(stale, auditEvent("identity.updated", at(T), { identityId: identity.id, actor: "admin" }), { password: false }), true);
+        const after = await store().findIdentity(identity.id);
+        assert.equal(after?.traits.username, "renamed");
+        assert.equal(after?.passwordHash, identity.passwordHash, "a password changed meanwhile is not written back");
+        assert.equal(after?.digestHash, identity.digestHash);
+        assert.equal(await store().updateIdentity({ ...stale, id: randomUUID() }, auditEvent("identity.updated", at(T), { identityId: identity.id, actor: "admin" }), { password: false }), false);
+      });
+
+      it("D11: setDigestHash does nothing once the password verifier is another (a change won the race) or a digest exists", async () => {
+        const identity = await givenIdentity({ digestHash: null });
+        const digestHash = "$argon2id$v=19$m=19456,t=2,p=1$ZGlnZXN0c2FsdA$ZGlnZXN0aGFzaGRpZ2VzdA";
+        await store().setDigestHash(identity.id, digestHash, "$argon2id$v=19$m=19456,t=2,p=1$b2xkc2FsdA$b2xkaGFzaA");
+        assert.equal((await store().findIdentity(identity.id))?.digestHash, null);
+        const other = await givenIdentity({ digestHash: "$argon2id$v=19$m=19456,t=2,p=1$a2VwdA$a2VwdA" });
+        await store().setDigestHash(other.id, digestHash, other.passwordHash!);
+        assert.equal((await store().findIdentity(other.id))?.digestHash, other.digestHash);
       });
 
       it("D6: a revocation that deletes the identity revokes its live sessions first, with audit events, then deletes it", async () => {

@@ -97,8 +97,8 @@ export class FailingStore implements Store {
   listIdentities(query: IdentityQuery): Promise<Page<IdentityRecord>> {
     return this.#run("listIdentities", () => this.inner.listIdentities(query));
   }
-  setDigestHash(identityId: string, digestHash: string): Promise<void> {
-    return this.#run("setDigestHash", () => this.inner.setDigestHash(identityId, digestHash));
+  setDigestHash(identityId: string, digestHash: string, passwordHash: string): Promise<void> {
+    return this.#run("setDigestHash", () => this.inner.setDigestHash(identityId, digestHash, passwordHash));
   }
   insertSession(session: Session, audit: AuditEvent): Promise<void> {
     return this.#run("insertSession", () => this.inner.insertSession(session, audit));
@@ -220,8 +220,8 @@ export class FailingStore implements Store {
   listAuditEvents(query: AuditQuery): Promise<Page<AuditEvent>> {
     return this.#run("listAuditEvents", () => this.inner.listAuditEvents(query));
   }
-  updateIdentity(record: IdentityRecord, audit: AuditEvent): Promise<boolean> {
-    return this.#run("updateIdentity", () => this.inner.updateIdentity(record, audit));
+  updateIdentity(record: IdentityRecord, audit: AuditEvent, options: { password: boolean }): Promise<boolean> {
+    return this.#run("updateIdentity", () => this.inner.updateIdentity(record, audit, options));
   }
   setPasswordHashes(identityId: string, hashes: { passwordHash: string; digestHash: string }, at: Date, audit: AuditEvent): Promise<boolean> {
     return this.#run("setPasswordHashes", () => this.inner.setPasswordHashes(identityId, hashes, at, audit));

@@ -206,7 +206,8 @@ export function adminRoutes(app: KratosApp, door: KratosDoorOptions): void {
       let patched: unknown;
       try {
         // The whole patch or nothing (RFC 6902 §5), on a copy; prototype keys are refused.
-        patched = jsonPatch.applyPatch(structuredClone(start), request.body as jsonPatch.Operation[], true, false, true).newDocument;
+        // Through JSON and back: a copy or move from an inherited property brings no function along.
+        patched = JSON.parse(JSON.stringify(jsonPatch.applyPatch(structuredClone(start), request.body as jsonPatch.Operation[], true, false, true).newDocument));
       } catch (error) {
         throw new KratosWireError({ code: 400, reason: `The JSON Patch could not be applied: ${(error as Error).message.split("\n")[0]!.slice(0, 200)}` });
       }

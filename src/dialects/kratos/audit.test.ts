@@ -85,6 +85,7 @@ describe("GET /admin/audit", () => {
     ["an unknown door", "door=backdoor"],
     ["a since that is no instant", "since=yesterday"],
     ["an until with no offset", "until=2026-12-01T00:00:00"],
+    ["a day that does not exist", "since=2026-02-31T00:00:00Z"],
     ["a page size that is no number", "page_size=-1"],
   ] as const) {
     it(`${what} is a 400 in Kratos's envelope`, async (t) => {

@@ -43,8 +43,13 @@ export function auditEventJson(e: AuditEvent): Static<typeof AuditEventJson> {
 
 /** An RFC 3339 date-time with its offset (or a bare date, as UTC midnight); null for anything else. */
 export function rfc3339(value: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(value);
+  if (!m) return null;
+  // `new Date` rolls 2026-02-31 over into March: the calendar date must exist as written.
+  const day = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  if (day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3])) return null;
   const at = new Date(value);
-  return /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value) && !Number.isNaN(at.getTime()) ? at : null;
+  return Number.isNaN(at.getTime()) ? null : at;
 }
 
 /** An instant of a `since` / `until` filter, or refused with 400 naming the parameter. */

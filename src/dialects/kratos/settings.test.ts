@@ -67,6 +67,15 @@ describe("the settings flow's refusals", () => {
     });
   }
 
+  it("SEC-61: a save hashes the password twice, so it counts against the client's per-IP limit", async (t) => {
+    const { pub } = await withAlice(t, { "login.rate_limit.per_ip.max": 3 });
+    const current = await signIn(pub, ALICE.email); // one attempt
+    const flow = await settingsFlow(pub, current.token);
+    assert.equal((await save(pub, flow.id, bySessionToken(current.token))).statusCode, 200);
+    assert.equal((await save(pub, flow.id, bySessionToken(current.token), { method: "password", password: `${NEW_PASSWORD}!` })).statusCode, 200);
+    assertHerodot(await save(pub, flow.id, bySessionToken(current.token), { method: "password", password: `${NEW_PASSWORD}?` }), 429);
+  });
+
   it("revoke_other_sessions_on_password_change: false keeps the other sessions", async (t) => {
     const { pub } = await withAlice(t, { "selfservice.flows.settings.revoke_other_sessions_on_password_change": false });
     const current = await signIn(pub, ALICE.email);

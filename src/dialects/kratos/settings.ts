@@ -104,6 +104,8 @@ export function settingsRoutes(app: KratosApp, door: KratosDoorOptions): void {
   app.get(
     ROUTES.createBrowserSettingsFlow,
     {
+      // A browser's failure goes to the error page, as the other browser flows' (JSON to a JSON caller).
+      config: { browser: true },
       schema: {
         operationId: "createBrowserSettingsFlow", security: [{ sessionCookie: [] }],
         tags: ["frontend"],
@@ -158,6 +160,8 @@ export function settingsRoutes(app: KratosApp, door: KratosDoorOptions): void {
   app.post(
     ROUTES.updateSettingsFlow,
     {
+      // A browser's failure goes to the error page, as the other browser flows' (JSON to a JSON caller).
+      config: { browser: true },
       schema: {
         operationId: "updateSettingsFlow", security: [{ sessionToken: [] }, { sessionCookie: [] }],
         tags: ["frontend"],
@@ -195,6 +199,8 @@ export function settingsRoutes(app: KratosApp, door: KratosDoorOptions): void {
         return forward(door, request, reply, CSRF_VIOLATION);
       }
       if (body.method !== "password") return refuse({ messages: [TEXT.invalid("Could not find a strategy to update your settings. Did you fill out the form correctly?")] });
+      // A save hashes a password twice, so it counts against the client's sign-in limit (SEC-61).
+      await core.sessions.admitAttempt(requestOrigin(request, "kratos").ipAddress);
       try {
         await core.identities.changePassword(auth, body.password, SELF);
       } catch (error) {

@@ -235,8 +235,11 @@ export class SqlStore implements Store {
     return { items, next: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
   }
 
-  async updateIdentity(record: IdentityRecord, audit: AuditEvent): Promise<boolean> {
-    const { id: _id, created_at: _created, ...row } = identityRow(record);
+  async updateIdentity(record: IdentityRecord, audit: AuditEvent, options: { password: boolean }): Promise<boolean> {
+    // The verifiers only when they are what changes: an operator's edit of traits must not write
+    // back the hashes it read, over a password the person changed meanwhile.
+    const { id: _id, created_at: _created, password_hash, digest_hash, ...rest } = identityRow(record);
+    const row = options.password ? { ...rest, password_hash, digest_hash } : rest;
     try {
       return await this.#writes.run(async (trx, evict) => {
         const updated = await trx.updateTable("identities").set(row).where("id", "=", record.id).executeTakeFirst();
@@ -271,12 +274,19 @@ export class SqlStore implements Store {
     });
   }
 
-  async setDigestHash(identityId: string, digestHash: string): Promise<void> {
+  async setDigestHash(identityId: string, digestHash: string, passwordHash: string): Promise<void> {
     await this.#writes.run((trx) =>
-      trx.updateTable("identities").set({ digest_hash: digestHash }).where("id", "=", identityId).execute(),
+      trx
+        .updateTable("identities")
+        .set({ digest_hash: digestHash })
+        .where("id", "=", identityId)
+        .where("digest_hash", "is", null)
+        .where("password_hash", "=", passwordHash)
+        .execute(),
     );
     this.#cache?.clear();
   }
+
 
   // ---- sessions ---------------------------------------------------------------------------
 
