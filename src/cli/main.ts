@@ -376,19 +376,25 @@ async function followAudit(core: Core, query: AuditQuery, newest: AuditEvent[]):
       process.stdout.write(JSON.stringify(auditEventJson(e)) + "\n");
     }
   };
+  /** Every event since `since` that has not been printed, newest first. */
+  const unprinted = async (since: Date): Promise<AuditEvent[]> => {
+    const found: AuditEvent[] = [];
+    for (let cursor: string | null | undefined; ; ) {
+      const page = await core.audit.list({ ...query, since, limit: 1000, ...(cursor ? { cursor } : {}) });
+      found.push(...page.items.filter((e) => !printed.has(e.id)));
+      if (!page.next) return found;
+      cursor = page.next;
+    }
+  };
   emit([...newest].reverse());
   let latest = newest[0]?.at.getTime() ?? query.since?.getTime() ?? Date.now();
+  const lookBack = () => new Date(Math.max(latest - OVERLAP_MS, query.since?.getTime() ?? 0));
+  // What was there at the start but left out by --limit is not new: only later commits are.
+  for (const e of await unprinted(lookBack())) printed.set(e.id, e.at.getTime());
   while (!stopped) {
     await new Promise((r) => setTimeout(r, 1_000));
     if (stopped) break;
-    const since = new Date(Math.max(latest - OVERLAP_MS, query.since?.getTime() ?? 0));
-    const fresh: AuditEvent[] = [];
-    for (let cursor: string | null | undefined; ; ) {
-      const page = await core.audit.list({ ...query, since, limit: 1000, ...(cursor ? { cursor } : {}) });
-      fresh.push(...page.items.filter((e) => !printed.has(e.id)));
-      if (!page.next) break;
-      cursor = page.next;
-    }
+    const fresh = await unprinted(lookBack());
     if (fresh.length > 0) {
       emit(fresh.reverse());
       latest = Math.max(latest, ...fresh.map((e) => e.at.getTime()));
